@@ -1,0 +1,59 @@
+"""The ``ecgstream`` console command: a thin dispatcher over subcommand modules.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+modules are imported only when their command runs, so ``ecgstream --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("ecgstream.commands.demo", "run the whole pipeline on generated sample data, print diagnoses, exit"),
+    "up": ("ecgstream.commands.up", "run broker (embedded unless KAFKA_BOOTSTRAP), worker and gateway until Ctrl-C"),
+    "worker": ("ecgstream.commands.worker", "run the stream-processing worker against KAFKA_BOOTSTRAP"),
+    "publish": ("ecgstream.commands.publish", "publish ECG files, folders or an SPH data set to the recordings topic"),
+    "gateway": ("ecgstream.commands.gateway", "run the web upload gateway"),
+    "train": ("ecgstream.commands.train", "train the CAE + multi-label classifier on an SPH-layout data set"),
+    "evaluate": ("ecgstream.commands.evaluate", "evaluate a checkpoint on the held-out split of an SPH-layout data set"),
+    "diagnose": ("ecgstream.commands.diagnose", "diagnose ECG files locally (no broker, no database)"),
+    "generate": ("ecgstream.commands.generate", "write a small synthetic data set in the SPH layout"),
+    "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),
+}
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecgstream", description="Streaming 12-lead ECG diagnosis.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            importlib.import_module(module_name).add_arguments(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(selected if selected in COMMANDS else None)
+    args = parser.parse_args(args_list)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    from ecgstream.logs import configure_logging
+    from ecgstream.config import load_settings
+
+    configure_logging(load_settings().log_level)
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

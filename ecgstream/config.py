@@ -1,0 +1,118 @@
+"""All configuration, read from the environment once into one frozen object.
+
+Every setting has a default that works for the embedded stack (a Tansu broker that ecgstream starts
+itself, a local SQLite file). Set ``KAFKA_BOOTSTRAP`` and ``DATABASE_URL`` to use an external Kafka and
+Postgres (``postgresql+asyncpg://...``) with the same code.
+
+| variable | default | meaning |
+|---|---|---|
+| KAFKA_BOOTSTRAP | (unset: embedded Tansu) | ``host:port[,host:port]`` of the Kafka cluster |
+| DATABASE_URL | ``sqlite+aiosqlite:///<ECGSTREAM_HOME>/ecgstream.db`` | SQLAlchemy async URL |
+| ECGSTREAM_HOME | ``./var`` | folder for the embedded database, logs and generated samples |
+| MODEL_PATH | the shipped checkpoint in ``model/weights/`` | checkpoint the worker and ``diagnose`` load |
+| RECORDINGS_TOPIC | ``ecg.recordings.v1`` | topic the producers publish to |
+| DIAGNOSES_TOPIC | ``ecg.diagnoses.v1`` | topic the worker publishes diagnosis events to |
+| DEADLETTER_TOPIC | ``ecg.recordings.deadletter.v1`` | topic for messages the worker cannot process |
+| TOPIC_PARTITIONS | ``4`` | partitions of the recordings topic when ecgstream creates it |
+| WORKER_GROUP | ``ecgstream-worker`` | faust app id = Kafka consumer group |
+| BATCH_MAX | ``32`` | most recordings per micro-batch |
+| BATCH_WAIT | ``0.5`` | seconds the worker waits to fill a micro-batch |
+| TORCH_THREADS | ``2`` | intra-op threads for inference |
+| METRICS_PORT | ``9108`` | port of the worker's ``/metrics`` (0 = pick a free one) |
+| GATEWAY_HOST / GATEWAY_PORT | ``127.0.0.1`` / ``8080`` | the web upload gateway |
+| MAX_RECORDING_BYTES | ``4194304`` | largest encoded recording accepted (60 s x 12 leads at 2 kHz int16 fits) |
+| PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production!) |
+| STORE_SIGNAL | ``false`` | also store the raw signal bytes in the database |
+| DB_RETRY_MAX_SECONDS | ``30`` | cap of the exponential backoff while the database is down |
+| LOG_LEVEL | ``INFO`` | logging level; logs are JSON lines |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["Settings", "load_settings", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET"]
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
+DEV_HMAC_SECRET = "ecgstream-development-secret-change-me"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of one ecgstream process."""
+
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    home: Path = field(default_factory=lambda: Path("var").resolve())
+    model_path: Path = DEFAULT_MODEL_PATH
+    recordings_topic: str = "ecg.recordings.v1"
+    diagnoses_topic: str = "ecg.diagnoses.v1"
+    deadletter_topic: str = "ecg.recordings.deadletter.v1"
+    topic_partitions: int = 4
+    worker_group: str = "ecgstream-worker"
+    batch_max: int = 32
+    batch_wait: float = 0.5
+    torch_threads: int = 2
+    metrics_port: int = 9108
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    max_recording_bytes: int = 4 * 1024 * 1024
+    patient_hmac_secret: str = DEV_HMAC_SECRET
+    store_signal: bool = False
+    db_retry_max_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when ecgstream must start its own Tansu broker."""
+        return not self.kafka_bootstrap
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.home / 'ecgstream.db'}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (used by the embedded stack and tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``environ`` (default: ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+
+    def get(name: str, default: object) -> str:
+        return env.get(name, str(default))
+
+    return Settings(
+        kafka_bootstrap=env.get("KAFKA_BOOTSTRAP") or None,
+        database_url=env.get("DATABASE_URL") or None,
+        home=Path(get("ECGSTREAM_HOME", defaults.home)).resolve(),
+        model_path=Path(get("MODEL_PATH", defaults.model_path)),
+        recordings_topic=get("RECORDINGS_TOPIC", defaults.recordings_topic),
+        diagnoses_topic=get("DIAGNOSES_TOPIC", defaults.diagnoses_topic),
+        deadletter_topic=get("DEADLETTER_TOPIC", defaults.deadletter_topic),
+        topic_partitions=int(get("TOPIC_PARTITIONS", defaults.topic_partitions)),
+        worker_group=get("WORKER_GROUP", defaults.worker_group),
+        batch_max=int(get("BATCH_MAX", defaults.batch_max)),
+        batch_wait=float(get("BATCH_WAIT", defaults.batch_wait)),
+        torch_threads=int(get("TORCH_THREADS", defaults.torch_threads)),
+        metrics_port=int(get("METRICS_PORT", defaults.metrics_port)),
+        gateway_host=get("GATEWAY_HOST", defaults.gateway_host),
+        gateway_port=int(get("GATEWAY_PORT", defaults.gateway_port)),
+        max_recording_bytes=int(get("MAX_RECORDING_BYTES", defaults.max_recording_bytes)),
+        patient_hmac_secret=get("PATIENT_HMAC_SECRET", defaults.patient_hmac_secret),
+        store_signal=_bool(get("STORE_SIGNAL", defaults.store_signal)),
+        db_retry_max_seconds=float(get("DB_RETRY_MAX_SECONDS", defaults.db_retry_max_seconds)),
+        log_level=get("LOG_LEVEL", defaults.log_level).upper(),
+    )
