@@ -1,0 +1,61 @@
+"""The async engine factory (called by services at start-up, never at import time)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["create_engine", "async_url", "SQLITE_BUSY_TIMEOUT_MS", "POSTGRES_CONNECT_TIMEOUT_S"]
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock before "database is locked"
+POSTGRES_CONNECT_TIMEOUT_S = 10.0  # an unreachable host fails in seconds, not asyncpg's default 60
+
+_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with the async driver filled in (``postgresql://`` -> ``postgresql+asyncpg://``)."""
+    parsed = make_url(url)
+    if parsed.drivername in _ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=_ASYNC_DRIVERS[parsed.drivername])
+    return parsed
+
+
+def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
+    """A new ``AsyncEngine`` for ``url``; the caller owns it and calls ``await engine.dispose()``.
+
+    Every engine pings pooled connections before use (``pool_pre_ping``), so after the database
+    comes back the next checkout reconnects instead of failing on a dead socket, and never puts
+    statement parameters (patient hashes, signals) into exception messages or logs.
+    SQLite files are opened in WAL mode with a busy timeout and foreign keys on, so the worker and
+    the web gateway can share one file.
+    """
+    parsed = async_url(url)
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if parsed.get_backend_name() == "postgresql":
+        options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    elif parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    options.update(engine_kwargs)
+    engine = create_async_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+    logger.debug("created engine", extra={"database": parsed.render_as_string(hide_password=True)})
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer and vice versa
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ecgstream database (run them with ``ecgstream db upgrade``)."""
