@@ -1,7 +1,17 @@
-"""The contract between producers and the worker: events, their Avro schemas, validation."""
+"""The contract between producers and the worker: events, their Avro schemas, validation.
 
+Input contract of every consumer: a ``Recording`` has ``signal`` (12, N) float32 in mV, leads
+I II III aVR aVL aVF V1-V6 in that order, native sampling rate ``fs`` (100-2000 Hz), 5-120 s.
+On the wire (see ``schemas/README.md``): Avro schemaless binary + CloudEvents Kafka headers.
+"""
+
+from schemas.codec import EncodedEvent
+from schemas.deadletter_event import DeadLetter, decode_dead_letter, encode_dead_letter
+from schemas.diagnosis_event import DiagnosisEvent, Statement, decode_diagnosis, encode_diagnosis
 from schemas.errors import EcgstreamError, InvalidRecording, SchemaError, UnknownSchemaVersion, UnsupportedFormat
 from schemas.recording import STANDARD_LEADS, Recording, new_recording_id
+from schemas.recording_event import decode_recording, encode_recording, recording_ingested_at, recording_key
+from schemas.validation import validate_recording
 
 __all__ = [
     "STANDARD_LEADS",
@@ -12,4 +22,17 @@ __all__ = [
     "UnsupportedFormat",
     "SchemaError",
     "UnknownSchemaVersion",
+    "EncodedEvent",
+    "encode_recording",
+    "decode_recording",
+    "recording_ingested_at",
+    "recording_key",
+    "Statement",
+    "DiagnosisEvent",
+    "encode_diagnosis",
+    "decode_diagnosis",
+    "DeadLetter",
+    "encode_dead_letter",
+    "decode_dead_letter",
+    "validate_recording",
 ]

@@ -1,0 +1,214 @@
+"""Round trips, version compatibility and header handling of the three events."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from fastavro import schemaless_writer
+
+import schemas
+from schemas import (
+    DeadLetter,
+    DiagnosisEvent,
+    Recording,
+    SchemaError,
+    Statement,
+    UnknownSchemaVersion,
+    decode_dead_letter,
+    decode_diagnosis,
+    decode_recording,
+    encode_dead_letter,
+    encode_diagnosis,
+    encode_recording,
+    recording_ingested_at,
+)
+from schemas import registry
+from schemas.codec import encode_event
+from schemas.headers import header_map
+
+
+def make_recording(seconds: float = 10, fs: float = 500, **kwargs) -> Recording:
+    rng = np.random.default_rng(7)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    signal = (np.sin(2 * np.pi * 1.2 * t)[None, :] * rng.uniform(0.3, 2.5, (12, 1))
+              + rng.normal(0, 0.05, (12, n))).astype(np.float32)
+    return Recording(signal=signal, fs=fs, **kwargs)
+
+
+def test_public_api_names() -> None:
+    assert set(schemas.__all__) == {
+        "STANDARD_LEADS", "Recording", "new_recording_id", "EcgstreamError", "InvalidRecording",
+        "UnsupportedFormat", "SchemaError", "UnknownSchemaVersion", "EncodedEvent", "encode_recording",
+        "decode_recording", "recording_ingested_at", "recording_key", "Statement", "DiagnosisEvent",
+        "encode_diagnosis", "decode_diagnosis", "DeadLetter", "encode_dead_letter", "decode_dead_letter",
+        "validate_recording",
+    }  # fmt: skip
+    for name in schemas.__all__:
+        assert hasattr(schemas, name)
+
+
+def test_recording_round_trip_keeps_signal_within_half_a_microvolt() -> None:
+    rec = make_recording(device_id="cart-7", age=64, sex="F", height_cm=170.5, weight_kg=61.0,
+                         acquired_at=datetime(2026, 3, 1, 12, 30, tzinfo=UTC), source="a.h5")
+    rec.signal[3] *= 40.0  # a lead above 32.767 mV uses a gain below 1000 counts/mV
+    event = encode_recording(rec, source="test-suite")
+    back = decode_recording(event.value, event.headers)
+    assert back.signal.dtype == np.float32 and back.signal.shape == rec.signal.shape
+    err = np.abs(back.signal - rec.signal).max(axis=1)
+    assert err[[0, 1, 2, 4]].max() <= 0.0005 + 1e-6  # 1000 counts/mV: within 0.5 µV
+    assert np.abs(rec.signal[3]).max() > 32.767
+    assert err[3] <= 0.5 * np.abs(rec.signal[3]).max() / 32767 + 1e-5
+    for name in ("recording_id", "device_id", "age", "sex", "height_cm", "weight_kg", "acquired_at",
+                 "source", "leads", "fs"):
+        assert getattr(back, name) == getattr(rec, name), name
+
+
+def test_sizes_fit_the_limits() -> None:
+    assert len(encode_recording(make_recording(60, 500)).value) <= 721_000
+    assert len(encode_recording(make_recording(60, 2000)).value) <= 4 * 1024 * 1024
+
+
+def test_headers_are_cloudevents_binary_mode() -> None:
+    moment = datetime(2026, 11, 25, 3, 0, 0, 123456, tzinfo=UTC)
+    event = encode_recording(make_recording(), source="cart-gw", ingested_at=moment)
+    meta = header_map(event.headers)
+    assert all(isinstance(k, str) and isinstance(v, bytes) for k, v in event.headers)
+    assert meta["ce_specversion"] == "1.0"
+    assert meta["ce_type"] == "org.ecgstream.recording"
+    assert meta["ce_source"] == "cart-gw"
+    assert meta["ce_schemaversion"] == "1"
+    assert meta["ce_dataschema"] == "urn:ecgstream:schema:org.ecgstream.recording:1"
+    assert meta["content-type"] == "application/avro"
+    assert meta["ce_time"] == "2026-11-25T03:00:00.123456Z"
+    assert len(meta["ce_id"]) == 36
+    assert recording_ingested_at(event.headers) == moment
+    assert recording_ingested_at([]) is None
+
+
+def test_key_hashes_the_patient_and_falls_back_to_device_then_recording() -> None:
+    with_patient = encode_recording(make_recording(patient_ref="MRN-123456", device_id="cart-1"))
+    assert b"MRN-123456" not in with_patient.key and b"MRN-123456" not in b"".join(v for _, v in with_patient.headers)
+    assert with_patient.key == encode_recording(make_recording(patient_ref="MRN-123456")).key
+    assert encode_recording(make_recording(device_id="cart-1")).key == b"device:cart-1"
+    rec = make_recording()
+    assert encode_recording(rec).key == f"recording:{rec.recording_id}".encode()
+
+
+def test_leads_in_another_order_are_reordered() -> None:
+    rec = make_recording()
+    order = list(range(12))[::-1]
+    shuffled = Recording(signal=rec.signal[order], fs=rec.fs, leads=tuple(rec.leads[i] for i in order))
+    back = decode_recording(*_vh(encode_recording(shuffled)))
+    assert back.leads == schemas.STANDARD_LEADS
+    np.testing.assert_allclose(back.signal, rec.signal, atol=6e-4)
+
+
+def _vh(event):
+    return event.value, event.headers
+
+
+def test_v1_bytes_are_read_by_the_v2_reader() -> None:
+    assert registry.known_versions("org.ecgstream.recording") == (1, 2)
+    rec = make_recording(device_id="d")
+    v1 = encode_recording(rec)
+    assert header_map(v1.headers)["ce_schemaversion"] == "1"
+    from fastavro import schemaless_reader
+
+    record = schemaless_reader(io.BytesIO(v1.value), registry.writer_schema("org.ecgstream.recording", 1),
+                               registry.reader_schema("org.ecgstream.recording"))
+    assert record["site_id"] is None  # the v2 field takes its default
+    assert decode_recording(*_vh(v1)).device_id == "d"
+
+
+def test_v2_bytes_decode_too() -> None:
+    rec = make_recording()
+    v1_record = _record_of(rec)
+    v2 = encode_event("org.ecgstream.recording", {**v1_record, "site_id": "north"}, key=None, source="t", version=2)
+    assert header_map(v2.headers)["ce_schemaversion"] == "2"
+    assert decode_recording(*_vh(v2)).recording_id == rec.recording_id
+
+
+def _record_of(rec: Recording) -> dict:
+    from fastavro import schemaless_reader
+
+    event = encode_recording(rec)
+    return schemaless_reader(io.BytesIO(event.value), registry.writer_schema("org.ecgstream.recording", 1), None)
+
+
+@pytest.mark.parametrize("event_type", sorted(registry.EVENT_TYPES))
+def test_every_newer_version_only_adds_fields_with_defaults(event_type: str) -> None:
+    """The compatibility rule of schemas/README.md, checked for every consecutive pair of versions."""
+    versions = registry.known_versions(event_type)
+    for old, new in zip(versions, versions[1:], strict=False):
+        old_fields = {f["name"]: f for f in registry.raw_schema(event_type, old)["fields"]}
+        new_fields = {f["name"]: f for f in registry.raw_schema(event_type, new)["fields"]}
+        assert set(old_fields) <= set(new_fields), "fields are never removed"
+        for name, spec in new_fields.items():
+            if name in old_fields:
+                assert spec["type"] == old_fields[name]["type"], f"{name}: types never change"
+            else:
+                assert "default" in spec, f"{name}: a new field needs a default"
+
+
+def test_unknown_version_is_rejected() -> None:
+    event = encode_recording(make_recording())
+    headers = [(k, b"99" if k == "ce_schemaversion" else v) for k, v in event.headers]
+    with pytest.raises(UnknownSchemaVersion, match="99"):
+        decode_recording(event.value, headers)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda h: [],
+        lambda h: [(k, v) for k, v in h if k != "ce_schemaversion"],
+        lambda h: [(k, b"org.ecgstream.diagnosis" if k == "ce_type" else v) for k, v in h],
+        lambda h: [(k, b"application/json" if k == "content-type" else v) for k, v in h],
+        lambda h: [(k, b"one" if k == "ce_schemaversion" else v) for k, v in h],
+        lambda h: [(k, b"\xff\xfe" if k == "ce_type" else v) for k, v in h],
+    ],
+    ids=["no-headers", "no-version", "wrong-type", "wrong-content-type", "bad-version", "not-utf8"],
+)
+def test_bad_headers_raise_schema_error(mutate) -> None:
+    event = encode_recording(make_recording())
+    with pytest.raises(SchemaError):
+        decode_recording(event.value, mutate(event.headers))
+
+
+def test_garbage_and_truncated_values_raise_schema_error() -> None:
+    event = encode_recording(make_recording())
+    for value in (b"", b"garbage", event.value[:-1], event.value[: len(event.value) // 2], event.value + b"\0"):
+        with pytest.raises(SchemaError):
+            decode_recording(value, event.headers)
+
+
+def test_diagnosis_round_trip() -> None:
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    event = DiagnosisEvent(
+        recording_id="r1", model_version="cae-1.0",
+        statements=[Statement(21, "Sinus tachycardia", 0.91)],
+        probabilities={"1": 0.05, "21": 0.91},
+        device_id="cart", acquired_at=now - timedelta(minutes=5), ingested_at=now - timedelta(seconds=2),
+        diagnosed_at=now, latency_seconds=2.0, source_partition=3, source_offset=42,
+    )  # fmt: skip
+    encoded = encode_diagnosis(event)
+    assert encoded.key == b"r1"
+    assert header_map(encoded.headers)["ce_type"] == "org.ecgstream.diagnosis"
+    assert decode_diagnosis(encoded.value, encoded.headers) == event
+    with pytest.raises(SchemaError):
+        decode_recording(encoded.value, encoded.headers)  # a diagnosis is not a recording
+
+
+def test_dead_letter_round_trip() -> None:
+    original = encode_recording(make_recording())
+    dl = DeadLetter(reason="flat_signal", message="flat leads: V1", source_topic="ecg.recordings.v1",
+                    source_partition=1, source_offset=7, original_value=original.value,
+                    original_headers=original.headers, failed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    encoded = encode_dead_letter(dl)
+    back = decode_dead_letter(encoded.value, encoded.headers)
+    assert back == dl
+    assert decode_recording(back.original_value, back.original_headers).n_samples == 5000
