@@ -8,7 +8,13 @@ On the wire (see ``schemas/README.md``): Avro schemaless binary + CloudEvents Ka
 from schemas.codec import EncodedEvent
 from schemas.deadletter_event import DeadLetter, decode_dead_letter, encode_dead_letter
 from schemas.diagnosis_event import DiagnosisEvent, Statement, decode_diagnosis, encode_diagnosis
-from schemas.errors import EcgstreamError, InvalidRecording, SchemaError, UnknownSchemaVersion, UnsupportedFormat
+from schemas.errors import (
+    EcgstreamError,
+    InvalidRecording,
+    SchemaError,
+    UnknownSchemaVersion,
+    UnsupportedFormat,
+)
 from schemas.recording import STANDARD_LEADS, Recording, new_recording_id
 from schemas.recording_event import decode_recording, encode_recording, recording_ingested_at, recording_key
 from schemas.validation import validate_recording

@@ -52,7 +52,9 @@ def schema_version_of(headers: Sequence[tuple[str, bytes]] | None, event_type: s
     """The writer schema version the headers announce for ``event_type``."""
     meta = header_map(headers)
     if not meta:
-        raise SchemaError("the message has no headers (expected CloudEvents ce_* headers)", reason="bad_headers")
+        raise SchemaError(
+            "the message has no headers (expected CloudEvents ce_* headers)", reason="bad_headers"
+        )
     found_type = meta.get("ce_type")
     if found_type != event_type:
         raise SchemaError(f"ce_type is {found_type!r}, expected {event_type!r}", reason="wrong_event_type")
@@ -74,7 +76,9 @@ def schema_version_of(headers: Sequence[tuple[str, bytes]] | None, event_type: s
     return version
 
 
-def decode_event(value: bytes, headers: Sequence[tuple[str, bytes]] | None, event_type: str) -> dict[str, Any]:
+def decode_event(
+    value: bytes, headers: Sequence[tuple[str, bytes]] | None, event_type: str
+) -> dict[str, Any]:
     """The record of an event, resolved into the newest reader schema of ``event_type``."""
     version = schema_version_of(headers, event_type)
     if not isinstance(value, bytes | bytearray | memoryview):
@@ -91,7 +95,8 @@ def decode_event(value: bytes, headers: Sequence[tuple[str, bytes]] | None, even
         raise SchemaError(f"{event_type} v{version} value is not valid Avro: {type(exc).__name__}") from exc
     if buffer.tell() != len(data):
         raise SchemaError(
-            f"{event_type} v{version} value has {len(data) - buffer.tell()} trailing bytes", reason="undecodable"
+            f"{event_type} v{version} value has {len(data) - buffer.tell()} trailing bytes",
+            reason="undecodable",
         )
     if not isinstance(record, dict):
         raise SchemaError(f"{event_type} value did not decode to a record")

@@ -1,10 +1,10 @@
 """The project's exception tree. Third-party errors are converted to these at the boundary.
 
-    EcgstreamError
-    ├── InvalidRecording          a signal or its metadata fails validation (reason code + message)
-    │   └── UnsupportedFormat     a file whose format no reader knows, or that a reader cannot parse
-    └── SchemaError               an event that cannot be decoded
-        └── UnknownSchemaVersion  an event whose schema version this reader does not know
+EcgstreamError
+├── InvalidRecording          a signal or its metadata fails validation (reason code + message)
+│   └── UnsupportedFormat     a file whose format no reader knows, or that a reader cannot parse
+└── SchemaError               an event that cannot be decoded
+    └── UnknownSchemaVersion  an event whose schema version this reader does not know
 """
 
 from __future__ import annotations

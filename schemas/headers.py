@@ -9,7 +9,7 @@
 | ``ce_time`` | ``2026-11-25T03:15:41.123456Z`` | when the event was produced (RFC 3339, UTC) |
 | ``ce_schemaversion`` | ``1`` | version of the Avro writer schema (CloudEvents extension) |
 | ``ce_dataschema`` | ``urn:ecgstream:schema:org.ecgstream.recording:1`` | the same, as a URI |
-| ``content-type`` | ``application/avro`` | value = Avro binary of the writer schema, no container, no prefix |
+| ``content-type`` | ``application/avro`` | value = schemaless Avro binary (no container, no prefix) |
 
 Header values are UTF-8 text.
 """
@@ -77,7 +77,9 @@ def header_map(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
             else:
                 result[str(name)] = bytes(value).decode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise SchemaError("malformed Kafka headers (expected UTF-8 (name, value) pairs)", reason="bad_headers") from exc
+        raise SchemaError(
+            "malformed Kafka headers (expected UTF-8 (name, value) pairs)", reason="bad_headers"
+        ) from exc
     return result
 
 

@@ -22,8 +22,9 @@ def quantise(signal_mv: np.ndarray) -> tuple[bytes, list[float]]:
     """int16 little-endian lead-major bytes and per-lead gains of a (leads, N) mV signal."""
     signal = np.asarray(signal_mv, dtype=np.float64)
     if signal.ndim != 2:
-        raise InvalidRecording(f"signal must be 2-D (leads, samples), got shape {signal.shape}",
-                               reason="wrong_lead_count")
+        raise InvalidRecording(
+            f"signal must be 2-D (leads, samples), got shape {signal.shape}", reason="wrong_lead_count"
+        )
     if not np.isfinite(signal).all():
         raise InvalidRecording("signal contains NaN or infinite values", reason="non_finite")
     peak = np.abs(signal).max(axis=1) if signal.shape[1] else np.zeros(signal.shape[0])
@@ -44,7 +45,9 @@ def dequantise(samples: bytes, gains: list[float], n_leads: int, n_samples: int,
         raise SchemaError(f"{len(gains)} gains for {n_leads} leads", reason="undecodable")
     scale = UNIT_TO_MV.get(units)
     if scale is None:
-        raise SchemaError(f"unknown units {units!r} (expected one of {sorted(UNIT_TO_MV)})", reason="undecodable")
+        raise SchemaError(
+            f"unknown units {units!r} (expected one of {sorted(UNIT_TO_MV)})", reason="undecodable"
+        )
     gain_array = np.asarray(gains, dtype=np.float64)
     if not np.all(np.isfinite(gain_array)) or np.any(gain_array <= 0):
         raise SchemaError("gains must be finite and positive", reason="undecodable")

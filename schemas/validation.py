@@ -11,7 +11,7 @@ Each failure raises ``InvalidRecording`` with one of these ``reason`` codes:
 | ``duration_out_of_range`` | duration outside 5-120 s |
 | ``oversize`` | the encoded event would exceed ``max_bytes`` |
 | ``non_finite`` | NaN or infinite samples |
-| ``implausible_amplitude`` | wrong units: typical lead span > 20 "mV" (µV or ADC counts) or < 0.01 mV (volts) |
+| ``implausible_amplitude`` | typical lead span > 20 mV (µV, ADC counts) or < 0.01 mV (volts) |
 | ``flat_signal`` | leads with (almost) no variation (names in the message) |
 | ``saturated_signal`` | leads stuck at their extreme value for a long stretch (clipping) |
 
@@ -55,14 +55,19 @@ def _fail(reason: str, message: str) -> None:
 def _check_shape(rec: Recording) -> np.ndarray:
     signal = np.asarray(rec.signal)
     if signal.ndim != 2 or signal.shape[0] != len(STANDARD_LEADS) or len(rec.leads) != len(STANDARD_LEADS):
-        _fail("wrong_lead_count",
-              f"expected 12 leads, got a signal of shape {signal.shape} with {len(rec.leads)} lead names")
+        _fail(
+            "wrong_lead_count",
+            f"expected 12 leads, got a signal of shape {signal.shape} with {len(rec.leads)} lead names",
+        )
     leads = tuple(rec.leads)
     missing = [name for name in STANDARD_LEADS if name not in leads]
     if missing:
         _fail("missing_leads", f"missing leads: {', '.join(missing)} (got {', '.join(map(str, leads))})")
     if leads != STANDARD_LEADS:
-        _fail("wrong_lead_order", f"leads must be in the order {' '.join(STANDARD_LEADS)}, got {' '.join(leads)}")
+        _fail(
+            "wrong_lead_order",
+            f"leads must be in the order {' '.join(STANDARD_LEADS)}, got {' '.join(leads)}",
+        )
     return signal
 
 
@@ -72,8 +77,10 @@ def _check_timing(rec: Recording, n_samples: int) -> None:
         _fail("sampling_rate_out_of_range", f"sampling rate {fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz")
     duration = n_samples / fs
     if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
-        _fail("duration_out_of_range",
-              f"duration {duration:.2f} s is outside {MIN_DURATION_S:g}-{MAX_DURATION_S:g} s")
+        _fail(
+            "duration_out_of_range",
+            f"duration {duration:.2f} s is outside {MIN_DURATION_S:g}-{MAX_DURATION_S:g} s",
+        )
 
 
 def _check_values(signal: np.ndarray) -> None:
@@ -84,12 +91,16 @@ def _check_values(signal: np.ndarray) -> None:
     span = high - low  # robust peak-to-peak per lead, mV
     typical = float(np.median(span))
     if typical > MAX_TYPICAL_SPAN_MV:
-        _fail("implausible_amplitude",
-              f"typical lead span {typical:.3g} is above {MAX_TYPICAL_SPAN_MV:g} mV: values look like µV or "
-              "ADC counts, not mV")
+        _fail(
+            "implausible_amplitude",
+            f"typical lead span {typical:.3g} is above {MAX_TYPICAL_SPAN_MV:g} mV: values look like µV or "
+            "ADC counts, not mV",
+        )
     if typical < MIN_TYPICAL_SPAN_MV and float(np.ptp(signal)) > 0:
-        _fail("implausible_amplitude",
-              f"typical lead span {typical:.3g} is below {MIN_TYPICAL_SPAN_MV:g} mV: values look like volts, not mV")
+        _fail(
+            "implausible_amplitude",
+            f"typical lead span {typical:.3g} is below {MIN_TYPICAL_SPAN_MV:g} mV: values look like volts",
+        )
     flat = [STANDARD_LEADS[i] for i in np.flatnonzero(span < FLAT_SPAN_MV)]
     if flat:
         _fail("flat_signal", f"flat leads (no signal): {', '.join(flat)}")
@@ -101,7 +112,9 @@ def _check_values(signal: np.ndarray) -> None:
         _fail("saturated_signal", f"saturated (clipped) leads: {', '.join(saturated)}")
 
 
-def validate_recording(rec: Recording, *, max_bytes: int | None = None, encoded_size: int | None = None) -> None:
+def validate_recording(
+    rec: Recording, *, max_bytes: int | None = None, encoded_size: int | None = None
+) -> None:
     """Raise ``InvalidRecording`` (with a ``reason`` code) unless ``rec`` may be diagnosed.
 
     ``encoded_size`` is the size of the encoded event when known; otherwise it is estimated.

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from fastavro import schemaless_writer
 
 import schemas
 from schemas import (
@@ -24,8 +23,8 @@ from schemas import (
     encode_diagnosis,
     encode_recording,
     recording_ingested_at,
+    registry,
 )
-from schemas import registry
 from schemas.codec import encode_event
 from schemas.headers import header_map
 
@@ -34,8 +33,9 @@ def make_recording(seconds: float = 10, fs: float = 500, **kwargs) -> Recording:
     rng = np.random.default_rng(7)
     n = int(seconds * fs)
     t = np.arange(n) / fs
-    signal = (np.sin(2 * np.pi * 1.2 * t)[None, :] * rng.uniform(0.3, 2.5, (12, 1))
-              + rng.normal(0, 0.05, (12, n))).astype(np.float32)
+    signal = (
+        np.sin(2 * np.pi * 1.2 * t)[None, :] * rng.uniform(0.3, 2.5, (12, 1)) + rng.normal(0, 0.05, (12, n))
+    ).astype(np.float32)
     return Recording(signal=signal, fs=fs, **kwargs)
 
 
@@ -52,8 +52,15 @@ def test_public_api_names() -> None:
 
 
 def test_recording_round_trip_keeps_signal_within_half_a_microvolt() -> None:
-    rec = make_recording(device_id="cart-7", age=64, sex="F", height_cm=170.5, weight_kg=61.0,
-                         acquired_at=datetime(2026, 3, 1, 12, 30, tzinfo=UTC), source="a.h5")
+    rec = make_recording(
+        device_id="cart-7",
+        age=64,
+        sex="F",
+        height_cm=170.5,
+        weight_kg=61.0,
+        acquired_at=datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+        source="a.h5",
+    )
     rec.signal[3] *= 40.0  # a lead above 32.767 mV uses a gain below 1000 counts/mV
     event = encode_recording(rec, source="test-suite")
     back = decode_recording(event.value, event.headers)
@@ -62,8 +69,18 @@ def test_recording_round_trip_keeps_signal_within_half_a_microvolt() -> None:
     assert err[[0, 1, 2, 4]].max() <= 0.0005 + 1e-6  # 1000 counts/mV: within 0.5 µV
     assert np.abs(rec.signal[3]).max() > 32.767
     assert err[3] <= 0.5 * np.abs(rec.signal[3]).max() / 32767 + 1e-5
-    for name in ("recording_id", "device_id", "age", "sex", "height_cm", "weight_kg", "acquired_at",
-                 "source", "leads", "fs"):
+    for name in (
+        "recording_id",
+        "device_id",
+        "age",
+        "sex",
+        "height_cm",
+        "weight_kg",
+        "acquired_at",
+        "source",
+        "leads",
+        "fs",
+    ):
         assert getattr(back, name) == getattr(rec, name), name
 
 
@@ -91,7 +108,9 @@ def test_headers_are_cloudevents_binary_mode() -> None:
 
 def test_key_hashes_the_patient_and_falls_back_to_device_then_recording() -> None:
     with_patient = encode_recording(make_recording(patient_ref="MRN-123456", device_id="cart-1"))
-    assert b"MRN-123456" not in with_patient.key and b"MRN-123456" not in b"".join(v for _, v in with_patient.headers)
+    assert b"MRN-123456" not in with_patient.key and b"MRN-123456" not in b"".join(
+        v for _, v in with_patient.headers
+    )
     assert with_patient.key == encode_recording(make_recording(patient_ref="MRN-123456")).key
     assert encode_recording(make_recording(device_id="cart-1")).key == b"device:cart-1"
     rec = make_recording()
@@ -118,8 +137,11 @@ def test_v1_bytes_are_read_by_the_v2_reader() -> None:
     assert header_map(v1.headers)["ce_schemaversion"] == "1"
     from fastavro import schemaless_reader
 
-    record = schemaless_reader(io.BytesIO(v1.value), registry.writer_schema("org.ecgstream.recording", 1),
-                               registry.reader_schema("org.ecgstream.recording"))
+    record = schemaless_reader(
+        io.BytesIO(v1.value),
+        registry.writer_schema("org.ecgstream.recording", 1),
+        registry.reader_schema("org.ecgstream.recording"),
+    )
     assert record["site_id"] is None  # the v2 field takes its default
     assert decode_recording(*_vh(v1)).device_id == "d"
 
@@ -127,7 +149,9 @@ def test_v1_bytes_are_read_by_the_v2_reader() -> None:
 def test_v2_bytes_decode_too() -> None:
     rec = make_recording()
     v1_record = _record_of(rec)
-    v2 = encode_event("org.ecgstream.recording", {**v1_record, "site_id": "north"}, key=None, source="t", version=2)
+    v2 = encode_event(
+        "org.ecgstream.recording", {**v1_record, "site_id": "north"}, key=None, source="t", version=2
+    )
     assert header_map(v2.headers)["ce_schemaversion"] == "2"
     assert decode_recording(*_vh(v2)).recording_id == rec.recording_id
 
@@ -136,7 +160,9 @@ def _record_of(rec: Recording) -> dict:
     from fastavro import schemaless_reader
 
     event = encode_recording(rec)
-    return schemaless_reader(io.BytesIO(event.value), registry.writer_schema("org.ecgstream.recording", 1), None)
+    return schemaless_reader(
+        io.BytesIO(event.value), registry.writer_schema("org.ecgstream.recording", 1), None
+    )
 
 
 @pytest.mark.parametrize("event_type", sorted(registry.EVENT_TYPES))
@@ -181,7 +207,13 @@ def test_bad_headers_raise_schema_error(mutate) -> None:
 
 def test_garbage_and_truncated_values_raise_schema_error() -> None:
     event = encode_recording(make_recording())
-    for value in (b"", b"garbage", event.value[:-1], event.value[: len(event.value) // 2], event.value + b"\0"):
+    for value in (
+        b"",
+        b"garbage",
+        event.value[:-1],
+        event.value[: len(event.value) // 2],
+        event.value + b"\0",
+    ):
         with pytest.raises(SchemaError):
             decode_recording(value, event.headers)
 
@@ -205,9 +237,16 @@ def test_diagnosis_round_trip() -> None:
 
 def test_dead_letter_round_trip() -> None:
     original = encode_recording(make_recording())
-    dl = DeadLetter(reason="flat_signal", message="flat leads: V1", source_topic="ecg.recordings.v1",
-                    source_partition=1, source_offset=7, original_value=original.value,
-                    original_headers=original.headers, failed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    dl = DeadLetter(
+        reason="flat_signal",
+        message="flat leads: V1",
+        source_topic="ecg.recordings.v1",
+        source_partition=1,
+        source_offset=7,
+        original_value=original.value,
+        original_headers=original.headers,
+        failed_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     encoded = encode_dead_letter(dl)
     back = decode_dead_letter(encoded.value, encoded.headers)
     assert back == dl
