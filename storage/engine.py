@@ -16,7 +16,11 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock before "database is locked"
 POSTGRES_CONNECT_TIMEOUT_S = 10.0  # an unreachable host fails in seconds, not asyncpg's default 60
 
-_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
 
 
 def async_url(url: str | URL) -> URL:

@@ -107,9 +107,7 @@ class Diagnosis(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    recording_id: Mapped[str] = mapped_column(
-        Text, ForeignKey("recordings.recording_id", ondelete="CASCADE")
-    )
+    recording_id: Mapped[str] = mapped_column(Text, ForeignKey("recordings.recording_id", ondelete="CASCADE"))
     model_version: Mapped[str] = mapped_column(Text)
     statements: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)  # above threshold
     probabilities: Mapped[dict[str, float]] = mapped_column(JsonDocument)  # every label code

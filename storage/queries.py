@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.errors import translate_errors
 from storage.models import Diagnosis, Recording
 
-__all__ = ["DiagnosisView", "get_diagnosis", "recent_diagnoses", "count_diagnoses", "diagnosis_counts_by_recording"]
+__all__ = [
+    "DiagnosisView",
+    "get_diagnosis",
+    "recent_diagnoses",
+    "count_diagnoses",
+    "diagnosis_counts_by_recording",
+]
 
 
 @dataclass(frozen=True)

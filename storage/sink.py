@@ -100,7 +100,9 @@ class SqlDiagnosisSink:
             return
         now = datetime.now(UTC)
         with translate_errors("write_batch"):  # a value the database cannot take is a StorageError too
-            recordings = [self._recording_row(r, now) for r in _first_by_key(results, lambda r: r.recording_id)]
+            recordings = [
+                self._recording_row(r, now) for r in _first_by_key(results, lambda r: r.recording_id)
+            ]
             diagnoses = [self._diagnosis_row(r, now) for r in _first_by_key(results, lambda r: r.key)]
             async with self.engine.begin() as conn:
                 await self._insert_ignore(conn, Recording.__table__, recordings, ["recording_id"])

@@ -16,7 +16,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help="SQLAlchemy database URL (default: DATABASE_URL or the embedded SQLite)")
+    parser.add_argument(
+        "--url", help="SQLAlchemy database URL (default: DATABASE_URL or the embedded SQLite)"
+    )
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION")
     actions.required = True
     upgrade = actions.add_parser("upgrade", help="apply migrations (default: up to head)")
