@@ -1,0 +1,108 @@
+"""``ecgstream train``: train the CAE + multi-label classifier on an SPH-layout folder."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ecgstream.config import DEFAULT_MODEL_PATH
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, type=Path, help="SPH-layout folder (metadata.csv, code.csv, records/)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="checkpoint to write")
+    parser.add_argument("--epochs", type=int, default=40, help="stage-2 (classifier) epochs, early stopped")
+    parser.add_argument("--ae-epochs", type=int, default=15, help="stage-1 (autoencoder) epochs")
+    parser.add_argument("--rate", type=float, default=100.0, help="model input rate in Hz")
+    parser.add_argument("--members", type=int, default=1, help="ensemble size (seeds seed..seed+members-1)")
+    parser.add_argument("--frozen", action="store_true", help="freeze the encoder in stage 2 (default: fine-tune)")
+    parser.add_argument("--seed", type=int, default=0, help="split and training seed")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--channels", type=str, default="16,32,64,64,64", help="encoder channels per stage")
+    parser.add_argument("--latent-channels", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--limit", type=int, default=None, help="read only the first N records")
+    parser.add_argument("--data-name", type=str, default=None, help="short data set name in the version")
+    parser.add_argument("--report", type=Path, default=None, help="also write the held-out report as JSON")
+
+
+def _version(models: list, data_name: str) -> str:
+    digest = hashlib.sha256()
+    for m in models:
+        for v in m.state_dict().values():
+            digest.update(v.detach().cpu().numpy().tobytes())
+    return f"cae-{data_name}-{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:7]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.checkpoint import save_checkpoint
+    from model.data import SPLIT_FRACTIONS, read_sph_dataset
+    from model.evaluation import evaluate_predictor, format_report
+    from model.predictor import Predictor
+    from model.training import TrainConfig, config_dict, train
+
+    cfg = TrainConfig(
+        rate=args.rate, ae_epochs=args.ae_epochs, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        finetune=not args.frozen, members=args.members, seed=args.seed, augment=not args.no_augment,
+        threads=args.threads, channels=[int(c) for c in args.channels.split(",")],
+        latent_channels=args.latent_channels, progress=not args.no_progress,
+    )  # fmt: skip
+    torch.set_num_threads(args.threads)
+    data = read_sph_dataset(args.data, limit=args.limit)
+    result = train(data, cfg)
+    data_name = args.data_name or args.data.resolve().name.replace("_", "-")
+    version = _version(result.models, data_name)
+    from model.preprocessing import PreprocessConfig
+
+    pre = PreprocessConfig(fs=cfg.rate, window_s=cfg.window_s)
+    predictor = Predictor(result.models, data.labels, result.thresholds, pre, version, args.threads)
+    test = evaluate_predictor(predictor, data.subset(result.split[2]))
+    val = evaluate_predictor(predictor, data.subset(result.split[1]))
+    counts = {str(lb.code): int(c) for lb, c in zip(data.labels, data.targets().sum(0), strict=True) if c}
+    training = {
+        "data": {
+            "name": data_name,
+            "records": len(data.signals),
+            "description": f"SPH-layout folder '{data_name}' ({len(data.signals)} records)",
+            "label_counts": counts,
+        },
+        "split": {
+            "by": "Patient_ID",
+            "seed": args.seed,
+            "fractions": list(SPLIT_FRACTIONS),
+            "sizes": [len(s) for s in result.split],
+        },
+        "config": config_dict(cfg),
+        "seconds": round(result.seconds, 1),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "torch": str(torch.__version__),
+        "machine": platform.machine(),
+        "metrics": {
+            "test": {k: test[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")},
+            "val": {k: val[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")},
+            "test_per_label_auroc": {
+                str(r["code"]): r["auroc"] for r in test["per_label"] if r["auroc"] is not None
+            },
+            "test_positives": {str(r["code"]): r["positives"] for r in test["per_label"] if r["positives"]},
+        },
+        "history": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in h.items()} for h in result.history],
+    }
+    save_checkpoint(args.out, result.models, pre, data.labels, list(result.thresholds), version, training)
+    print(format_report(test))
+    print(f"training wall time {result.seconds:.0f} s; checkpoint {args.out} ({version})")
+    if args.report:
+        args.report.write_text(json.dumps({"test": test, "val": val, "seconds": result.seconds}, indent=2))
+    return 0

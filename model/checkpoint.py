@@ -1,0 +1,95 @@
+"""One checkpoint file with everything inference needs; loadable with ``weights_only=True``.
+
+Keys: ``format`` (int), ``version`` (str), ``model_config`` (CAEConfig as dict),
+``preprocess`` (PreprocessConfig as dict), ``labels`` (list of {code, description, category}),
+``thresholds`` (list of float), ``weights`` (list of state dicts: one per ensemble member),
+``training`` (data description, split, metrics: plain Python types).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from model.labels import Label
+from model.network import CAEClassifier, CAEConfig
+from model.preprocessing import PreprocessConfig
+
+__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "LoadedCheckpoint"]
+
+logger = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = 1
+
+
+class LoadedCheckpoint:
+    """A checkpoint rebuilt into models (eval mode) plus its metadata."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.version: str = raw["version"]
+        self.model_config = CAEConfig(**raw["model_config"])
+        self.preprocess = PreprocessConfig(**raw["preprocess"])
+        self.labels: tuple[Label, ...] = tuple(Label(**d) for d in raw["labels"])
+        self.thresholds: list[float] = [float(t) for t in raw["thresholds"]]
+        self.training: dict[str, Any] = raw.get("training", {})
+        self.models: list[CAEClassifier] = []
+        for state in raw["weights"]:
+            net = CAEClassifier(self.model_config)
+            net.load_state_dict(state)
+            net.eval()
+            self.models.append(net)
+
+
+def save_checkpoint(
+    path: str | Path,
+    models: list[CAEClassifier],
+    preprocess: PreprocessConfig,
+    labels: tuple[Label, ...] | list[Label],
+    thresholds: list[float],
+    version: str,
+    training: dict[str, Any],
+) -> Path:
+    """Write one checkpoint file (weights stored as float32 CPU tensors)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": version,
+        "model_config": models[0].cfg.to_dict(),
+        "preprocess": asdict(preprocess),
+        "labels": [{"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels],
+        "thresholds": [float(t) for t in thresholds],
+        "weights": [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in models],
+        "training": _plain(training),
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    logger.info("checkpoint saved", extra={"path": str(path), "version": version, "members": len(models)})
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """Plain Python types only (numpy scalars -> float/int, tuples -> lists), for weights_only loading."""
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "item"):
+            return obj.item()
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return str(obj)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` and rebuild its models."""
+    raw = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if raw.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"unsupported checkpoint format {raw.get('format')!r} in {path}")
+    return LoadedCheckpoint(raw)
