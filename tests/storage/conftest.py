@@ -22,7 +22,7 @@ if _REPO_ROOT not in sys.path:
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from storage import DiagnosisResult  # noqa: E402, create_engine
+from storage import DiagnosisResult, create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Diagnosis, Recording  # noqa: E402
 
@@ -73,7 +73,7 @@ def make_result(**overrides: Any) -> DiagnosisResult:
         "n_samples": 5000,
         "acquired_at": T0,
         "ingested_at": T0 + timedelta(seconds=2),
-        "signal_sha256": hashlib.sha256(signal).hexdigest(),
+        "signal_sha256": hashlib.sha256(signal or b"").hexdigest(),
         "signal": signal,
         "received_at": T0 + timedelta(seconds=2.5),
         "diagnosed_at": T0 + timedelta(seconds=3),
