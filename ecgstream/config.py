@@ -25,6 +25,9 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | STORE_SIGNAL | ``false`` | also store the raw signal bytes in the database |
 | DB_RETRY_MAX_SECONDS | ``30`` | cap of the exponential backoff while the database is down |
 | LOG_LEVEL | ``INFO`` | logging level; logs are JSON lines |
+| BROKER_SESSION_TIMEOUT | ``6`` | consumer-group session timeout (s); short so workers join within seconds |
+| BROKER_HEARTBEAT_INTERVAL | ``1`` | consumer heartbeat interval (s) |
+| BROKER_REBALANCE_TIMEOUT | ``6`` | rebalance timeout (s) |
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ class Settings:
     store_signal: bool = False
     db_retry_max_seconds: float = 30.0
     log_level: str = "INFO"
+    broker_session_timeout: float = 6.0
+    broker_heartbeat_interval: float = 1.0
+    broker_rebalance_timeout: float = 6.0
 
     @property
     def embedded_broker(self) -> bool:
@@ -115,4 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         store_signal=_bool(get("STORE_SIGNAL", defaults.store_signal)),
         db_retry_max_seconds=float(get("DB_RETRY_MAX_SECONDS", defaults.db_retry_max_seconds)),
         log_level=get("LOG_LEVEL", defaults.log_level).upper(),
+        broker_session_timeout=float(get("BROKER_SESSION_TIMEOUT", defaults.broker_session_timeout)),
+        broker_heartbeat_interval=float(get("BROKER_HEARTBEAT_INTERVAL", defaults.broker_heartbeat_interval)),
+        broker_rebalance_timeout=float(get("BROKER_REBALANCE_TIMEOUT", defaults.broker_rebalance_timeout)),
     )

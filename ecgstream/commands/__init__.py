@@ -1,0 +1,1 @@
+"""One module per ``ecgstream`` subcommand (``add_arguments`` + ``run``)."""

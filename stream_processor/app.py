@@ -1,0 +1,72 @@
+"""The faust app: one agent that consumes the recordings topic in micro-batches.
+
+Settings that matter for correctness:
+- agent ``concurrency=1``: one in-flight batch per worker, so an offset is never committed past a
+  message still being processed (faust commits the highest acked offset of each partition);
+- ``noack_take``: the batch's events are acked by hand, only after ``BatchProcessor.process`` stored
+  and published everything. A cancelled batch (SIGTERM, rebalance) is never acked, so it is redelivered.
+- short session/heartbeat/rebalance timeouts (configurable) so a worker joins a group within seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import faust
+
+from ecgstream.config import Settings
+from stream_processor.messages import IncomingMessage
+from stream_processor.processing import BatchProcessor
+
+__all__ = ["build_app"]
+
+logger = logging.getLogger(__name__)
+
+# Room for a dead letter that carries a maximal recording plus its reason and headers.
+_REQUEST_HEADROOM = 1024 * 1024
+
+
+def build_app(
+    settings: Settings, bootstrap: str, processor_factory: Callable[[faust.App], BatchProcessor]
+) -> faust.App:
+    """A faust app wired to ``bootstrap``; ``processor_factory(app)`` builds the batch processor."""
+    max_bytes = settings.max_recording_bytes + _REQUEST_HEADROOM
+    app = faust.App(
+        settings.worker_group,
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval,
+        broker_rebalance_timeout=settings.broker_rebalance_timeout,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=max_bytes,
+        producer_max_request_size=max_bytes,
+        producer_acks=-1,
+        producer_compression_type="zstd",
+        web_enabled=False,
+        datadir=str(settings.home / "faust"),
+    )
+    recordings = app.topic(
+        settings.recordings_topic,
+        partitions=settings.topic_partitions,
+        value_serializer="raw",
+        key_serializer="raw",
+    )
+    holder: dict[str, BatchProcessor] = {}
+
+    @app.agent(recordings, concurrency=1, name="diagnose")
+    async def diagnose(stream: Any) -> None:
+        processor = holder.get("processor") or holder.setdefault("processor", processor_factory(app))
+        async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait):
+            messages = [IncomingMessage.from_faust_event(event) for event in events]
+            await processor.process(messages)
+            for event in events:
+                await stream.ack(event)
+
+    return app

@@ -1,0 +1,315 @@
+"""One micro-batch, start to finish: decode, validate, infer, store, publish. No faust in here.
+
+The agent in ``stream_processor.app`` hands each batch of consumed messages to
+``BatchProcessor.process`` and acks the messages only after it returns, so offsets are committed only
+after the database write and the result events have succeeded (at-least-once; idempotent by upsert).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from model import BatchPrediction, Predictor
+from schemas import (
+    DeadLetter,
+    DiagnosisEvent,
+    EcgstreamError,
+    InvalidRecording,
+    Recording,
+    Statement,
+    decode_recording,
+    encode_dead_letter,
+    encode_diagnosis,
+    recording_ingested_at,
+)
+from schemas.validation import validate_recording
+from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError
+from stream_processor.messages import IncomingMessage
+from stream_processor.metrics import WorkerMetrics
+from stream_processor.policy import INFERENCE_ERROR, OVERSIZE, STORAGE_ERROR, dead_letter_reason
+from stream_processor.publishing import ResultPublisher
+from stream_processor.retry import retry_forever
+
+__all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    diagnoses_topic: str
+    deadletter_topic: str
+    max_recording_bytes: int
+    store_signal: bool = False
+    retry_max_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    diagnosed: int
+    dead_lettered: int
+
+
+@dataclass
+class _Valid:
+    message: IncomingMessage
+    recording: Recording
+    ingested_at: datetime | None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _seconds_between(start: datetime | None, end: datetime) -> float | None:
+    if start is None:
+        return None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return (end - start).total_seconds()
+
+
+class BatchProcessor:
+    """Turns a batch of recordings-topic messages into stored diagnoses, events and dead letters."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        sink: DiagnosisSink,
+        publisher: ResultPublisher,
+        metrics: WorkerMetrics,
+        config: ProcessorConfig,
+        executor: Executor | None = None,
+    ) -> None:
+        self.predictor = predictor
+        self.sink = sink
+        self.publisher = publisher
+        self.metrics = metrics
+        self.config = config
+        self.executor = executor
+        metrics.model_info.labels(version=predictor.version).set(1)
+
+    async def process(self, messages: Sequence[IncomingMessage]) -> BatchOutcome:
+        """Process one batch. Returns only when every message is stored+published or dead-lettered."""
+        received_at = _utcnow()
+        self.metrics.batch_records.observe(len(messages))
+        valid, dead = self._decode_all(messages, received_at)
+        predictions, failed = await self._predict(valid)
+        dead.extend(self._dead_letter(item.message, error) for item, error in failed)
+        failed_ids = {id(item) for item, _ in failed}
+        valid = [item for item in valid if id(item) not in failed_ids]
+        diagnosed_at = _utcnow()
+        results = [
+            self._result(item, probs, received_at, diagnosed_at, predictions)
+            for item, probs in zip(valid, predictions.probabilities, strict=True)
+        ] if valid else []  # fmt: skip
+        if results:
+            try:
+                await self._write(results)
+            except StorageError as exc:  # not transient: keep the stream moving, lose nothing
+                logger.error("storage rejected a batch; dead-lettering it", extra={"error": repr(exc)})
+                dead.extend(self._dead_letter(item.message, exc, STORAGE_ERROR) for item in valid)
+                valid, results = [], []
+        events = [self._event(result) for result in results]
+        await self._publish(self.config.deadletter_topic, [encode_dead_letter(dl) for dl in dead])
+        await self._publish(self.config.diagnoses_topic, [encode_diagnosis(event) for event in events])
+        self._observe(valid, results, events, predictions)
+        logger.info(
+            "batch processed",
+            extra={"records": len(messages), "diagnosed": len(results), "dead_lettered": len(dead)},
+        )
+        return BatchOutcome(diagnosed=len(results), dead_lettered=len(dead))
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def _decode_all(
+        self, messages: Sequence[IncomingMessage], received_at: datetime
+    ) -> tuple[list[_Valid], list[DeadLetter]]:
+        valid: list[_Valid] = []
+        dead: list[DeadLetter] = []
+        for message in messages:
+            try:
+                if len(message.value) > self.config.max_recording_bytes:
+                    raise InvalidRecording(
+                        f"message of {len(message.value)} bytes exceeds MAX_RECORDING_BYTES="
+                        f"{self.config.max_recording_bytes}",
+                        reason=OVERSIZE,
+                    )
+                recording = decode_recording(message.value, message.headers)
+                validate_recording(recording, encoded_size=len(message.value))
+            except EcgstreamError as exc:
+                dead.append(self._dead_letter(message, exc))
+                continue
+            ingested_at = recording_ingested_at(message.headers) or message.timestamp
+            wait = _seconds_between(ingested_at, received_at)
+            if wait is not None:
+                self.metrics.queue_wait.observe(max(0.0, wait))
+            valid.append(_Valid(message, recording, ingested_at))
+        return valid, dead
+
+    def _run_model(self, items: Sequence[_Valid]) -> BatchPrediction:
+        return self.predictor.predict(
+            [item.recording.signal for item in items],
+            [item.recording.fs for item in items],
+            [item.recording.age for item in items],
+            [item.recording.sex for item in items],
+        )
+
+    async def _predict(
+        self, valid: list[_Valid]
+    ) -> tuple[BatchPrediction, list[tuple[_Valid, EcgstreamError]]]:
+        """One forward pass for the batch in the executor; on failure, isolate the poison recordings."""
+        empty = BatchPrediction(np.zeros((0, len(self.predictor.labels)), np.float32), 0.0, 0.0)
+        if not valid:
+            return empty, []
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, self._run_model, valid), []
+        except Exception as batch_error:  # noqa: BLE001 - isolate which recording is at fault
+            logger.warning("batch inference failed; retrying one by one", extra={"error": repr(batch_error)})
+        good: list[_Valid] = []
+        rows: list[np.ndarray] = []
+        failed: list[tuple[_Valid, EcgstreamError]] = []
+        pre = inf = 0.0
+        for item in valid:
+            try:
+                single = await loop.run_in_executor(self.executor, self._run_model, [item])
+            except Exception as exc:  # noqa: BLE001
+                error = exc if isinstance(exc, EcgstreamError) else EcgstreamError(repr(exc), reason=INFERENCE_ERROR)
+                failed.append((item, error))
+                continue
+            good.append(item)
+            rows.append(single.probabilities[0])
+            pre += single.preprocess_seconds
+            inf += single.inference_seconds
+        valid[:] = good
+        probs = np.stack(rows) if rows else empty.probabilities
+        return BatchPrediction(probs, pre, inf), failed
+
+    async def _write(self, results: list[DiagnosisResult]) -> None:
+        started = time.perf_counter()
+        await retry_forever(
+            lambda: self.sink.write_batch(results),
+            transient=(DatabaseUnavailable,),
+            what="database write",
+            max_delay=self.config.retry_max_seconds,
+            on_retry=lambda _exc: self.metrics.db_retries.inc(),
+        )
+        self.metrics.db_write.observe(time.perf_counter() - started)
+
+    async def _publish(self, topic: str, events: list) -> None:  # type: ignore[type-arg]
+        if not events:
+            return
+        await retry_forever(
+            lambda: self.publisher.publish(topic, events),
+            transient=(Exception,),
+            what=f"publish to {topic}",
+            max_delay=self.config.retry_max_seconds,
+        )
+
+    # -- builders -------------------------------------------------------------------------------
+
+    def _dead_letter(self, message: IncomingMessage, error: EcgstreamError, reason: str | None = None) -> DeadLetter:
+        reason = reason or dead_letter_reason(error)
+        self.metrics.dead_letters.labels(reason=reason).inc()
+        logger.warning(
+            "message dead-lettered",
+            extra={"reason": reason, "error": error.message, "position": message.position},
+        )
+        return DeadLetter(
+            reason=reason,
+            message=error.message,
+            source_topic=message.topic,
+            source_partition=message.partition,
+            source_offset=message.offset,
+            original_value=message.value,
+            original_headers=list(message.headers),
+            failed_at=_utcnow(),
+        )
+
+    def _result(
+        self,
+        item: _Valid,
+        probabilities: np.ndarray,
+        received_at: datetime,
+        diagnosed_at: datetime,
+        batch: BatchPrediction,
+    ) -> DiagnosisResult:
+        rec = item.recording
+        labels = self.predictor.labels
+        positives = self.predictor.statements(probabilities[None, :])[0]
+        return DiagnosisResult(
+            recording_id=rec.recording_id,
+            model_version=self.predictor.version,
+            statements=[
+                {"code": label.code, "description": label.description, "probability": round(float(p), 4)}
+                for label, p in positives
+            ],
+            probabilities={str(label.code): round(float(p), 5) for label, p in zip(labels, probabilities, strict=True)},
+            device_id=rec.device_id,
+            patient_ref=rec.patient_ref,
+            age=rec.age,
+            sex=rec.sex,
+            height_cm=rec.height_cm,
+            weight_kg=rec.weight_kg,
+            sampling_rate_hz=float(rec.fs),
+            n_samples=rec.n_samples,
+            acquired_at=rec.acquired_at,
+            ingested_at=item.ingested_at,
+            signal_sha256=hashlib.sha256(np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()).hexdigest(),
+            signal=item.message.value if self.config.store_signal else None,
+            received_at=received_at,
+            diagnosed_at=diagnosed_at,
+            queue_wait_seconds=max(0.0, _seconds_between(item.ingested_at, received_at) or 0.0),
+            preprocess_seconds=batch.preprocess_seconds,
+            inference_seconds=batch.inference_seconds,
+            source_topic=item.message.topic,
+            source_partition=item.message.partition,
+            source_offset=item.message.offset,
+        )
+
+    def _event(self, result: DiagnosisResult) -> DiagnosisEvent:
+        return DiagnosisEvent(
+            recording_id=result.recording_id,
+            model_version=result.model_version,
+            statements=[Statement(s["code"], s["description"], s["probability"]) for s in result.statements],
+            probabilities=dict(result.probabilities),
+            device_id=result.device_id,
+            acquired_at=result.acquired_at,
+            ingested_at=result.ingested_at,
+            diagnosed_at=result.diagnosed_at,
+            latency_seconds=_seconds_between(result.ingested_at, result.diagnosed_at),
+        )
+
+    def _observe(
+        self,
+        valid: list[_Valid],
+        results: list[DiagnosisResult],
+        events: list[DiagnosisEvent],
+        predictions: BatchPrediction,
+    ) -> None:
+        if not results:
+            return
+        done = _utcnow()
+        self.metrics.preprocess.observe(predictions.preprocess_seconds)
+        self.metrics.inference.observe(predictions.inference_seconds)
+        self.metrics.records_processed.inc(len(results))
+        self.metrics.diagnoses_published.inc(len(events))
+        for result in results:
+            for statement in result.statements:
+                self.metrics.label_positives.labels(code=str(statement["code"])).inc()
+            from_ingest = _seconds_between(result.ingested_at, done)
+            if from_ingest is not None:
+                self.metrics.latency_from_ingest.observe(max(0.0, from_ingest))
+            from_acquisition = _seconds_between(result.acquired_at, done)
+            if from_acquisition is not None:
+                self.metrics.latency_from_acquisition.observe(max(0.0, from_acquisition))

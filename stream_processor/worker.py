@@ -1,0 +1,71 @@
+"""Start one worker process: load the model, open the database, serve /metrics, run the faust app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import faust
+
+from ecgstream.config import Settings
+from ecgstream.kafka_admin import ensure_topics
+from ecgstream.stack_info import resolve_bootstrap
+from model import Predictor
+from storage import SqlDiagnosisSink, create_engine
+from stream_processor.app import build_app
+from stream_processor.metrics import WorkerMetrics, serve_metrics
+from stream_processor.processing import BatchProcessor, ProcessorConfig
+from stream_processor.publishing import FaustResultPublisher
+
+__all__ = ["run_worker", "topic_layout"]
+
+logger = logging.getLogger(__name__)
+
+
+def topic_layout(settings: Settings) -> dict[str, int]:
+    """Topics the pipeline needs and their partition counts."""
+    return {
+        settings.recordings_topic: settings.topic_partitions,
+        settings.diagnoses_topic: settings.topic_partitions,
+        settings.deadletter_topic: 1,
+    }
+
+
+def run_worker(settings: Settings) -> None:
+    """Run a worker until SIGTERM/SIGINT (faust handles the signals and stops gracefully)."""
+    bootstrap = resolve_bootstrap(settings)
+    asyncio.run(ensure_topics(bootstrap, topic_layout(settings)))
+    predictor = Predictor.load(settings.model_path, torch_threads=settings.torch_threads)
+    metrics = WorkerMetrics.create()
+    port = serve_metrics(metrics, settings.metrics_port)
+    logger.info(
+        "worker starting",
+        extra={"bootstrap": bootstrap, "metrics_port": port, "model_version": predictor.version,
+               "group": settings.worker_group, "batch_max": settings.batch_max, "batch_wait": settings.batch_wait},
+    )  # fmt: skip
+    engine = create_engine(settings.effective_database_url)
+    sink = SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret, store_signal=settings.store_signal)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    config = ProcessorConfig(
+        diagnoses_topic=settings.diagnoses_topic,
+        deadletter_topic=settings.deadletter_topic,
+        max_recording_bytes=settings.max_recording_bytes,
+        store_signal=settings.store_signal,
+        retry_max_seconds=settings.db_retry_max_seconds,
+    )
+    app = build_app(
+        settings,
+        bootstrap,
+        lambda faust_app: BatchProcessor(
+            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor
+        ),
+    )
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("worker stopped")
