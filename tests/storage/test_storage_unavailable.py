@@ -1,0 +1,221 @@
+"""Database outages: refused, lost mid-transaction, killed backends; the same sink recovers.
+
+A small TCP proxy in front of the real Postgres stands in for the server: stopping it refuses new
+connections and cuts the open ones, starting it again on the same port brings the "server" back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import (
+    DatabaseUnavailable,
+    DiagnosisResult,
+    SqlDiagnosisSink,
+    StorageError,
+    count_diagnoses,
+    create_engine,
+    diagnosis_counts_by_recording,
+    get_diagnosis,
+)
+from storage.migrate import upgrade
+
+SECRET = "test-secret-0123456789"
+Factory = Callable[..., DiagnosisResult]
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a target; ``stop`` cuts every connection, ``start`` reopens the port."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+        self._server = None
+
+    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._writers |= {client_writer, server_writer}
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()
+            self._writers.discard(writer)
+
+
+@pytest.fixture
+async def proxied(fresh_postgres_url: str) -> AsyncIterator[tuple[TcpProxy, str, str]]:
+    """(proxy, URL through the proxy, direct URL) of a migrated brand-new Postgres database."""
+    upgrade(fresh_postgres_url)
+    direct = make_url(fresh_postgres_url)
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
+    await proxy.start()
+    try:
+        yield proxy, direct.set(port=proxy.port).render_as_string(hide_password=False), fresh_postgres_url
+    finally:
+        if proxy._server is not None:
+            await proxy.stop()
+
+
+async def _dispose_after(engine: AsyncEngine) -> None:
+    await engine.dispose()
+
+
+async def test_unreachable_server_raises_database_unavailable(closed_port: int, result_factory: Factory) -> None:
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test")
+    try:
+        sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
+        with pytest.raises(DatabaseUnavailable) as info:
+            await sink.write_batch([result_factory()])
+        assert isinstance(info.value.__cause__, OSError)
+        with pytest.raises(DatabaseUnavailable):
+            await count_diagnoses(engine)
+        with pytest.raises(DatabaseUnavailable):
+            await get_diagnosis(engine, "x")
+    finally:
+        await engine.dispose()
+
+
+async def test_same_sink_recovers_after_server_comes_back(
+    proxied: tuple[TcpProxy, str, str], result_factory: Factory
+) -> None:
+    proxy, url, _ = proxied
+    engine = create_engine(url)
+    sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
+    try:
+        first, second = [result_factory() for _ in range(3)], [result_factory() for _ in range(3)]
+        await sink.write_batch(first)  # the pool now holds a live connection
+        await proxy.stop()  # server "down": pooled connection cut, new ones refused
+        for _ in range(3):  # the worker's retries while the database is down
+            with pytest.raises(DatabaseUnavailable):
+                await sink.write_batch(second)
+        await proxy.start()  # server back on the same port
+        await sink.write_batch(second)
+        await sink.write_batch(first + second)  # and a redelivery on top
+        counts = await diagnosis_counts_by_recording(engine)
+        assert counts == {r.recording_id: 1 for r in first + second}
+    finally:
+        await engine.dispose()
+
+
+async def test_connection_lost_mid_transaction_writes_nothing_then_recovers(
+    proxied: tuple[TcpProxy, str, str], result_factory: Factory
+) -> None:
+    proxy, url, direct = proxied
+    engine = create_engine(url)
+    sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
+    admin = await asyncpg.connect(direct.replace("postgresql+asyncpg://", "postgresql://"))
+    batch = [result_factory() for _ in range(4)]
+    try:
+        # Hold a lock on diagnoses: the sink's transaction inserts the recordings, then waits.
+        lock = admin.transaction()
+        await lock.start()
+        await admin.execute("LOCK TABLE diagnoses IN ACCESS EXCLUSIVE MODE")
+        write = asyncio.create_task(sink.write_batch(batch))
+        for _ in range(100):
+            waiting = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "the sink never reached the locked table"
+        await proxy.stop()  # connection lost in the middle of the transaction
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(write, 30)
+        await lock.rollback()
+        assert await admin.fetchval("SELECT count(*) FROM recordings") == 0  # rolled back as a whole
+        await proxy.start()
+        await sink.write_batch(batch)
+        assert await count_diagnoses(engine) == 4
+    finally:
+        await admin.close()
+        await engine.dispose()
+
+
+async def test_pool_survives_killed_backends(fresh_postgres_url: str, result_factory: Factory) -> None:
+    upgrade(fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url)
+    sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
+    admin = await asyncpg.connect(fresh_postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await sink.write_batch([result_factory()])
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert killed >= 1  # the pooled connection is dead now (e.g. Postgres restarted)
+        await sink.write_batch([result_factory()])  # pre-ping notices and reconnects
+        assert await count_diagnoses(engine) == 2
+    finally:
+        await admin.close()
+        await engine.dispose()
+
+
+async def test_sqlite_file_unreachable_then_available(tmp_path: Path, result_factory: Factory) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'not-yet' / 'ecgstream.db'}"
+    engine = create_engine(url)
+    sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
+    try:
+        with pytest.raises(DatabaseUnavailable):  # "unable to open database file"
+            await sink.write_batch([result_factory()])
+        upgrade(url)  # creates the folder and the tables
+        await sink.write_batch([result_factory()])
+        assert await count_diagnoses(engine) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_writer_waits_for_a_locked_file(tmp_path: Path, result_factory: Factory) -> None:
+    """The gateway and the worker share the file: a writer waits for another's lock (busy timeout)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ecgstream.db'}"
+    upgrade(url)
+    holder, writer = create_engine(url), create_engine(url)
+    try:
+        async with holder.begin() as conn:
+            await conn.exec_driver_sql("UPDATE recordings SET age = age")  # takes the write lock
+            write = asyncio.create_task(SqlDiagnosisSink(writer, hmac_secret=SECRET).write_batch([result_factory()]))
+            await asyncio.sleep(0.5)
+            assert not write.done()  # waiting, not failing with "database is locked"
+        await asyncio.wait_for(write, 30)
+        assert await count_diagnoses(writer) == 1
+    finally:
+        await holder.dispose()
+        await writer.dispose()
+
+
+def test_storage_error_is_not_retryable() -> None:
+    assert not issubclass(StorageError, DatabaseUnavailable)
