@@ -1,0 +1,60 @@
+"""Create the Kafka topics ecgstream needs (idempotent; works on Apache Kafka and Tansu)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+__all__ = ["ensure_topics", "TOPIC_ALREADY_EXISTS", "BrokerUnavailable"]
+
+logger = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
+
+
+class BrokerUnavailable(ConnectionError):
+    """The Kafka bootstrap servers cannot be reached."""
+
+
+async def ensure_topics(
+    bootstrap: str,
+    topics: Mapping[str, int],
+    *,
+    max_message_bytes: int | None = None,
+    replication_factor: int | None = None,
+) -> None:
+    """Create every topic of ``topics`` (name -> partitions) that does not exist yet.
+
+    ``max_message_bytes`` sets the topic's ``max.message.bytes`` (recordings need more than Kafka's
+    1 MB default at high sampling rates). ``replication_factor`` defaults to min(3, brokers).
+    Existing topics are left as they are (partitions are never changed).
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import KafkaConnectionError, KafkaError, for_code
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        raise BrokerUnavailable(f"Kafka broker at {bootstrap} is unreachable: {exc}") from exc
+    try:
+        existing = set(await admin.list_topics())
+        missing = {name: parts for name, parts in topics.items() if name not in existing}
+        if not missing:
+            return
+        brokers = max(1, len(admin._client.cluster.brokers()))
+        replicas = replication_factor or min(3, brokers)
+        configs = {"max.message.bytes": str(max_message_bytes)} if max_message_bytes else {}
+        response = await admin.create_topics(
+            [NewTopic(name, parts, replicas, topic_configs=configs) for name, parts in missing.items()]
+        )
+        for error in response.topic_errors:
+            name, code = error[0], error[1]
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                message = error[2] if len(error) > 2 else ""
+                raise for_code(code)(f"cannot create topic {name}: {message}")
+        logger.info("created topics", extra={"topics": sorted(missing), "replication_factor": replicas})
+    except KafkaError:
+        raise
+    finally:
+        await admin.close()

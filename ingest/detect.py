@@ -1,0 +1,90 @@
+"""Format detection (extension + magic bytes) and the one entry point ``read_recording``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ingest.readers import aecg, dicom, sph, wfdb_format
+from schemas.errors import UnsupportedFormat
+from schemas.recording import Recording
+
+__all__ = ["FORMATS", "detect_format", "read_recording", "CANDIDATE_SUFFIXES"]
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("sph_h5", "wfdb", "dicom", "aecg")
+HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf"}
+WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
+DICOM_SUFFIXES = {".dcm", ".dicom"}
+XML_SUFFIXES = {".xml"}
+# files a folder walk considers (WFDB records are found by their header)
+CANDIDATE_SUFFIXES = HDF5_SUFFIXES | DICOM_SUFFIXES | XML_SUFFIXES | {".hea", ""}
+
+
+def _head(path: Path, size: int = 132) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise UnsupportedFormat(
+            f"{path.name}: cannot open ({exc.strerror or exc})", reason="unreadable"
+        ) from exc
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    return text.startswith(b"<")
+
+
+def detect_format(path: str | Path) -> str:
+    """One of ``FORMATS`` for a file, from its magic bytes first, then its extension."""
+    path = Path(path)
+    if path.is_dir():
+        raise UnsupportedFormat(
+            f"{path} is a folder: use ingest.iter_recordings", reason="unsupported_format"
+        )
+    suffix = path.suffix.lower()
+    if suffix in WFDB_SUFFIXES:
+        return "wfdb"  # .dat/.mat have no magic; the header next to them decides
+    head = _head(path)
+    if head.startswith(sph.HDF5_MAGIC):
+        return "sph_h5"
+    if head[dicom.DICOM_MAGIC_OFFSET : dicom.DICOM_MAGIC_OFFSET + 4] == dicom.DICOM_MAGIC:
+        return "dicom"
+    if _looks_like_xml(head):
+        return "aecg"
+    if path.with_suffix(".hea").is_file() and suffix not in HDF5_SUFFIXES | DICOM_SUFFIXES | XML_SUFFIXES:
+        return "wfdb"
+    expected = {
+        **dict.fromkeys(HDF5_SUFFIXES, "HDF5"),
+        **dict.fromkeys(DICOM_SUFFIXES, "DICOM"),
+        ".xml": "XML",
+    }
+    if suffix in expected:
+        raise UnsupportedFormat(
+            f"{path.name}: not a valid {expected[suffix]} file (wrong signature)", reason="unreadable"
+        )
+    raise UnsupportedFormat(
+        f"{path.name}: unknown ECG file format (supported: SPH .h5, WFDB .hea/.dat/.mat, DICOM .dcm, "
+        "HL7 aECG .xml)"
+    )
+
+
+_READERS = {"sph_h5": sph.read, "wfdb": wfdb_format.read, "dicom": dicom.read, "aecg": aecg.read}
+
+
+def read_recording(path: str | Path) -> Recording:
+    """The normalised ``Recording`` of one ECG file (12 leads, mV, float32, native rate).
+
+    Raises ``UnsupportedFormat`` (unknown or unreadable file) or ``InvalidRecording`` (e.g. missing
+    leads); never a third-party exception. The recording is not validated: call
+    ``schemas.validate_recording`` (the publisher does).
+    """
+    path = Path(path)
+    kind = detect_format(path)
+    recording = _READERS[kind](path)
+    logger.debug(
+        "read recording", extra={"format": kind, "file": path.name, "n_samples": recording.n_samples}
+    )
+    return recording

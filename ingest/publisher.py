@@ -1,0 +1,120 @@
+"""``Publisher``: validate, encode and publish recordings to Kafka (aiokafka producer).
+
+Settings chosen for 60 s recordings: ``max_request_size`` = ``max_recording_bytes`` + 1 MiB
+headroom for headers and batch overhead; zstd compression (lz4 optional); ``acks="all"``;
+idempotence off (Tansu does not support it; ordering per key holds with one in-flight request per
+partition, ``max_batch_size`` large enough for one recording); a short linger batches bulk runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Literal
+
+from schemas.codec import EncodedEvent
+from schemas.errors import InvalidRecording
+from schemas.recording import Recording
+from schemas.recording_event import encode_recording
+from schemas.validation import validate_recording
+
+__all__ = ["Publisher", "Compression", "DEFAULT_MAX_RECORDING_BYTES", "REQUEST_HEADROOM_BYTES"]
+
+logger = logging.getLogger(__name__)
+
+Compression = Literal["zstd", "lz4", "gzip", "snappy", "none"]
+DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024
+REQUEST_HEADROOM_BYTES = 1024 * 1024
+
+
+class Publisher:
+    """Async context manager publishing validated recordings to ``topic``.
+
+    >>> async with Publisher("localhost:9092", "ecg.recordings.v1") as publisher:
+    ...     partition, offset = await publisher.publish(recording)
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        compression: Compression = "zstd",
+        max_recording_bytes: int = DEFAULT_MAX_RECORDING_BYTES,
+        linger_ms: int = 20,
+        source: str = "ecgstream-publish",
+        client_id: str = "ecgstream-publisher",
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.compression = compression
+        self.max_recording_bytes = max_recording_bytes
+        self.linger_ms = linger_ms
+        self.source = source
+        self.client_id = client_id
+        self._producer = None
+
+    async def start(self) -> None:
+        """Connect to the brokers; raises aiokafka's ``KafkaConnectionError`` when unreachable."""
+        from aiokafka import AIOKafkaProducer
+
+        request_size = self.max_recording_bytes + REQUEST_HEADROOM_BYTES
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            acks="all",
+            enable_idempotence=False,
+            compression_type=None if self.compression == "none" else self.compression,
+            max_request_size=request_size,
+            max_batch_size=request_size,
+            linger_ms=self.linger_ms,
+            request_timeout_ms=30000,
+        )
+        await producer.start()
+        self._producer = producer
+        logger.info("publisher started", extra={"topic": self.topic, "compression": self.compression})
+
+    async def stop(self) -> None:
+        """Flush pending messages and disconnect."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    async def __aenter__(self) -> Publisher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def encode(self, rec: Recording) -> EncodedEvent:
+        """Validate ``rec`` and encode it; raises ``InvalidRecording`` with a reason code."""
+        validate_recording(rec)
+        event = encode_recording(rec, source=self.source)
+        if len(event.value) > self.max_recording_bytes:
+            raise InvalidRecording(
+                f"encoded recording is {len(event.value)} bytes, above {self.max_recording_bytes}",
+                reason="oversize",
+            )
+        return event
+
+    async def publish(self, rec: Recording) -> tuple[int, int]:
+        """Validate, encode and publish one recording; returns (partition, offset) once acknowledged."""
+        if self._producer is None:
+            raise RuntimeError("Publisher is not started: use `async with Publisher(...)`")
+        event = self.encode(rec)
+        metadata = await self._producer.send_and_wait(
+            self.topic, value=event.value, key=event.key, headers=event.headers
+        )
+        logger.debug(
+            "published recording",
+            extra={
+                "topic": self.topic,
+                "partition": metadata.partition,
+                "offset": metadata.offset,
+                "bytes": len(event.value),
+            },
+        )
+        return metadata.partition, metadata.offset

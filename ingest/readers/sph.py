@@ -1,0 +1,106 @@
+"""SPH data set: ``records/<ECG_ID>.h5`` (dataset ``ecg``, (12, N) float16 mV, 500 Hz) + ``metadata.csv``."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.recording import Recording
+
+__all__ = ["SPH_FS", "read", "is_sph_dataset", "iter_dataset", "read_metadata"]
+
+logger = logging.getLogger(__name__)
+
+SPH_FS = 500.0
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def is_sph_dataset(folder: Path) -> bool:
+    """True for a folder with ``metadata.csv`` and ``records/``."""
+    return (folder / "metadata.csv").is_file() and (folder / "records").is_dir()
+
+
+@lru_cache(maxsize=4)
+def _metadata(path: Path, mtime: float) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return {row["ECG_ID"]: row for row in csv.DictReader(handle) if row.get("ECG_ID")}
+
+
+def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
+    """ECG_ID -> metadata row of an SPH data set folder."""
+    path = folder / "metadata.csv"
+    try:
+        return _metadata(path, path.stat().st_mtime)
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as exc:
+        raise UnsupportedFormat(
+            f"{path} is not a readable SPH metadata.csv: {exc}", reason="unreadable"
+        ) from exc
+
+
+def _demographics(row: dict[str, str] | None) -> dict[str, object]:
+    if not row:
+        return {}
+    result: dict[str, object] = {}
+    try:
+        result["age"] = int(float(row.get("Age", "")))
+    except ValueError:
+        pass
+    sex = (row.get("Sex") or "").strip().upper()[:1]
+    if sex in ("M", "F"):
+        result["sex"] = sex
+    return result
+
+
+def read(path: Path, *, row: dict[str, str] | None = None) -> Recording:
+    """One SPH ``.h5`` record; demographics from ``row`` or from ``../metadata.csv`` when present."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            dataset = handle.get("ecg")
+            if not isinstance(dataset, h5py.Dataset):
+                raise UnsupportedFormat(f"{path.name}: HDF5 file has no 'ecg' dataset", reason="unreadable")
+            if dataset.ndim != 2 or 12 not in dataset.shape or dataset.size > 12 * 2_000_000:
+                raise InvalidRecording(
+                    f"{path.name}: 'ecg' has shape {dataset.shape}, expected (12, N)",
+                    reason="wrong_lead_count",
+                )
+            signal = np.asarray(dataset[()], dtype=np.float32)
+    except EcgstreamError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError... on damaged files
+        raise UnsupportedFormat(f"{path.name}: unreadable HDF5 file ({exc})", reason="unreadable") from exc
+    if signal.shape[0] != 12:
+        signal = signal.T
+    if row is None and path.parent.name == "records" and is_sph_dataset(path.parent.parent):
+        row = read_metadata(path.parent.parent).get(path.stem)
+    return Recording(signal=signal, fs=SPH_FS, recording_id=path.stem, source=path.name, **_demographics(row))
+
+
+def iter_dataset(folder: Path) -> Iterator[tuple[str, Recording | InvalidRecording]]:
+    """Every record of an SPH data set folder, in metadata order; failures are yielded, not raised."""
+    folder = Path(folder)
+    try:
+        rows = read_metadata(folder)
+    except InvalidRecording as exc:
+        yield str(folder / "metadata.csv"), exc
+        return
+    for ecg_id, row in rows.items():
+        path = folder / "records" / f"{ecg_id}.h5"
+        if not path.is_file():
+            yield (
+                str(path),
+                InvalidRecording(f"{path.name} is listed in metadata.csv but absent", reason="unreadable"),
+            )
+            continue
+        try:
+            yield str(path), read(path, row=row)
+        except InvalidRecording as exc:
+            yield str(path), exc
