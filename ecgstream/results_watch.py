@@ -1,0 +1,49 @@
+"""Wait for diagnosis events of given recordings on the diagnoses topic (demo, tests, gateway-less tools)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable
+
+from schemas import DiagnosisEvent, SchemaError, decode_diagnosis
+
+__all__ = ["collect_diagnoses"]
+
+
+async def collect_diagnoses(
+    bootstrap: str, topic: str, recording_ids: Iterable[str], timeout: float = 120.0
+) -> dict[str, list[DiagnosisEvent]]:
+    """Read ``topic`` from the beginning until every id in ``recording_ids`` has an event (or timeout).
+
+    Returns every event seen per wanted recording id (duplicates included, so callers can count them).
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    wanted = set(recording_ids)
+    seen: dict[str, list[DiagnosisEvent]] = {}
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"ecgstream-watch-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not wanted <= seen.keys():
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        event = decode_diagnosis(record.value or b"", list(record.headers or []))
+                    except SchemaError:
+                        continue
+                    if event.recording_id in wanted:
+                        seen.setdefault(event.recording_id, []).append(event)
+            await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return seen
