@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 import storage
-from storage import DatabaseUnavailable, DiagnosisResult, InMemoryDiagnosisSink, StorageError, hash_patient_ref
+from storage import (
+    DatabaseUnavailable,
+    DiagnosisResult,
+    InMemoryDiagnosisSink,
+    StorageError,
+    hash_patient_ref,
+)
 from storage.errors import is_unavailable, translate_errors
 from storage.sink import DiagnosisSink
 

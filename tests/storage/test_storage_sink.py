@@ -36,7 +36,9 @@ def sink_for(engine: AsyncEngine, store_signal: bool = False) -> SqlDiagnosisSin
     return SqlDiagnosisSink(engine, hmac_secret=SECRET, store_signal=store_signal)
 
 
-async def test_write_batch_inserts_every_column(engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf) -> None:
+async def test_write_batch_inserts_every_column(
+    engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf
+) -> None:
     batch = [result_factory() for _ in range(5)]
     await sink_for(engine).write_batch(batch)
     rows = await rows_of(engine)
@@ -47,7 +49,10 @@ async def test_write_batch_inserts_every_column(engine: AsyncEngine, result_fact
     assert recording["acquired_at"] == first.acquired_at and recording["acquired_at"].tzinfo is not None
     assert recording["duration_s"] == pytest.approx(10.0)
     assert recording["signal"] is None  # store_signal off by default
-    assert (recording["source_topic"], recording["source_offset"]) == (first.source_topic, first.source_offset)
+    assert (recording["source_topic"], recording["source_offset"]) == (
+        first.source_topic,
+        first.source_offset,
+    )
     diagnosis = next(d for d in rows["diagnoses"] if d["recording_id"] == first.recording_id)
     assert diagnosis["statements"] == first.statements
     assert diagnosis["probabilities"] == first.probabilities
@@ -57,7 +62,9 @@ async def test_write_batch_inserts_every_column(engine: AsyncEngine, result_fact
     assert await count_diagnoses(engine) == 5
 
 
-async def test_redelivered_batch_changes_nothing(engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf) -> None:
+async def test_redelivered_batch_changes_nothing(
+    engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf
+) -> None:
     sink = sink_for(engine, store_signal=True)
     batch = [result_factory() for _ in range(8)]
     await sink.write_batch(batch)
@@ -78,7 +85,9 @@ async def test_redelivered_batch_changes_nothing(engine: AsyncEngine, result_fac
     assert await rows_of(engine) == before  # every column of every row, ids and created_at included
 
 
-async def test_duplicates_inside_one_batch(engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf) -> None:
+async def test_duplicates_inside_one_batch(
+    engine: AsyncEngine, result_factory: Factory, rows_of: RowsOf
+) -> None:
     a, b = result_factory(), result_factory()
     a_later = result_factory(recording_id=a.recording_id, queue_wait_seconds=9.0)
     a_other_model = result_factory(recording_id=a.recording_id, model_version="cae-2.0.0")
@@ -86,7 +95,11 @@ async def test_duplicates_inside_one_batch(engine: AsyncEngine, result_factory: 
     assert await diagnosis_counts_by_recording(engine) == {a.recording_id: 2, b.recording_id: 1}
     rows = await rows_of(engine)
     assert len(rows["recordings"]) == 2
-    first = next(d for d in rows["diagnoses"] if d["recording_id"] == a.recording_id and d["model_version"] == a.model_version)
+    first = next(
+        d
+        for d in rows["diagnoses"]
+        if d["recording_id"] == a.recording_id and d["model_version"] == a.model_version
+    )
     assert first["queue_wait_seconds"] == a.queue_wait_seconds  # first occurrence in the batch wins
 
 
@@ -95,7 +108,9 @@ async def test_empty_batch_is_a_no_op(engine: AsyncEngine) -> None:
     assert await count_diagnoses(engine) == 0
 
 
-async def test_large_batch_is_split_below_the_bind_parameter_limit(engine: AsyncEngine, result_factory: Factory) -> None:
+async def test_large_batch_is_split_below_the_bind_parameter_limit(
+    engine: AsyncEngine, result_factory: Factory
+) -> None:
     n = MAX_BIND_PARAMETERS // len(Recording.__table__.columns) + 10  # forces two INSERTs per table
     batch = [result_factory(signal=None, signal_sha256="0" * 64) for _ in range(n)]
     await sink_for(engine).write_batch(batch)
@@ -104,7 +119,10 @@ async def test_large_batch_is_split_below_the_bind_parameter_limit(engine: Async
 
 @pytest.mark.parametrize("store_signal", [False, True])
 async def test_store_signal_setting(engine: AsyncEngine, result_factory: Factory, store_signal: bool) -> None:
-    with_signal, without_signal = result_factory(signal=b"\x00\x01raw-int16\xff" * 100), result_factory(signal=None)
+    with_signal, without_signal = (
+        result_factory(signal=b"\x00\x01raw-int16\xff" * 100),
+        result_factory(signal=None),
+    )
     await sink_for(engine, store_signal=store_signal).write_batch([with_signal, without_signal])
     async with engine.connect() as conn:
         stored = dict((await conn.execute(select(Recording.recording_id, Recording.signal))).all())
@@ -120,7 +138,16 @@ def _database_dump(url: str) -> bytes:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         return subprocess.run(
-            ["pg_dump", "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres", parsed.database or ""],
+            [
+                "pg_dump",
+                "-h",
+                parsed.host or "127.0.0.1",
+                "-p",
+                str(parsed.port or 5432),
+                "-U",
+                parsed.username or "postgres",
+                parsed.database or "",
+            ],
             check=True,
             capture_output=True,
             timeout=60,
@@ -156,7 +183,9 @@ async def test_patient_reference_never_stored_or_logged_in_clear(
     assert hashes[results[2].recording_id] is None
 
 
-async def test_get_diagnosis_returns_the_newest_model_version(engine: AsyncEngine, result_factory: Factory) -> None:
+async def test_get_diagnosis_returns_the_newest_model_version(
+    engine: AsyncEngine, result_factory: Factory
+) -> None:
     old = result_factory(model_version="cae-9.0.0")
     new = result_factory(
         recording_id=old.recording_id,

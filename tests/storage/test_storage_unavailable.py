@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import (
     DatabaseUnavailable,
@@ -63,7 +62,9 @@ class TcpProxy:
             return
         self._writers |= {client_writer, server_writer}
         await asyncio.gather(
-            self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer), return_exceptions=True
+            self._pipe(client_reader, server_writer),
+            self._pipe(server_reader, client_writer),
+            return_exceptions=True,
         )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -90,11 +91,9 @@ async def proxied(fresh_postgres_url: str) -> AsyncIterator[tuple[TcpProxy, str,
             await proxy.stop()
 
 
-async def _dispose_after(engine: AsyncEngine) -> None:
-    await engine.dispose()
-
-
-async def test_unreachable_server_raises_database_unavailable(closed_port: int, result_factory: Factory) -> None:
+async def test_unreachable_server_raises_database_unavailable(
+    closed_port: int, result_factory: Factory
+) -> None:
     engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test")
     try:
         sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
@@ -137,7 +136,8 @@ async def test_connection_lost_mid_transaction_writes_nothing_then_recovers(
     proxy, url, direct = proxied
     engine = create_engine(url)
     sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
-    admin = await asyncpg.connect(direct.replace("postgresql+asyncpg://", "postgresql://"))
+    dsn = direct.replace("postgresql+asyncpg://", "postgresql://")
+    admin, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     batch = [result_factory() for _ in range(4)]
     try:
         # Hold a lock on diagnoses: the sink's transaction inserts the recordings, then waits.
@@ -145,9 +145,10 @@ async def test_connection_lost_mid_transaction_writes_nothing_then_recovers(
         await lock.start()
         await admin.execute("LOCK TABLE diagnoses IN ACCESS EXCLUSIVE MODE")
         write = asyncio.create_task(sink.write_batch(batch))
-        for _ in range(100):
-            waiting = await admin.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        for _ in range(200):
+            waiting = await watcher.fetchval(  # own connection: pg_stat_activity is frozen per transaction
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
             if waiting:
                 break
@@ -163,6 +164,7 @@ async def test_connection_lost_mid_transaction_writes_nothing_then_recovers(
         assert await count_diagnoses(engine) == 4
     finally:
         await admin.close()
+        await watcher.close()
         await engine.dispose()
 
 
@@ -207,7 +209,9 @@ async def test_sqlite_writer_waits_for_a_locked_file(tmp_path: Path, result_fact
     try:
         async with holder.begin() as conn:
             await conn.exec_driver_sql("UPDATE recordings SET age = age")  # takes the write lock
-            write = asyncio.create_task(SqlDiagnosisSink(writer, hmac_secret=SECRET).write_batch([result_factory()]))
+            write = asyncio.create_task(
+                SqlDiagnosisSink(writer, hmac_secret=SECRET).write_batch([result_factory()])
+            )
             await asyncio.sleep(0.5)
             assert not write.done()  # waiting, not failing with "database is locked"
         await asyncio.wait_for(write, 30)
