@@ -10,12 +10,18 @@ __all__ = ["choose_thresholds", "per_label_metrics", "macro_auroc", "MIN_POSITIV
 MIN_POSITIVES = 10
 
 
-def choose_thresholds(y: np.ndarray, p: np.ndarray, default: float = 0.5) -> np.ndarray:
-    """(L,) thresholds maximising F1 per label on (B, L) targets ``y`` and probabilities ``p``."""
+def choose_thresholds(
+    y: np.ndarray, p: np.ndarray, default: float = 0.5, min_positives: int = 3, bounds: tuple[float, float] = (0.05, 0.95)
+) -> np.ndarray:
+    """(L,) thresholds maximising F1 per label on (B, L) targets ``y`` and probabilities ``p``.
+
+    Labels with fewer than ``min_positives`` positives keep ``default``; chosen thresholds are
+    clipped to ``bounds`` so one or two validation records cannot set an extreme threshold.
+    """
     out = np.full(y.shape[1], default, dtype=np.float32)
     for j in range(y.shape[1]):
         pos = y[:, j] > 0.5
-        if pos.sum() == 0:
+        if pos.sum() < min_positives:
             continue
         candidates = np.unique(p[:, j])
         best, best_t = -1.0, default
@@ -25,7 +31,7 @@ def choose_thresholds(y: np.ndarray, p: np.ndarray, default: float = 0.5) -> np.
             f1 = 2 * tp / (pred.sum() + pos.sum())
             if f1 > best:
                 best, best_t = f1, float(t)
-        out[j] = best_t
+        out[j] = float(np.clip(best_t, *bounds))
     return out
 
 
