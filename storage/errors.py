@@ -1,8 +1,9 @@
 """Storage errors, and the one place where driver errors are converted into them.
 
     EcgstreamError (schemas.errors)
-    ├── DatabaseUnavailable   the database cannot be reached right now (refused, lost, timed out,
-    │                         locked, starting up): transient, the caller retries with backoff
+    ├── DatabaseUnavailable   the database cannot take the write right now (refused, lost, timed
+    │                         out, locked, starting up, deadlock victim): transient, the caller
+    │                         retries the same call with backoff
     └── StorageError          anything else the database rejected (constraint, schema, bad value):
                               retrying the same call will fail again
 
@@ -51,7 +52,8 @@ _ASYNCPG_UNAVAILABLE = {
     "TooManyConnectionsError",
     "ConnectionRejectionError",
     "InterfaceError",
-    "InternalClientError",
+    # class 40 (deadlock, serialization failure): the transaction was rolled back, retrying succeeds
+    "TransactionRollbackError",
 }
 
 

@@ -100,10 +100,14 @@ class SqlDiagnosisSink:
             return
         now = datetime.now(UTC)
         with translate_errors("write_batch"):  # a value the database cannot take is a StorageError too
-            recordings = [
-                self._recording_row(r, now) for r in _first_by_key(results, lambda r: r.recording_id)
-            ]
-            diagnoses = [self._diagnosis_row(r, now) for r in _first_by_key(results, lambda r: r.key)]
+            # first occurrence per key, then key order: concurrent writers of overlapping batches
+            # (a redelivery during a rebalance) take row locks in one order and cannot deadlock
+            by_recording = sorted(
+                _first_by_key(results, lambda r: r.recording_id), key=lambda r: r.recording_id
+            )
+            by_key = sorted(_first_by_key(results, lambda r: r.key), key=lambda r: r.key)
+            recordings = [self._recording_row(r, now) for r in by_recording]
+            diagnoses = [self._diagnosis_row(r, now) for r in by_key]
             async with self.engine.begin() as conn:
                 await self._insert_ignore(conn, Recording.__table__, recordings, ["recording_id"])
                 new = await self._insert_ignore(
