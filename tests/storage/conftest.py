@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-# With an editable install and tests/ on sys.path (pytest's rootdir conftest), this folder would
-# shadow the real `storage` package as a namespace package; put the checkout first. (A repo-wide
-# `pythonpath = ["."]` in the pytest options would make this unnecessary.)
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-
-from storage import DiagnosisResult, create_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Diagnosis, Recording  # noqa: E402
+from storage import DiagnosisResult, create_engine
+from storage.migrate import upgrade
+from storage.models import Diagnosis, Recording
 
 SECRET = "test-secret-0123456789"
 T0 = datetime(2026, 11, 25, 3, 0, 0, tzinfo=UTC)
