@@ -104,10 +104,19 @@ class Publisher:
         """Validate, encode and publish one recording; returns (partition, offset) once acknowledged."""
         if self._producer is None:
             raise RuntimeError("Publisher is not started: use `async with Publisher(...)`")
+        from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+
         event = self.encode(rec)
-        metadata = await self._producer.send_and_wait(
-            self.topic, value=event.value, key=event.key, headers=event.headers
-        )
+        try:
+            metadata = await self._producer.send_and_wait(
+                self.topic, value=event.value, key=event.key, headers=event.headers
+            )
+        except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+            raise InvalidRecording(
+                f"the broker refused a {len(event.value)}-byte recording: raise max.message.bytes of topic "
+                f"{self.topic} (ecgstream.kafka_admin.ensure_topics sets it when it creates the topic)",
+                reason="oversize",
+            ) from exc
         logger.debug(
             "published recording",
             extra={

@@ -69,8 +69,8 @@ async def publish_paths(
         async with Publisher(
             bootstrap,
             topic,
-            compression=compression,
-            max_recording_bytes=max_recording_bytes,  # type: ignore[arg-type]
+            compression=compression,  # type: ignore[arg-type]
+            max_recording_bytes=max_recording_bytes,
         ) as publisher:
             for source, item in iter_recordings(paths):
                 bar.update(1)
@@ -92,7 +92,7 @@ async def publish_paths(
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiokafka.errors import KafkaConnectionError
+    from aiokafka.errors import KafkaConnectionError, KafkaError
 
     from ecgstream.config import load_settings
     from ecgstream.kafka_admin import BrokerUnavailable
@@ -120,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except (BrokerUnavailable, KafkaConnectionError, OSError) as exc:
         print(f"error: Kafka broker at {bootstrap} is unreachable ({exc}); is it running?", file=sys.stderr)
+        return 2
+    except KafkaError as exc:
+        print(f"error: Kafka at {bootstrap} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(summary.render())
     return 1 if summary.rejected else 0

@@ -20,6 +20,7 @@ import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,8 +94,8 @@ def _lead_values(seq: ET.Element) -> tuple[str, np.ndarray] | None:
     return name, (offset + float(scale.get("value", "1")) * counts) * UNIT_TO_MV[unit]
 
 
-def _demographics(root: ET.Element, acquired_at: datetime | None) -> dict[str, object]:
-    found: dict[str, object] = {}
+def _demographics(root: ET.Element, acquired_at: datetime | None) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     subject = root.find(".//" + _q("trialSubject"))
     if subject is None:
         return found

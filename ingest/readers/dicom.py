@@ -137,7 +137,7 @@ def read(path: Path) -> Recording:
             if name is not None and name not in named:
                 named[name] = values[:, column] * _channel_scale(channel)
         signal = assemble_leads(named)
-        demographics = {
+        demographics: dict[str, Any] = {
             "age": _age(getattr(ds, "PatientAge", None)),
             "sex": str(getattr(ds, "PatientSex", "") or "").upper()[:1] or None,
             "height_cm": _optional_float(getattr(ds, "PatientSize", None), 100.0),

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,10 +44,10 @@ def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
         ) from exc
 
 
-def _demographics(row: dict[str, str] | None) -> dict[str, object]:
+def _demographics(row: dict[str, str] | None) -> dict[str, Any]:
     if not row:
         return {}
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
     try:
         result["age"] = int(float(row.get("Age", "")))
     except ValueError:

@@ -10,6 +10,7 @@ import logging
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,9 +34,9 @@ def header_path(path: Path) -> Path:
     return path if path.suffix.lower() == ".hea" else path.with_suffix(".hea")
 
 
-def parse_comments(comments: list[str]) -> dict[str, object]:
+def parse_comments(comments: list[str]) -> dict[str, Any]:
     """Age and sex from WFDB header comments."""
-    found: dict[str, object] = {}
+    found: dict[str, Any] = {}
     for line in comments:
         match = _COMMENT.match(line)
         if not match:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from schemas.recording import STANDARD_LEADS, Recording
 
 __all__ = ["write_dicom", "TWELVE_LEAD_ECG_SOP_CLASS", "SCPECG_CODES"]
 
-TWELVE_LEAD_ECG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.9.1.1"
+TWELVE_LEAD_ECG_SOP_CLASS: Any = "1.2.840.10008.5.1.4.1.1.9.1.1"
 # SCP-ECG lead codes (DICOM CID 3001)
 SCPECG_CODES = {
     "I": "5.6.3-9-1", "II": "5.6.3-9-2", "V1": "5.6.3-9-3", "V2": "5.6.3-9-4", "V3": "5.6.3-9-5",
