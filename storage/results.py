@@ -20,9 +20,11 @@ class DiagnosisResult:
     ``patient_ref`` is the CLEAR reference: the SQL sink stores only its HMAC and never logs it.
     ``statements`` are the labels above threshold as ``{"code": int, "description": str,
     "probability": float}``; ``probabilities`` maps every label code (as text) to its probability.
-    Datetimes should be aware; naive ones are taken as UTC. The two end-to-end latencies are derived
-    here (``diagnosed_at`` minus ``acquired_at`` / ``ingested_at``), so the metrics and the stored
-    rows use the same numbers.
+    ``signal`` is the raw samples whose SHA-256 is ``signal_sha256`` (stored only with
+    ``STORE_SIGNAL``), never a whole encoded event: that would carry the clear patient reference, and
+    the sink refuses to store bytes that contain it. Datetimes should be aware; naive ones are taken
+    as UTC. The two end-to-end latencies are derived here (``diagnosed_at`` minus ``acquired_at`` /
+    ``ingested_at``), so the metrics and the stored rows use the same numbers.
     """
 
     recording_id: str

@@ -147,12 +147,26 @@ class SqlDiagnosisSink:
             "acquired_at": r.acquired_at,
             "ingested_at": r.ingested_at,
             "signal_sha256": r.signal_sha256,
-            "signal": bytes(r.signal) if self.store_signal and r.signal is not None else None,
+            "signal": self._signal_to_store(r),
             "created_at": now,
             "source_topic": r.source_topic,
             "source_partition": r.source_partition,
             "source_offset": r.source_offset,
         }
+
+    def _signal_to_store(self, r: DiagnosisResult) -> bytes | None:
+        """The signal bytes when ``store_signal`` is on, unless they would leak the patient reference.
+
+        Defence in depth: bytes that contain the clear reference (say, a whole encoded event instead
+        of the samples) are not stored; the row keeps ``signal_sha256`` and a warning is logged.
+        """
+        if not self.store_signal or r.signal is None:
+            return None
+        signal = bytes(r.signal)
+        if r.patient_ref and r.patient_ref.encode("utf-8") in signal:
+            logger.warning("signal bytes contain the clear patient reference; signal not stored")
+            return None
+        return signal
 
     @staticmethod
     def _diagnosis_row(r: DiagnosisResult, now: datetime) -> dict[str, Any]:

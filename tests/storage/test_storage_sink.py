@@ -250,3 +250,15 @@ async def test_foreign_key_is_enforced(engine: AsyncEngine, result_factory: Fact
             await conn.execute(insert(Diagnosis.__table__).values(row))
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM diagnoses"))).scalar_one() == 0
+
+
+async def test_signal_bytes_carrying_the_patient_reference_are_not_stored(
+    engine: AsyncEngine, migrated_url: str, result_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    ref = "MRN-IN-EVENT-0042"
+    leaky = result_factory(patient_ref=ref, signal=b"avro-header" + ref.encode() + b"samples" * 50)
+    await sink_for(engine, store_signal=True).write_batch([leaky])
+    view = await get_diagnosis(engine, leaky.recording_id)
+    assert view is not None and view.has_signal is False
+    assert ref.encode() not in _database_dump(migrated_url)
+    assert "signal not stored" in caplog.text and ref not in caplog.text
