@@ -4,7 +4,8 @@
     ecgstream db current                print the database's revision and the code's head
     ecgstream db downgrade REVISION     go back to REVISION (``base`` drops every table)
 
-The database is ``--url``, else ``DATABASE_URL``, else the embedded SQLite file under ECGSTREAM_HOME.
+The database is ``--url URL`` (after the action), else ``DATABASE_URL``, else the embedded SQLite
+file under ECGSTREAM_HOME.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--url", help="SQLAlchemy database URL (default: DATABASE_URL or the embedded SQLite)"
     )
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION")
     actions.required = True
-    upgrade = actions.add_parser("upgrade", help="apply migrations (default: up to head)")
+    upgrade = actions.add_parser("upgrade", parents=[common], help="apply migrations (default: up to head)")
     upgrade.add_argument("revision", nargs="?", default="head")
-    actions.add_parser("current", help="print the current and the head revision")
-    downgrade = actions.add_parser("downgrade", help="revert migrations down to REVISION")
+    actions.add_parser("current", parents=[common], help="print the current and the head revision")
+    downgrade = actions.add_parser("downgrade", parents=[common], help="revert migrations down to REVISION")
     downgrade.add_argument("revision")
 
 

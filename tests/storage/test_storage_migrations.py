@@ -83,3 +83,10 @@ def test_cli_reports_an_unreachable_database(
     monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test")
     assert cli_main(["db", "upgrade"]) == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_cli_url_option_and_downgrade(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["db", "upgrade", "--url", database_url]) == 0
+    assert cli_main(["db", "downgrade", "base", "--url", database_url]) == 0
+    assert "downgraded to base" in capsys.readouterr().out
+    assert current_revision(database_url) is None
