@@ -8,7 +8,9 @@ partition, ``max_batch_size`` large enough for one recording); a short linger ba
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Literal
 
@@ -102,28 +104,50 @@ class Publisher:
 
     async def publish(self, rec: Recording) -> tuple[int, int]:
         """Validate, encode and publish one recording; returns (partition, offset) once acknowledged."""
+        return await (await self.send(rec))
+
+    async def send(self, rec: Recording) -> Awaitable[tuple[int, int]]:
+        """Validate, encode and enqueue one recording without waiting for the broker.
+
+        Returns an awaitable of (partition, offset); bulk publishers keep many in flight for
+        throughput. Raises ``InvalidRecording`` at once for an invalid recording; the awaitable
+        raises ``InvalidRecording(reason="oversize")`` when the broker refuses the size.
+        """
         if self._producer is None:
             raise RuntimeError("Publisher is not started: use `async with Publisher(...)`")
         from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
         event = self.encode(rec)
+        size = len(event.value)
+
+        def refused(exc: Exception) -> InvalidRecording:
+            return InvalidRecording(
+                f"the broker refused a {size}-byte recording: raise max.message.bytes of topic "
+                f"{self.topic} (ecgstream.kafka_admin.ensure_topics sets it when it creates the topic)",
+                reason="oversize",
+            )
+
         try:
-            metadata = await self._producer.send_and_wait(
+            future = await self._producer.send(
                 self.topic, value=event.value, key=event.key, headers=event.headers
             )
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
-            raise InvalidRecording(
-                f"the broker refused a {len(event.value)}-byte recording: raise max.message.bytes of topic "
-                f"{self.topic} (ecgstream.kafka_admin.ensure_topics sets it when it creates the topic)",
-                reason="oversize",
-            ) from exc
-        logger.debug(
-            "published recording",
-            extra={
-                "topic": self.topic,
-                "partition": metadata.partition,
-                "offset": metadata.offset,
-                "bytes": len(event.value),
-            },
-        )
-        return metadata.partition, metadata.offset
+            raise refused(exc) from exc
+
+        async def acknowledged() -> tuple[int, int]:
+            try:
+                metadata = await future
+            except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+                raise refused(exc) from exc
+            logger.debug(
+                "published recording",
+                extra={
+                    "topic": self.topic,
+                    "partition": metadata.partition,
+                    "offset": metadata.offset,
+                    "bytes": size,
+                },
+            )
+            return metadata.partition, metadata.offset
+
+        return asyncio.ensure_future(acknowledged())

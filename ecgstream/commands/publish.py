@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 __all__ = ["add_arguments", "run", "PublishSummary", "publish_paths"]
@@ -54,6 +55,7 @@ async def publish_paths(
     max_recording_bytes: int = 4 * 1024 * 1024,
     partitions: int = 4,
     progress: bool = True,
+    in_flight: int = 64,
 ) -> PublishSummary:
     """Read every recording under ``paths`` and publish it; rejected files are collected, not raised."""
     from tqdm import tqdm
@@ -64,7 +66,17 @@ async def publish_paths(
 
     await ensure_topics(bootstrap, {topic: partitions}, max_message_bytes=max_recording_bytes + 1024 * 1024)
     summary = PublishSummary()
-    bar = tqdm(desc="publishing", unit="rec", disable=not progress, file=sys.stderr)
+    pending: deque[tuple[str, Awaitable[tuple[int, int]]]] = deque()
+
+    async def settle(source: str, ack: Awaitable[tuple[int, int]]) -> None:
+        try:
+            await ack
+        except InvalidRecording as exc:
+            summary.rejected.append((source, exc.reason, str(exc)))
+        else:
+            summary.published += 1
+
+    bar = tqdm(desc="publishing", unit="rec", disable=True if not progress else None, file=sys.stderr)
     try:
         async with Publisher(
             bootstrap,
@@ -80,12 +92,17 @@ async def publish_paths(
                 if device_id and not item.device_id:
                     item.device_id = device_id
                 try:
-                    await publisher.publish(item)
+                    pending.append((source, await publisher.send(item)))
                 except InvalidRecording as exc:
                     summary.rejected.append((source, exc.reason, str(exc)))
-                    continue
-                summary.published += 1
+                while len(pending) > in_flight:
+                    await settle(*pending.popleft())
+            while pending:
+                await settle(*pending.popleft())
     finally:
+        for _, ack in pending:
+            if isinstance(ack, asyncio.Future):
+                ack.cancel()
         bar.close()
     logger.info("publish finished", extra={"published": summary.published, "rejected": len(summary.rejected)})
     return summary
