@@ -64,7 +64,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         orig = getattr(current, "orig", None)
-        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
 
 
 def is_unavailable(exc: BaseException) -> bool:
