@@ -1,0 +1,128 @@
+"""Valid and malformed recordings-topic messages for the batch tests and the fault tests.
+
+Every malformed message comes with the dead-letter ``reason`` the worker must give it. All builders
+are deterministic (seeded), so a failure reproduces byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from fastavro import schemaless_reader, schemaless_writer
+
+from ingest.synthetic import simulate_ecg
+from schemas import EncodedEvent, Recording, encode_recording, new_recording_id
+from schemas.recording_event import RECORDING_EVENT_TYPE
+from schemas.registry import writer_schema
+
+__all__ = [
+    "PoisonMessage",
+    "synthetic_recording",
+    "synthetic_recordings",
+    "copies",
+    "poison_messages",
+    "reencode",
+    "with_header",
+]
+
+
+def synthetic_recording(seed: int, *, fs: float = 500.0, duration: float = 10.0, hr: float = 72.0) -> Recording:
+    """One plausible 12-lead recording in mV (passes ``validate_recording``)."""
+    rng = np.random.default_rng(seed)
+    signal = simulate_ecg(rng, hr=hr, fs=fs, duration=duration)
+    return Recording(
+        signal=signal, fs=fs, age=int(rng.integers(20, 90)), sex=str(rng.choice(["M", "F"])),  # type: ignore[arg-type]
+        device_id=f"device-{seed % 7}", source="ecgstream-fault-tests",
+    )  # fmt: skip
+
+
+def synthetic_recordings(n: int, seed: int = 0) -> list[Recording]:
+    """``n`` distinct recordings (10 s, 500 Hz) with varied heart rates."""
+    rng = np.random.default_rng(seed)
+    return [synthetic_recording(seed * 1000 + i, hr=float(rng.uniform(45, 140))) for i in range(n)]
+
+
+def copies(templates: list[Recording], n: int) -> list[Recording]:
+    """``n`` recordings cycling through ``templates``, each with a fresh recording id (cheap bulk data)."""
+    return [dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)]
+
+
+def reencode(event: EncodedEvent, **changes: object) -> EncodedEvent:
+    """``event`` with some fields of its Avro record replaced, headers unchanged (a "valid envelope")."""
+    schema = writer_schema(RECORDING_EVENT_TYPE, 1)
+    record = schemaless_reader(io.BytesIO(event.value), schema, None)
+    assert isinstance(record, dict)
+    record.update(changes)
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, schema, record)
+    return EncodedEvent(key=event.key, value=buffer.getvalue(), headers=list(event.headers))
+
+
+def with_header(headers: Iterable[tuple[str, bytes]], name: str, value: bytes) -> list[tuple[str, bytes]]:
+    return [(k, value if k == name else v) for k, v in headers]
+
+
+@dataclass(frozen=True)
+class PoisonMessage:
+    """A message the worker must dead-letter with ``reason``."""
+
+    name: str
+    reason: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def poison_messages(max_recording_bytes: int, seed: int = 7) -> list[PoisonMessage]:
+    """One message per kind of bad input, each with its expected dead-letter reason."""
+    rng = np.random.default_rng(seed)
+    base = encode_recording(synthetic_recording(seed))
+    out: list[PoisonMessage] = []
+
+    def add(name: str, reason: str, event: EncodedEvent) -> None:
+        out.append(PoisonMessage(name, reason, event.key, event.value, list(event.headers)))
+
+    garbage = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    # random bytes without any headers (what a foreign producer would send)
+    add("random_bytes_no_headers", "bad_headers", EncodedEvent(b"garbage-1", garbage, []))
+    # random bytes inside correct CloudEvents headers
+    add("random_bytes", "undecodable", EncodedEvent(b"garbage-2", garbage[::-1], list(base.headers)))
+    # a valid recording cut in half
+    add("truncated_avro", "undecodable", EncodedEvent(base.key, base.value[: len(base.value) // 2], base.headers))
+    # a valid body announced as schema version 99
+    add(
+        "unknown_schema_version",
+        "unknown_schema_version",
+        EncodedEvent(base.key, base.value, with_header(base.headers, "ce_schemaversion", b"99")),
+    )
+    # a NaN gain: the int16 wire format cannot carry NaN samples, so NaN can only arrive through a gain
+    gains = list(schemaless_reader(io.BytesIO(base.value), writer_schema(RECORDING_EVENT_TYPE, 1), None)["gains"])  # type: ignore[index]
+    add("nan_gain", "undecodable", reencode(base, gains=[float("nan")] + gains[1:]))
+    # a tiny (finite, positive) gain: lead I decodes to +-inf -> a non-finite signal
+    add("infinite_samples", "non_finite", reencode(base, gains=[1e-300] + gains[1:]))
+    # lead V3 flat (all zeros)
+    flat = synthetic_recording(seed + 1)
+    flat.signal = flat.signal.copy()
+    flat.signal[8] = 0.0
+    add("flat_lead", "flat_signal", encode_recording(flat))
+    # values in µV labelled mV
+    micro = synthetic_recording(seed + 2)
+    micro.signal = micro.signal * 1000.0
+    add("microvolts_as_millivolts", "implausible_amplitude", encode_recording(micro))
+    # a 3-second recording
+    add("three_seconds", "duration_out_of_range", encode_recording(synthetic_recording(seed + 3, duration=3.0)))
+    # 8 leads (the 12-lead contract is broken)
+    eight = synthetic_recording(seed + 4)
+    eight = dataclasses.replace(eight, signal=eight.signal[[0, 1, 6, 7, 8, 9, 10, 11]], leads=eight.leads[:2] + eight.leads[6:])
+    add("eight_leads", "wrong_lead_count", encode_recording(eight))
+    # larger than max_recording_bytes (60 s at 1 kHz = 1.44 MB of samples)
+    big = encode_recording(synthetic_recording(seed + 5, fs=1000.0, duration=60.0))
+    assert len(big.value) > max_recording_bytes, (len(big.value), max_recording_bytes)
+    add("oversize", "oversize", big)
+    for message in out[:-1]:
+        assert len(message.value) <= max_recording_bytes, message.name
+    return out
