@@ -1,6 +1,6 @@
 """HL7 aECG (ANSI/HL7 V3 Annotated ECG, the FDA's ECG submission format) XML files.
 
-Structure read (namespace ``urn:hl7-org:v3``)::
+Structure read (namespace ``urn:hl7-org:v3``, or none)::
 
     AnnotatedECG/id, effectiveTime/low
       componentOf/.../subjectAssignment/subject/trialSubject/id            -> patient_ref
@@ -41,7 +41,14 @@ TIME_TO_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def _q(path: str) -> str:
-    return "/".join(f"{{{NS}}}{part}" if part not in (".", "..") else part for part in path.split("/"))
+    """Element paths are written without namespace: ``parse`` strips namespaces first."""
+    return path
+
+
+def _strip_namespaces(root: ET.Element) -> None:
+    for element in root.iter():
+        if isinstance(element.tag, str) and "}" in element.tag:
+            element.tag = element.tag.split("}", 1)[1]
 
 
 def _hl7_time(text: str | None) -> datetime | None:
@@ -118,7 +125,8 @@ def _demographics(root: ET.Element, acquired_at: datetime | None) -> dict[str, A
 
 def parse(root: ET.Element, *, source: str | None = None) -> Recording:
     """A ``Recording`` from a parsed ``AnnotatedECG`` element."""
-    if root.tag != _q("AnnotatedECG"):
+    _strip_namespaces(root)  # files with and without the urn:hl7-org:v3 default namespace exist
+    if root.tag != "AnnotatedECG":
         raise UnsupportedFormat(
             f"XML root is {root.tag}, not HL7 aECG AnnotatedECG", reason="unsupported_format"
         )

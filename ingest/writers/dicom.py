@@ -29,8 +29,18 @@ def _code(value: str, scheme: str, meaning: str):  # type: ignore[no-untyped-def
     return item
 
 
-def write_dicom(rec: Recording, path: str | Path, *, leads: Sequence[str] = STANDARD_LEADS) -> Path:
-    """Write ``rec`` (only ``leads``, e.g. the 8 independent ones) as int16 counts of 1 µV (or coarser)."""
+def write_dicom(
+    rec: Recording,
+    path: str | Path,
+    *,
+    leads: Sequence[str] = STANDARD_LEADS,
+    sensitivity_uv: float | None = None,
+) -> Path:
+    """Write ``rec`` (only ``leads``, e.g. the 8 independent ones) as int16 counts.
+
+    Channel sensitivity is ``sensitivity_uv`` µV per count, or by default 1 µV (coarser for a lead
+    that would not fit int16).
+    """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence as DicomSequence
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -39,6 +49,8 @@ def write_dicom(rec: Recording, path: str | Path, *, leads: Sequence[str] = STAN
     rows = [rec.leads.index(name) for name in leads]
     microvolts = np.asarray(rec.signal, dtype=np.float64)[rows] * 1000.0
     sensitivity = np.maximum(1.0, np.ceil(np.abs(microvolts).max(axis=1) / 32767.0))  # µV per count
+    if sensitivity_uv is not None:
+        sensitivity = np.full(len(rows), float(sensitivity_uv))
     counts = np.rint(microvolts / sensitivity[:, None]).astype("<i2")
 
     meta = FileMetaDataset()

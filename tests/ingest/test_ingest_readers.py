@@ -284,3 +284,18 @@ def test_ingest_public_api() -> None:
     assert set(ingest.__all__) == {
         "read_recording", "read_upload", "detect_format", "iter_recordings", "IngestItem", "Publisher",
     }  # fmt: skip
+
+
+def test_dicom_channel_sensitivity_is_applied(tmp_path: Path) -> None:
+    rec = synthetic_recording(seed=31)
+    back = read_recording(write_dicom(rec, tmp_path / "coarse.dcm", sensitivity_uv=2.5))
+    np.testing.assert_allclose(back.signal, rec.signal, atol=0.00126)  # half of 2.5 µV
+    assert np.abs(back.signal - rec.signal).max() > 0.0006  # really coarser than 1 µV
+
+
+def test_aecg_without_namespace(tmp_path: Path) -> None:
+    path = write_aecg(synthetic_recording(seed=32), tmp_path / "ns.xml")
+    text = path.read_text().replace(' xmlns="urn:hl7-org:v3"', "")
+    plain = tmp_path / "plain.xml"
+    plain.write_text(text)
+    assert_normalised(read_recording(plain))

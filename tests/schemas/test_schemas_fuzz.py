@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from schemas import SchemaError, decode_dead_letter, decode_diagnosis, decode_recording, encode_recording
 from schemas.headers import build_headers
+from schemas.signal_codec import dequantise, quantise
 from tests.schemas.test_schemas_events import make_recording
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,3 +60,19 @@ def test_random_headers(headers) -> None:
         decode_recording(VALID.value, headers)
     except SchemaError:
         pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    signal=arrays(np.float32, (12, 50), elements=st.floats(-40, 40, width=32)),
+    scale=st.sampled_from([1e-3, 0.1, 1.0, 10.0]),
+)
+def test_quantisation_error_is_half_a_count(signal, scale) -> None:
+    signal = signal * np.float32(scale)
+    samples, gains = quantise(signal)
+    back = dequantise(samples, gains, 12, 50, "mV")
+    for lead in range(12):
+        assert gains[lead] <= 1000.0
+        assert np.abs(back[lead] - signal[lead]).max() <= 0.5 / gains[lead] + 1e-6 * (
+            1 + np.abs(signal[lead]).max()
+        )
