@@ -45,8 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(args_list)
     module = importlib.import_module(COMMANDS[args.command][0])
-    from ecgstream.logs import configure_logging
     from ecgstream.config import load_settings
+    from ecgstream.logs import configure_logging
 
     configure_logging(load_settings().log_level)
     try:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 
@@ -51,6 +52,17 @@ class WorkerProcess:
     def wait_metrics(self, timeout: float = 60.0) -> None:
         """Block until the worker serves /metrics (model loaded, about to join the group)."""
         wait_for_port("127.0.0.1", self.metrics_port, timeout)
+
+    def assigned_partitions(self) -> int:
+        """Recordings partitions this worker owns, read from its /metrics (0 if unreachable)."""
+        try:
+            text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            if line.startswith("ecgstream_assigned_partitions "):
+                return int(float(line.split()[1]))
+        return 0
 
     @property
     def running(self) -> bool:
@@ -144,9 +156,16 @@ class LocalStack:
         return worker
 
     def wait_ready(self, timeout: float = 90.0) -> None:
+        """Block until every worker serves /metrics and the group owns all recordings partitions."""
         deadline = time.monotonic() + timeout
         for worker in self.workers:
             worker.wait_metrics(max(1.0, deadline - time.monotonic()))
+        while time.monotonic() < deadline:
+            owned = sum(worker.assigned_partitions() for worker in self.workers if worker.running)
+            if owned >= self.settings.topic_partitions:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"workers did not take all {self.settings.topic_partitions} partitions in {timeout:.0f} s")
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -29,9 +29,16 @@ _REQUEST_HEADROOM = 1024 * 1024
 
 
 def build_app(
-    settings: Settings, bootstrap: str, processor_factory: Callable[[faust.App], BatchProcessor]
+    settings: Settings,
+    bootstrap: str,
+    processor_factory: Callable[[faust.App], BatchProcessor],
+    on_assignment: Callable[[int], None] | None = None,
 ) -> faust.App:
-    """A faust app wired to ``bootstrap``; ``processor_factory(app)`` builds the batch processor."""
+    """A faust app wired to ``bootstrap``; ``processor_factory(app)`` builds the batch processor.
+
+    ``on_assignment(n)`` is called after each rebalance with the number of recordings-topic partitions
+    this worker now owns (exported as ``ecgstream_assigned_partitions``).
+    """
     max_bytes = settings.max_recording_bytes + _REQUEST_HEADROOM
     app = faust.App(
         settings.worker_group,
@@ -59,6 +66,13 @@ def build_app(
         key_serializer="raw",
     )
     holder: dict[str, BatchProcessor] = {}
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: Any, **_: Any) -> None:
+        owned = sum(1 for tp in assigned if tp.topic == settings.recordings_topic)
+        logger.info("partitions assigned", extra={"recordings_partitions": owned})
+        if on_assignment is not None:
+            on_assignment(owned)
 
     @app.agent(recordings, concurrency=1, name="diagnose")
     async def diagnose(stream: Any) -> None:

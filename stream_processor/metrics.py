@@ -35,6 +35,7 @@ class WorkerMetrics:
     dead_letters: Counter
     db_retries: Counter
     model_info: Gauge
+    assigned_partitions: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
@@ -92,6 +93,11 @@ class WorkerMetrics:
             ),
             model_info=Gauge(
                 "ecgstream_model_info", "The model the worker serves (value 1).", ["version"], registry=reg
+            ),
+            assigned_partitions=Gauge(
+                "ecgstream_assigned_partitions",
+                "Partitions of the recordings topic assigned to this worker after the last rebalance.",
+                registry=reg,
             ),
         )  # fmt: skip
 

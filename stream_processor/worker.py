@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
+import numpy as np
 
 from ecgstream.config import Settings
 from ecgstream.kafka_admin import ensure_topics
@@ -32,11 +33,18 @@ def topic_layout(settings: Settings) -> dict[str, int]:
     }
 
 
+def _warm_up(predictor: Predictor) -> None:
+    """One throw-away forward pass so the first real batch does not pay for lazy initialisation."""
+    rng = np.random.default_rng(0)
+    predictor.predict([rng.normal(0, 0.1, (12, 5000)).astype(np.float32)], [500.0], [None], [None])
+
+
 def run_worker(settings: Settings) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles the signals and stops gracefully)."""
     bootstrap = resolve_bootstrap(settings)
     asyncio.run(ensure_topics(bootstrap, topic_layout(settings)))
     predictor = Predictor.load(settings.model_path, torch_threads=settings.torch_threads)
+    _warm_up(predictor)
     metrics = WorkerMetrics.create()
     port = serve_metrics(metrics, settings.metrics_port)
     logger.info(
@@ -60,6 +68,7 @@ def run_worker(settings: Settings) -> None:
         lambda faust_app: BatchProcessor(
             predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor
         ),
+        on_assignment=metrics.assigned_partitions.set,
     )
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False)
     try:
