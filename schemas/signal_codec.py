@@ -52,4 +52,8 @@ def dequantise(samples: bytes, gains: list[float], n_leads: int, n_samples: int,
     if not np.all(np.isfinite(gain_array)) or np.any(gain_array <= 0):
         raise SchemaError("gains must be finite and positive", reason="undecodable")
     counts = np.frombuffer(samples, dtype="<i2").reshape(n_leads, n_samples)
-    return (counts / gain_array[:, None] * scale).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        signal = (counts / gain_array[:, None] * scale).astype(np.float32)
+    if not np.isfinite(signal).all():
+        raise SchemaError("gains too small: samples overflow float32", reason="undecodable")
+    return signal
