@@ -67,7 +67,7 @@ def build_app(
     )
     holder: dict[str, BatchProcessor] = {}
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(sender: Any, assigned: Any, **_: Any) -> None:
         owned = sum(1 for tp in assigned if tp.topic == settings.recordings_topic)
         logger.info("partitions assigned", extra={"recordings_partitions": owned})

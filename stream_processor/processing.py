@@ -246,6 +246,7 @@ class BatchProcessor:
     ) -> DiagnosisResult:
         rec = item.recording
         labels = self.predictor.labels
+        signal_bytes = np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()  # (12, N) little-endian float32 mV
         positives = self.predictor.statements(probabilities[None, :])[0]
         return DiagnosisResult(
             recording_id=rec.recording_id,
@@ -265,8 +266,8 @@ class BatchProcessor:
             n_samples=rec.n_samples,
             acquired_at=rec.acquired_at,
             ingested_at=item.ingested_at,
-            signal_sha256=hashlib.sha256(np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()).hexdigest(),
-            signal=item.message.value if self.config.store_signal else None,
+            signal_sha256=hashlib.sha256(signal_bytes).hexdigest(),
+            signal=signal_bytes if self.config.store_signal else None,
             received_at=received_at,
             diagnosed_at=diagnosed_at,
             queue_wait_seconds=max(0.0, _seconds_between(item.ingested_at, received_at) or 0.0),
