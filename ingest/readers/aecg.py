@@ -17,8 +17,9 @@ Documents with a DTD or entity declarations are refused (no XML entity expansion
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +52,27 @@ def _strip_namespaces(root: ET.Element) -> None:
             element.tag = element.tag.split("}", 1)[1]
 
 
+_HL7_TS = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6})\d*)?([+-]\d{4})?$")
+
+
 def _hl7_time(text: str | None) -> datetime | None:
-    if not text:
+    """An HL7 V3 TS (``YYYYMMDD[HH[MM[SS[.ffff]]]][+-ZZZZ]``) as aware UTC; no offset means UTC."""
+    match = _HL7_TS.match((text or "").strip())
+    if not match:
         return None
-    core = text.split("+")[0].split("-")[0]
-    for fmt, width in (("%Y%m%d%H%M%S.%f", 21), ("%Y%m%d%H%M%S", 14), ("%Y%m%d%H%M", 12), ("%Y%m%d", 8)):
-        try:
-            return datetime.strptime(core[:width] if "." not in fmt else core, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    zone = UTC
+    if offset:
+        sign = -1 if offset[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int((fraction or "0").ljust(6, "0")), tzinfo=zone,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return moment.astimezone(UTC)
 
 
 def _sampling_rate(sequence_set: ET.Element) -> float:

@@ -299,3 +299,19 @@ def test_aecg_without_namespace(tmp_path: Path) -> None:
     plain = tmp_path / "plain.xml"
     plain.write_text(text)
     assert_normalised(read_recording(plain))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20020509120000.123-0500", datetime(2002, 5, 9, 17, 0, 0, 123000, tzinfo=UTC)),
+        ("200205091200", datetime(2002, 5, 9, 12, 0, tzinfo=UTC)),
+        ("20020509", datetime(2002, 5, 9, tzinfo=UTC)),
+        ("20021340", None),
+        ("soon", None),
+    ],
+)
+def test_hl7_timestamps(text: str, expected: datetime | None) -> None:
+    from ingest.readers.aecg import _hl7_time
+
+    assert _hl7_time(text) == expected
