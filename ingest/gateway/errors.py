@@ -1,0 +1,56 @@
+"""The gateway's client-facing errors: an HTTP status, a reason code and a human message.
+
+GatewayError                 anything the gateway reports to the client as ``{"error": {...}}``
+├── FieldError               a form field is missing or out of range (422, names the field)
+└── UploadTooLarge           the request body exceeds the upload limit (413)
+
+Recordings the readers reject (``schemas.InvalidRecording``) are mapped by ``status_for``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.errors import InvalidRecording, UnsupportedFormat
+
+__all__ = ["GatewayError", "FieldError", "UploadTooLarge", "status_for", "error_body"]
+
+
+class GatewayError(Exception):
+    """An error whose ``message`` is safe to show to the person who uploaded."""
+
+    def __init__(self, status: int, reason: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+
+class FieldError(GatewayError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(422, "invalid_field", message, field=field)
+
+
+class UploadTooLarge(GatewayError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            "upload_too_large",
+            f"the upload is larger than the limit of {limit / 1024 / 1024:.1f} MB",
+            limit_bytes=limit,
+        )
+
+
+def status_for(exc: InvalidRecording) -> int:
+    """415 for files no reader understands, 413 for oversize recordings, else 422."""
+    if isinstance(exc, UnsupportedFormat) or exc.reason in {"unsupported_format", "unreadable"}:
+        return 415
+    if exc.reason == "oversize":
+        return 413
+    return 422
+
+
+def error_body(reason: str, message: str, **details: Any) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    return {"error": {"reason": reason, "message": message, **details}}

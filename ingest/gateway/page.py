@@ -1,0 +1,21 @@
+"""The upload page: one static HTML file with the upload limit filled in."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+__all__ = ["render_index"]
+
+
+@cache
+def _template() -> Template:
+    return Template(files("ingest.gateway").joinpath("templates", "index.html").read_text("utf-8"))
+
+
+def render_index(max_upload_bytes: int) -> str:
+    return _template().substitute(
+        max_upload_bytes=str(max_upload_bytes),
+        max_upload_mb=f"{max_upload_bytes / 1024 / 1024:.0f}",
+    )
