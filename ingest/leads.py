@@ -21,12 +21,22 @@ logger = logging.getLogger(__name__)
 
 _ALIASES: dict[str, str] = {name.lower(): name for name in STANDARD_LEADS}
 _ALIASES.update({"di": "I", "dii": "II", "diii": "III", "1": "I", "2": "II", "3": "III"})
+# coded lead identifiers: SCP-ECG (DICOM CID 3001, scheme SCPECG) and ISO/IEEE 11073 MDC (scheme MDC)
+_CODES: dict[str, str] = {}
+for _index, _name in enumerate(("I", "II", "V1", "V2", "V3", "V4", "V5", "V6"), start=1):
+    _CODES[f"5.6.3-9-{_index}"] = _CODES[f"2:{_index}"] = _name
+for _index, _name in zip((61, 62, 63, 64), ("III", "aVR", "aVL", "aVF"), strict=True):
+    _CODES[f"5.6.3-9-{_index}"] = _CODES[f"2:{_index}"] = _name
 _PREFIX = re.compile(r"^(mdc_ecg_lead_|lead[\s_-]*|ecg[\s_-]*)", re.IGNORECASE)
+_QUALIFIER = re.compile(r"\s*\(.*?\)\s*")  # "Lead I (Einthoven)", "Lead aVR (Goldberger)"
 
 
 def normalise_lead_name(name: str) -> str | None:
-    """The standard name of a lead label (``i``, ``Lead aVR``, ``MDC_ECG_LEAD_V1``...), else None."""
-    text = _PREFIX.sub("", str(name).strip()).strip().lower()
+    """The standard name of a lead label or code (``i``, ``Lead aVR``, ``MDC_ECG_LEAD_V1``, ``2:1``), else None."""
+    raw = str(name).strip()
+    if raw in _CODES:
+        return _CODES[raw]
+    text = _PREFIX.sub("", _QUALIFIER.sub("", raw)).strip().lower()
     return _ALIASES.get(text)
 
 

@@ -203,9 +203,20 @@ def test_xml_that_is_not_aecg_or_has_entities(tmp_path: Path) -> None:
 
 
 def test_lead_names_normalise() -> None:
-    labels = ("i", "Lead II", "MDC_ECG_LEAD_AVR", "avl", "V6", "DIII", "x")
+    labels = (
+        "i",
+        "Lead II",
+        "MDC_ECG_LEAD_AVR",
+        "avl",
+        "V6",
+        "DIII",
+        "x",
+        "Lead I (Einthoven)",
+        "5.6.3-9-62",
+        "2:3",
+    )
     assert [normalise_lead_name(n) for n in labels] == [
-        "I", "II", "aVR", "aVL", "V6", "III", None,
+        "I", "II", "aVR", "aVL", "V6", "III", None, "I", "aVR", "V1",
     ]  # fmt: skip
 
 
