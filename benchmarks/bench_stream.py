@@ -1,0 +1,102 @@
+"""Stream throughput and latency for several BATCH_MAX values, through the real pipeline.
+
+For each batch size: a fresh topic set and one worker process (embedded Tansu broker, SQLite unless
+--database-url), N ten-second 500 Hz recordings published as fast as the producer goes, then the time
+until the last diagnosis event. Prints one table; compare rows of the same run (machines are noisy).
+
+    .venv/bin/python benchmarks/bench_stream.py --records 300 --batch-max 1 8 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from ecgstream.config import Settings
+from ecgstream.embedded import TansuBroker
+from ecgstream.results_watch import collect_diagnoses
+from ecgstream.stack import LocalStack
+from ingest import Publisher, read_recording
+from ingest.synthetic import write_sph_dataset
+from schemas import Recording, new_recording_id
+
+
+async def _publish(bootstrap: str, topic: str, recordings: list[Recording]) -> float:
+    started = time.perf_counter()
+    async with Publisher(bootstrap, topic, source="bench") as publisher:
+        await asyncio.gather(*(publisher.publish(rec) for rec in recordings))
+    return time.perf_counter() - started
+
+
+def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_max: int, templates: list[Recording],
+             n: int, torch_threads: int) -> dict[str, float]:  # fmt: skip
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        kafka_bootstrap=broker.bootstrap,
+        database_url=database_url or f"sqlite+aiosqlite:///{home / f'bench-{suffix}.db'}",
+        home=home,
+        recordings_topic=f"bench-rec-{suffix}",
+        diagnoses_topic=f"bench-diag-{suffix}",
+        deadletter_topic=f"bench-dlq-{suffix}",
+        worker_group=f"bench-{suffix}",
+        batch_max=batch_max,
+        batch_wait=0.2,
+        torch_threads=torch_threads,
+        log_level="WARNING",
+    )
+    recordings = [dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)]
+    with LocalStack(settings, workers=1) as stack:
+        stack.wait_ready()
+        started = time.perf_counter()
+        publish_s = asyncio.run(_publish(stack.bootstrap, settings.recordings_topic, recordings))
+        events = asyncio.run(
+            collect_diagnoses(stack.bootstrap, settings.diagnoses_topic, [r.recording_id for r in recordings], 600)
+        )
+        total_s = time.perf_counter() - started
+    latencies = sorted(e[0].latency_seconds or 0.0 for e in events.values())
+    return {
+        "batch_max": batch_max,
+        "diagnosed": len(events),
+        "publish_s": publish_s,
+        "total_s": total_s,
+        "throughput": len(events) / total_s,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=300)
+    parser.add_argument("--batch-max", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--torch-threads", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="postgresql+asyncpg://... (default: SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        data = write_sph_dataset(home / "sph", 20, seed=5)
+        templates = [read_recording(path) for path in sorted((data / "records").glob("*.h5"))]
+        rows = []
+        with TansuBroker(log_path=home / "tansu.log") as broker:
+            for batch_max in args.batch_max:
+                rows.append(_run_one(broker, home, args.database_url, batch_max, templates, args.records,
+                                     args.torch_threads))  # fmt: skip
+    db = "postgres" if args.database_url else "sqlite"
+    print(f"\nstream benchmark: {args.records} x 10 s 500 Hz recordings, 1 worker, torch threads "
+          f"{args.torch_threads}, Tansu + {db}")  # fmt: skip
+    print(f"{'BATCH_MAX':>9} {'diagnosed':>9} {'publish s':>9} {'total s':>8} {'rec/s':>7} {'p50 lat s':>9} "
+          f"{'p95 lat s':>9} {'vs first':>8}")  # fmt: skip
+    base = rows[0]["throughput"]
+    for row in rows:
+        print(f"{row['batch_max']:>9} {row['diagnosed']:>9} {row['publish_s']:>9.2f} {row['total_s']:>8.2f} "
+              f"{row['throughput']:>7.1f} {row['p50']:>9.2f} {row['p95']:>9.2f} {row['throughput'] / base:>7.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
