@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
-from schemas.recording import Recording, new_recording_id
+from schemas.recording import Recording
 
 __all__ = ["read", "parse", "NS", "MAX_XML_BYTES"]
 
@@ -135,6 +136,14 @@ def _demographics(root: ET.Element, acquired_at: datetime | None) -> dict[str, A
     return found
 
 
+def _document_id(element: ET.Element | None) -> str | None:
+    """HL7 II: ``root`` alone, or ``root:extension`` when the extension distinguishes documents."""
+    if element is None or not element.get("root"):
+        return None
+    root, extension = element.get("root", ""), element.get("extension")
+    return f"{root}:{extension}" if extension else root
+
+
 def parse(root: ET.Element, *, source: str | None = None) -> Recording:
     """A ``Recording`` from a parsed ``AnnotatedECG`` element."""
     _strip_namespaces(root)  # files with and without the urn:hl7-org:v3 default namespace exist
@@ -164,10 +173,11 @@ def parse(root: ET.Element, *, source: str | None = None) -> Recording:
     acquired_at = _hl7_time(low.get("value")) if low is not None else None
     device = series.find(_q("author/seriesAuthor/manufacturedSeriesDevice/id"))
     ecg_id = root.find(_q("id"))
+    signal = assemble_leads(named)
     return Recording(
-        signal=assemble_leads(named),
+        signal=signal,
         fs=fs,
-        recording_id=(ecg_id.get("root") if ecg_id is not None else None) or new_recording_id(),
+        recording_id=_document_id(ecg_id) or content_recording_id("aecg", source or "", signal, fs),
         device_id=(device.get("extension") or None) if device is not None else None,
         acquired_at=acquired_at,
         source=source,

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
-from schemas.recording import Recording, new_recording_id
+from schemas.recording import Recording
 
 __all__ = ["read", "DICOM_MAGIC_OFFSET", "DICOM_MAGIC"]
 
@@ -148,7 +149,9 @@ def read(path: Path) -> Recording:
         }
         if demographics["sex"] not in ("M", "F"):
             demographics["sex"] = None
-        recording_id = str(getattr(ds, "SOPInstanceUID", "") or "") or new_recording_id()
+        recording_id = str(getattr(ds, "SOPInstanceUID", "") or "") or content_recording_id(
+            "dicom", path.stem, signal, fs
+        )
     except EcgstreamError:
         raise
     except Exception as exc:  # pydicom raises InvalidDicomError, AttributeError, ValueError... on bad files

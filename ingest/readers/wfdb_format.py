@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
@@ -102,10 +103,11 @@ def read(path: Path) -> Recording:
             f"{hea.name}: no ECG lead names among {record.sig_name}", reason="missing_leads"
         )
     fs = float(record.fs)
+    signal_mv = assemble_leads(named)
     return Recording(
-        signal=assemble_leads(named),
+        signal=signal_mv,
         fs=fs,
-        recording_id=hea.stem,
+        recording_id=content_recording_id("wfdb", hea.stem, signal_mv, fs),
         source=hea.name,
         **parse_comments(list(record.comments or [])),
     )

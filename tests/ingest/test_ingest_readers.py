@@ -87,7 +87,9 @@ def test_real_cinc2021_mat_records(suffix: str) -> None:
         assert_normalised(rec)
         assert rec.fs == 500 and rec.age is not None and rec.sex in ("M", "F")
     first = recordings[0]
-    assert (first.recording_id, first.age, first.sex) == ("E07501", 65, "M")
+    assert (first.source, first.age, first.sex) == ("E07501.hea", 65, "M")
+    assert len({rec.recording_id for rec in recordings}) == 10
+    assert read_recording(folder / "E07501.hea").recording_id == first.recording_id  # stable across reads
     assert first.signal[0, 0] == pytest.approx(0.126, abs=1e-6)  # 126 counts / 1000 per mV
 
 
