@@ -101,6 +101,9 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     from storage import create_engine
 
     upload_limit = max_upload_bytes or default_max_upload_bytes(settings)
+    # aiokafka's producer logs every message value (signal, patient reference) at DEBUG: never allow that
+    producer_log = logging.getLogger("aiokafka.producer.producer")
+    producer_log.setLevel(max(logging.INFO, producer_log.getEffectiveLevel()))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
