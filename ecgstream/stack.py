@@ -133,9 +133,8 @@ class LocalStack:
         return env
 
     def start(self) -> LocalStack:
-        from ecgstream.kafka_admin import ensure_topics
         from storage import upgrade
-        from stream_processor.worker import topic_layout
+        from stream_processor.topics import create_topics
 
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +142,7 @@ class LocalStack:
             self.broker = TansuBroker(log_path=self.log_dir / "tansu.log").start()
             self.bootstrap = self.broker.bootstrap
         upgrade(self.database_url)
-        asyncio.run(ensure_topics(self.bootstrap, topic_layout(self.settings)))
+        asyncio.run(create_topics(self.settings, self.bootstrap))
         for _ in range(self.n_workers):
             self.add_worker()
         return self

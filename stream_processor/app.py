@@ -19,13 +19,12 @@ import faust
 from ecgstream.config import Settings
 from stream_processor.messages import IncomingMessage
 from stream_processor.processing import BatchProcessor
+from stream_processor.topics import max_message_bytes
 
 __all__ = ["build_app"]
 
 logger = logging.getLogger(__name__)
 
-# Room for a dead letter that carries a maximal recording plus its reason and headers.
-_REQUEST_HEADROOM = 1024 * 1024
 
 
 def build_app(
@@ -39,7 +38,7 @@ def build_app(
     ``on_assignment(n)`` is called after each rebalance with the number of recordings-topic partitions
     this worker now owns (exported as ``ecgstream_assigned_partitions``).
     """
-    max_bytes = settings.max_recording_bytes + _REQUEST_HEADROOM
+    max_bytes = max_message_bytes(settings)
     app = faust.App(
         settings.worker_group,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],

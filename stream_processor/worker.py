@@ -10,7 +10,6 @@ import faust
 import numpy as np
 
 from ecgstream.config import Settings
-from ecgstream.kafka_admin import ensure_topics
 from ecgstream.stack_info import resolve_bootstrap
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
@@ -18,19 +17,11 @@ from stream_processor.app import build_app
 from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import FaustResultPublisher
+from stream_processor.topics import create_topics
 
-__all__ = ["run_worker", "topic_layout"]
+__all__ = ["run_worker"]
 
 logger = logging.getLogger(__name__)
-
-
-def topic_layout(settings: Settings) -> dict[str, int]:
-    """Topics the pipeline needs and their partition counts."""
-    return {
-        settings.recordings_topic: settings.topic_partitions,
-        settings.diagnoses_topic: settings.topic_partitions,
-        settings.deadletter_topic: 1,
-    }
 
 
 def _warm_up(predictor: Predictor) -> None:
@@ -42,7 +33,7 @@ def _warm_up(predictor: Predictor) -> None:
 def run_worker(settings: Settings) -> None:
     """Run a worker until SIGTERM/SIGINT (faust handles the signals and stops gracefully)."""
     bootstrap = resolve_bootstrap(settings)
-    asyncio.run(ensure_topics(bootstrap, topic_layout(settings)))
+    asyncio.run(create_topics(settings, bootstrap))
     predictor = Predictor.load(settings.model_path, torch_threads=settings.torch_threads)
     _warm_up(predictor)
     metrics = WorkerMetrics.create()

@@ -1,0 +1,27 @@
+"""The pipeline's topics: names, partition counts and size limits, created idempotently at start-up."""
+
+from __future__ import annotations
+
+from ecgstream.config import Settings
+from ecgstream.kafka_admin import ensure_topics
+
+__all__ = ["topic_layout", "max_message_bytes", "create_topics"]
+
+
+def topic_layout(settings: Settings) -> dict[str, int]:
+    """Topics the pipeline needs and their partition counts."""
+    return {
+        settings.recordings_topic: settings.topic_partitions,
+        settings.diagnoses_topic: settings.topic_partitions,
+        settings.deadletter_topic: 1,
+    }
+
+
+def max_message_bytes(settings: Settings) -> int:
+    """Largest message on any pipeline topic: a maximal recording (or its dead letter) plus headroom."""
+    return settings.max_recording_bytes + 1024 * 1024
+
+
+async def create_topics(settings: Settings, bootstrap: str) -> None:
+    """Create missing topics with ``max.message.bytes`` room for the largest accepted recording."""
+    await ensure_topics(bootstrap, topic_layout(settings), max_message_bytes=max_message_bytes(settings))
