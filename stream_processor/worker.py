@@ -61,7 +61,9 @@ def run_worker(settings: Settings) -> None:
         ),
         on_assignment=metrics.assigned_partitions.set,
     )
-    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False)
+    worker = faust.Worker(
+        app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True
+    )
     try:
         worker.execute_from_commandline()
     except SystemExit:
