@@ -1,0 +1,132 @@
+"""End to end in headless Chromium: the upload page on a full local stack.
+
+Real Tansu broker, real Postgres, a real worker process, the gateway under uvicorn; selenium drives
+Debian's chromium + chromium-driver. Screenshots go to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecgstream.stack import LocalStack
+from tests.e2e.helpers import isolated_settings
+from tests.gateway.conftest import cinc_as_dicom, cinc_record, serve_gateway
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1100,1500",
+)  # fmt: skip
+
+
+def _missing_browser() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists() and shutil.which(Path(path).name) is None:
+            return f"{path} is missing: install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    reason = _missing_browser()
+    if reason:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver_path = CHROMEDRIVER if Path(CHROMEDRIVER).exists() else str(shutil.which("chromedriver"))
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _fill_form(
+    driver, files: list[Path], *, age: str = "65", sex: str = "M", height: str = "178", weight: str = "82"
+):
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "file").send_keys("\n".join(str(path) for path in files))
+    for field, value in (("age", age), ("height_cm", height), ("weight_kg", weight)):
+        box = driver.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, f'input[name="sex"][value="{sex}"]').click()
+    driver.find_element(By.ID, "submit").click()
+
+
+def _screenshot(driver, path: Path) -> Path:
+    """A full-page PNG (the window grown to the page's height first)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1100, max(900, int(height) + 40))
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_upload_a_real_record_and_read_its_diagnosis(
+    browser, tansu, fresh_postgres_url, unique_name, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    dicom = cinc_as_dicom(tmp_path / "upload", "E07501")
+    garbage = tmp_path / "upload" / "x.dcm"
+    garbage.write_bytes(b"this is not an ECG at all, just some bytes\n" * 50)
+    settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
+
+    with LocalStack(settings, workers=1) as stack:
+        with serve_gateway(settings, stack.bootstrap) as url:
+            stack.wait_ready()
+            driver = browser
+            driver.get(url + "/")
+            assert "not a medical device" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+
+            _fill_form(driver, [dicom])
+            WebDriverWait(driver, 150).until(ec.visibility_of_element_located((By.ID, "result")))
+            rows = driver.find_elements(By.CSS_SELECTOR, "#statements tr")
+            version = driver.find_element(By.ID, "model-version").text
+            status = driver.find_element(By.ID, "status").text
+            latency = driver.find_element(By.ID, "latency").text
+            assert version, "the model version is shown"
+            assert status.startswith("Diagnosis ready")
+            assert latency and latency != "n/a"
+            assert rows, "at least one statement with code, name and probability"
+            for row in rows:
+                code, name, probability = (cell.text for cell in row.find_elements(By.TAG_NAME, "td"))
+                assert code.isdigit() and name and probability.endswith("%")
+            assert "?recording=" in driver.current_url
+            result_png = _screenshot(driver, tmp_path / "gateway-result.png")
+
+            driver.get(url + "/")  # a WFDB record is two files, selected together
+            _fill_form(driver, [cinc_record("E07506"), cinc_record("E07506").with_suffix(".mat")], sex="F")
+            WebDriverWait(driver, 150).until(ec.visibility_of_element_located((By.ID, "result")))
+            assert driver.find_element(By.ID, "model-version").text == version
+
+            driver.get(url + "/")
+            _fill_form(driver, [garbage])
+            alert = WebDriverWait(driver, 30).until(ec.visibility_of_element_located((By.ID, "error")))
+            assert "cannot be read as an ECG" in alert.text and "x.dcm" in alert.text
+            assert driver.find_element(By.ID, "file").get_attribute("aria-invalid") == "true"
+            error_png = _screenshot(driver, tmp_path / "gateway-garbage.png")
+
+            driver.get(url + "/")
+            _fill_form(driver, [dicom], age="130")
+            message = WebDriverWait(driver, 30).until(ec.visibility_of_element_located((By.ID, "age-error")))
+            assert "between 0 and 120" in message.text
+
+    assert result_png.stat().st_size > 10_000 and error_png.stat().st_size > 10_000
+    print(f"screenshots: {result_png} {error_png}")
