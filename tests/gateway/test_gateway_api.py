@@ -116,6 +116,25 @@ def test_wfdb_pair_upload_is_queued(client, settings):
     assert rec.signal.shape[0] == 12 and rec.age == 61
 
 
+@pytest.mark.parametrize("kind", ["aecg", "sph"])
+def test_other_single_file_formats_are_queued(client, settings, tmp_path, kind):
+    from ingest.writers import write_aecg
+    from ingest.writers.sph import write_sph_record
+
+    rec = cinc_recording("E07509")  # 500 Hz, as SPH files are
+    path = (
+        write_aecg(rec, tmp_path / "r.xml")
+        if kind == "aecg"
+        else write_sph_record(rec.signal, tmp_path / "r.h5")
+    )
+    response = client.post("/api/recordings", data=FORM, files=_files(path))
+    assert response.status_code == 202, response.text
+    got, _ = asyncio.run(
+        _consume(settings.kafka_bootstrap, settings.recordings_topic, response.json()["recording_id"])
+    )
+    assert got.signal.shape == rec.signal.shape and got.fs == 500.0
+
+
 def test_wfdb_header_alone_is_refused_with_a_hint(client):
     response = client.post("/api/recordings", data=FORM, files=_files(cinc_record()))
     assert response.status_code == 400
