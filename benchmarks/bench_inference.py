@@ -61,7 +61,9 @@ def main() -> int:
           f"{len(predictor.models)} member(s), {params:,} parameters per member")  # fmt: skip
     print(f"FLOPs per 10-s record (one window, all members): {flops / 1e6:.1f} MFLOP")
     print(f"torch threads: {torch.get_num_threads()}  cpu: {torch.backends.cpu.get_cpu_capability()}")
-    print(f"{'batch':>6} {'predict rec/s':>14} {'forward rec/s':>14} {'preprocess ms/rec':>18} {'latency ms':>11}")
+    print(
+        f"{'batch':>6} {'predict rec/s':>14} {'forward rec/s':>14} {'preprocess ms/rec':>18} {'latency ms':>11}"
+    )
     for b in [int(v) for v in args.batches.split(",")]:
         signals = [pool[i % len(pool)] for i in range(b)]
         fs, ages, sexes = [500.0] * b, [60.0] * b, ["F"] * b
@@ -70,7 +72,9 @@ def main() -> int:
         demo = demographics(ages, sexes)[owner]
         t_fwd = _median_seconds(lambda: predictor.forward_windows(windows, demo), args.repeats)  # noqa: B023
         t_pre = _median_seconds(lambda: preprocess_batch(signals, fs, predictor.preprocess), args.repeats)  # noqa: B023
-        print(f"{b:>6} {b / t_pred:>14.1f} {b / t_fwd:>14.1f} {1000 * t_pre / b:>18.2f} {1000 * t_pred:>11.1f}")
+        print(
+            f"{b:>6} {b / t_pred:>14.1f} {b / t_fwd:>14.1f} {1000 * t_pre / b:>18.2f} {1000 * t_pred:>11.1f}"
+        )
     return 0
 
 

@@ -50,13 +50,17 @@ def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_ma
         torch_threads=torch_threads,
         log_level="WARNING",
     )
-    recordings = [dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)]
+    recordings = [
+        dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)
+    ]
     with LocalStack(settings, workers=1) as stack:
         stack.wait_ready()
         started = time.perf_counter()
         publish_s = asyncio.run(_publish(stack.bootstrap, settings.recordings_topic, recordings))
         events = asyncio.run(
-            collect_diagnoses(stack.bootstrap, settings.diagnoses_topic, [r.recording_id for r in recordings], 600)
+            collect_diagnoses(
+                stack.bootstrap, settings.diagnoses_topic, [r.recording_id for r in recordings], 600
+            )
         )
         total_s = time.perf_counter() - started
     latencies = sorted(e[0].latency_seconds or 0.0 for e in events.values())
@@ -76,7 +80,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=300)
     parser.add_argument("--batch-max", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--torch-threads", type=int, default=2)
-    parser.add_argument("--database-url", default=None, help="postgresql+asyncpg://... (default: SQLite file)")
+    parser.add_argument(
+        "--database-url", default=None, help="postgresql+asyncpg://... (default: SQLite file)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)

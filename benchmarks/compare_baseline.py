@@ -56,7 +56,9 @@ class BasicBlock(nn.Module):
 class ResNet1d(nn.Module):
     """Stem + 4 stages of 2 basic blocks (stride 2 each) + avg/max pool + demographics -> logits."""
 
-    def __init__(self, n_labels: int, channels: tuple[int, ...] = (32, 64, 96, 128), dropout: float = 0.3) -> None:
+    def __init__(
+        self, n_labels: int, channels: tuple[int, ...] = (32, 64, 96, 128), dropout: float = 0.3
+    ) -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv1d(12, channels[0], 15, stride=2, padding=7, bias=False),
                                   nn.BatchNorm1d(channels[0]), nn.ReLU())  # fmt: skip
@@ -89,13 +91,18 @@ def main() -> int:
     data = read_sph_dataset(args.data)
     train_idx, val_idx, test_idx = patient_split(data.patient_ids, seed=cfg.seed)
     pre = ckpt.preprocess
-    train_arr, val_arr = prepare_arrays(data.subset(train_idx), pre), prepare_arrays(data.subset(val_idx), pre)
+    train_arr, val_arr = (
+        prepare_arrays(data.subset(train_idx), pre),
+        prepare_arrays(data.subset(val_idx), pre),
+    )
     started = time.perf_counter()
     models = []
     for m in range(members):
         torch.manual_seed(cfg.seed + m)
         net = ResNet1d(len(data.labels))
-        fit_classifier(net, train_arr, val_arr, cfg, torch.Generator().manual_seed(cfg.seed + m), desc="resnet")
+        fit_classifier(
+            net, train_arr, val_arr, cfg, torch.Generator().manual_seed(cfg.seed + m), desc="resnet"
+        )
         models.append(net.eval())
     seconds = time.perf_counter() - started
     val_probs = np.mean([predict_arrays(m, val_arr) for m in models], axis=0)

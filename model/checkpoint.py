@@ -62,7 +62,9 @@ def save_checkpoint(
         "version": version,
         "model_config": models[0].cfg.to_dict(),
         "preprocess": asdict(preprocess),
-        "labels": [{"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels],
+        "labels": [
+            {"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels
+        ],
         "thresholds": [float(t) for t in thresholds],
         "weights": [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in models],
         "training": _plain(training),

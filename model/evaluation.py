@@ -25,9 +25,10 @@ def evaluate_predictor(predictor, data: SphDataset, batch_size: int = 64) -> dic
     p = np.concatenate(probs)
     y = data.targets()
     rows = per_label_metrics(y, p, predictor.thresholds)
-    labels = []
+    labels: list[dict] = []
     for label, row in zip(predictor.labels, rows, strict=True):
-        row.update(code=label.code, description=label.description, threshold=float(predictor.thresholds[len(labels)]))
+        threshold = float(predictor.thresholds[len(labels)])
+        row.update(code=label.code, description=label.description, threshold=threshold)
         row["included_in_macro"] = row["positives"] >= MIN_POSITIVES and row["auroc"] is not None
         labels.append(row)
     included = [r for r in labels if r["included_in_macro"]]

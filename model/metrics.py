@@ -11,7 +11,11 @@ MIN_POSITIVES = 10
 
 
 def choose_thresholds(
-    y: np.ndarray, p: np.ndarray, default: float = 0.5, min_positives: int = 3, bounds: tuple[float, float] = (0.05, 0.95)
+    y: np.ndarray,
+    p: np.ndarray,
+    default: float = 0.5,
+    min_positives: int = 3,
+    bounds: tuple[float, float] = (0.05, 0.95),
 ) -> np.ndarray:
     """(L,) thresholds maximising F1 per label on (B, L) targets ``y`` and probabilities ``p``.
 

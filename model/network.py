@@ -96,8 +96,13 @@ class ConvAutoencoder(nn.Module):
         rev = [cfg.latent_channels, *reversed(cfg.channels)]
         layers: list[nn.Module] = []
         for i in range(len(cfg.channels)):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), ConvBlock(rev[i], rev[i + 1], cfg.kernel_size, 1)]
-        self.decoder = nn.Sequential(*layers, nn.Conv1d(rev[-1], cfg.n_leads, cfg.kernel_size, padding=cfg.kernel_size // 2))
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                ConvBlock(rev[i], rev[i + 1], cfg.kernel_size, 1),
+            ]
+        self.decoder = nn.Sequential(
+            *layers, nn.Conv1d(rev[-1], cfg.n_leads, cfg.kernel_size, padding=cfg.kernel_size // 2)
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)  # (B, 12, T) -> (B, C_lat, T_lat)

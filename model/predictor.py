@@ -70,7 +70,12 @@ class Predictor:
         ckpt = load_checkpoint(path)
         logger.info("model loaded", extra={"model_version": ckpt.version, "members": len(ckpt.models)})
         return cls(
-            ckpt.models, ckpt.labels, np.asarray(ckpt.thresholds), ckpt.preprocess, ckpt.version, torch_threads
+            ckpt.models,
+            ckpt.labels,
+            np.asarray(ckpt.thresholds),
+            ckpt.preprocess,
+            ckpt.version,
+            torch_threads,
         )
 
     def forward_windows(self, windows: np.ndarray, demo: np.ndarray) -> np.ndarray:

@@ -95,7 +95,9 @@ def _sos(low_hz: float, high_hz: float, order: int, fs: float) -> np.ndarray:
     return sps.butter(order, [low_hz, high], btype="bandpass", fs=fs, output="sos")
 
 
-def bandpass(x: np.ndarray, fs: float, low_hz: float = 0.5, high_hz: float = 40.0, order: int = 4) -> np.ndarray:
+def bandpass(
+    x: np.ndarray, fs: float, low_hz: float = 0.5, high_hz: float = 40.0, order: int = 4
+) -> np.ndarray:
     """Zero-phase Butterworth band-pass along the last axis of any (..., T) array, plus linear detrend."""
     y = sps.sosfiltfilt(_sos(low_hz, high_hz, order, float(fs)), x, axis=-1)
     return sps.detrend(y, axis=-1, type="linear").astype(np.float32, copy=False)

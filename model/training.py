@@ -50,6 +50,7 @@ class TrainConfig:
     weight_decay: float = 1e-2
     patience: int = 10
     finetune: bool = True  # stage 2 trains the encoder too (False: frozen encoder, head only)
+    encoder_lr_factor: float = 1.0  # stage-2 learning rate of the pre-trained encoder relative to ``lr``
     members: int = 1  # ensemble of seeds
     seed: int = 0  # split seed and first member's seed
     augment: bool = True
@@ -91,7 +92,9 @@ def prepare_arrays(data: SphDataset, pre: PreprocessConfig, chunk: int = 256) ->
         x, owner = preprocess_batch(sig, [data.fs] * len(sig), pre)
         xs.append(x)
         owners.append(owner + start)
-    return Arrays(np.concatenate(xs), np.concatenate(owners), demographics(data.ages, data.sexes), data.targets())
+    return Arrays(
+        np.concatenate(xs), np.concatenate(owners), demographics(data.ages, data.sexes), data.targets()
+    )
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -192,8 +195,16 @@ def fit_classifier(
     pos = train.y.sum(0)
     neg = len(train.y) - pos
     pos_weight = torch.from_numpy(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, cfg.max_pos_weight)).float()
-    params = parameters if parameters is not None else [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if parameters is not None:
+        groups: list[dict] = [{"params": parameters, "lr": cfg.lr}]
+    elif isinstance(model, CAEClassifier) and cfg.finetune and cfg.encoder_lr_factor != 1.0:
+        groups = [
+            {"params": list(model.head.parameters()), "lr": cfg.lr},
+            {"params": list(model.autoencoder.encoder.parameters()), "lr": cfg.lr * cfg.encoder_lr_factor},
+        ]
+    else:
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = max(1, cfg.epochs * math.ceil(len(xt) / cfg.batch_size))
     sched = _cosine(opt, steps)
     best, best_state, stale, history = -1.0, copy.deepcopy(model.state_dict()), 0, []

@@ -19,16 +19,23 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="SPH-layout folder (metadata.csv, code.csv, records/)")
+    parser.add_argument(
+        "--data", required=True, type=Path, help="SPH-layout folder (metadata.csv, code.csv, records/)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="checkpoint to write")
     parser.add_argument("--epochs", type=int, default=40, help="stage-2 (classifier) epochs, early stopped")
     parser.add_argument("--ae-epochs", type=int, default=15, help="stage-1 (autoencoder) epochs")
     parser.add_argument("--rate", type=float, default=100.0, help="model input rate in Hz")
     parser.add_argument("--members", type=int, default=1, help="ensemble size (seeds seed..seed+members-1)")
-    parser.add_argument("--frozen", action="store_true", help="freeze the encoder in stage 2 (default: fine-tune)")
+    parser.add_argument(
+        "--frozen", action="store_true", help="freeze the encoder in stage 2 (default: fine-tune)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="split and training seed")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--encoder-lr-factor", type=float, default=1.0, help="stage-2 encoder LR / head LR")
+    parser.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--channels", type=str, default="16,32,64,64,64", help="encoder channels per stage")
     parser.add_argument("--latent-channels", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -59,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         finetune=not args.frozen, members=args.members, seed=args.seed, augment=not args.no_augment,
         threads=args.threads, channels=[int(c) for c in args.channels.split(",")],
         latent_channels=args.latent_channels, progress=not args.no_progress,
+        encoder_lr_factor=args.encoder_lr_factor, patience=args.patience, label_smoothing=args.label_smoothing,
     )  # fmt: skip
     torch.set_num_threads(args.threads)
     data = read_sph_dataset(args.data, limit=args.limit)
@@ -91,14 +99,20 @@ def run(args: argparse.Namespace) -> int:
         "torch": str(torch.__version__),
         "machine": platform.machine(),
         "metrics": {
-            "test": {k: test[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")},
-            "val": {k: val[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")},
+            "test": {
+                k: test[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")
+            },
+            "val": {
+                k: val[k] for k in ("macro_auroc", "macro_ap", "macro_f1", "n_labels_in_macro", "records")
+            },
             "test_per_label_auroc": {
                 str(r["code"]): r["auroc"] for r in test["per_label"] if r["auroc"] is not None
             },
             "test_positives": {str(r["code"]): r["positives"] for r in test["per_label"] if r["positives"]},
         },
-        "history": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in h.items()} for h in result.history],
+        "history": [
+            {k: (float(v) if isinstance(v, np.floating) else v) for k, v in h.items()} for h in result.history
+        ],
     }
     save_checkpoint(args.out, result.models, pre, data.labels, list(result.thresholds), version, training)
     print(format_report(test))

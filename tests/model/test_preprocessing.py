@@ -70,7 +70,9 @@ def test_zscore_per_lead() -> None:
     np.testing.assert_allclose(z[1:].std(-1), 1, atol=1e-3)
 
 
-@pytest.mark.parametrize(("n", "starts"), [(1000, [0]), (1500, [0, 500]), (2200, [0, 500, 1000, 1200]), (700, [0])])
+@pytest.mark.parametrize(
+    ("n", "starts"), [(1000, [0]), (1500, [0, 500]), (2200, [0, 500, 1000, 1200]), (700, [0])]
+)
 def test_window_starts_cover_the_tail(n: int, starts: list[int]) -> None:
     assert window_starts(n, 1000, 500) == starts
 
