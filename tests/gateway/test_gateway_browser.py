@@ -6,6 +6,7 @@ Debian's chromium + chromium-driver. Screenshots go to the test's tmp dir.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,10 +70,15 @@ def _fill_form(
 
 
 def _screenshot(driver, path: Path) -> Path:
-    """A full-page PNG (the window grown to the page's height first)."""
+    """A full-page PNG (the window grown to the page's height first), also copied to
+    ``$ECGSTREAM_SCREENSHOT_DIR`` when set (CI keeps them as artifacts)."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1100, max(900, int(height) + 40))
     driver.save_screenshot(str(path))
+    if os.environ.get("ECGSTREAM_SCREENSHOT_DIR"):
+        keep = Path(os.environ["ECGSTREAM_SCREENSHOT_DIR"])
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, keep / path.name)
     return path
 
 
