@@ -99,11 +99,12 @@ def poison_messages(max_recording_bytes: int, seed: int = 7) -> list[PoisonMessa
         "unknown_schema_version",
         EncodedEvent(base.key, base.value, with_header(base.headers, "ce_schemaversion", b"99")),
     )
-    # a NaN gain: the int16 wire format cannot carry NaN samples, so NaN can only arrive through a gain
+    # A "NaN signal": the wire format carries int16 counts, which cannot be NaN, so a non-finite signal
+    # can only come from the per-lead gains. Both a NaN gain and a gain so small that the samples
+    # overflow float32 (to +-inf) are rejected by the decoder (reason ``undecodable``), before validation.
     gains = list(schemaless_reader(io.BytesIO(base.value), writer_schema(RECORDING_EVENT_TYPE, 1), None)["gains"])  # type: ignore[index]
     add("nan_gain", "undecodable", reencode(base, gains=[float("nan")] + gains[1:]))
-    # a tiny (finite, positive) gain: lead I decodes to +-inf -> a non-finite signal
-    add("infinite_samples", "non_finite", reencode(base, gains=[1e-300] + gains[1:]))
+    add("overflowing_gain", "undecodable", reencode(base, gains=[1e-300] + gains[1:]))
     # lead V3 flat (all zeros)
     flat = synthetic_recording(seed + 1)
     flat.signal = flat.signal.copy()

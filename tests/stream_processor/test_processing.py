@@ -124,7 +124,7 @@ async def test_malformed_messages_are_dead_lettered_and_valid_ones_still_diagnos
     assert harness.sample("ecgstream_records_processed_total") == len(valid)
 
 
-@pytest.mark.parametrize("kind", ["random_bytes", "unknown_schema_version", "infinite_samples", "eight_leads", "oversize"])
+@pytest.mark.parametrize("kind", ["random_bytes", "unknown_schema_version", "nan_gain", "overflowing_gain", "flat_lead", "microvolts_as_millivolts", "three_seconds", "eight_leads", "oversize"])
 async def test_each_kind_of_bad_message_alone(harness: Harness, kind: str) -> None:
     bad = next(p for p in poison_messages(MAX_BYTES) if p.name == kind)
     ok = synthetic_recording(3)
