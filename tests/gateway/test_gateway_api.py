@@ -45,14 +45,19 @@ def _files(*paths: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
 async def _consume(
     bootstrap: str, topic: str, recording_id: str, timeout: float = 30
 ) -> tuple[Recording, dict]:
-    from aiokafka import AIOKafkaConsumer
+    """Read ``topic`` from the start (no consumer group: assigned partitions) until ``recording_id``."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"gw-test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
+        await consumer.topics()  # refresh the metadata, so the topic's partitions are known
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assert partitions, f"topic {topic} does not exist"
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
