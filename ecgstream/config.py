@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings", "load_settings", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET"]
+__all__ = ["Settings", "load_settings", "settings_to_env", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET"]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
 DEV_HMAC_SECRET = "ecgstream-development-secret-change-me"
@@ -92,36 +92,66 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+# Environment variable -> Settings field. One table serves reading (load_settings) and writing
+# (settings_to_env, for child processes), so the two can never disagree.
+ENV_FIELDS: dict[str, str] = {
+    "KAFKA_BOOTSTRAP": "kafka_bootstrap",
+    "DATABASE_URL": "database_url",
+    "ECGSTREAM_HOME": "home",
+    "MODEL_PATH": "model_path",
+    "RECORDINGS_TOPIC": "recordings_topic",
+    "DIAGNOSES_TOPIC": "diagnoses_topic",
+    "DEADLETTER_TOPIC": "deadletter_topic",
+    "TOPIC_PARTITIONS": "topic_partitions",
+    "WORKER_GROUP": "worker_group",
+    "BATCH_MAX": "batch_max",
+    "BATCH_WAIT": "batch_wait",
+    "TORCH_THREADS": "torch_threads",
+    "METRICS_PORT": "metrics_port",
+    "GATEWAY_HOST": "gateway_host",
+    "GATEWAY_PORT": "gateway_port",
+    "MAX_RECORDING_BYTES": "max_recording_bytes",
+    "PATIENT_HMAC_SECRET": "patient_hmac_secret",
+    "STORE_SIGNAL": "store_signal",
+    "DB_RETRY_MAX_SECONDS": "db_retry_max_seconds",
+    "LOG_LEVEL": "log_level",
+    "BROKER_SESSION_TIMEOUT": "broker_session_timeout",
+    "BROKER_HEARTBEAT_INTERVAL": "broker_heartbeat_interval",
+    "BROKER_REBALANCE_TIMEOUT": "broker_rebalance_timeout",
+}
+
+
+def _parse(field_name: str, raw: str) -> object:
+    default = getattr(Settings(), field_name)
+    if field_name in {"kafka_bootstrap", "database_url"}:
+        return raw or None
+    if field_name in {"home", "model_path"}:
+        path = Path(raw)
+        return path.resolve() if field_name == "home" else path
+    if field_name == "log_level":
+        return raw.upper()
+    if isinstance(default, bool):
+        return _bool(raw)
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read every setting from ``environ`` (default: ``os.environ``)."""
+    """Read every setting from ``environ`` (default: ``os.environ``); unset variables keep defaults."""
     env = os.environ if environ is None else environ
-    defaults = Settings()
+    values = {field_name: _parse(field_name, env[name]) for name, field_name in ENV_FIELDS.items() if name in env}
+    return Settings(**values)  # type: ignore[arg-type]
 
-    def get(name: str, default: object) -> str:
-        return env.get(name, str(default))
 
-    return Settings(
-        kafka_bootstrap=env.get("KAFKA_BOOTSTRAP") or None,
-        database_url=env.get("DATABASE_URL") or None,
-        home=Path(get("ECGSTREAM_HOME", defaults.home)).resolve(),
-        model_path=Path(get("MODEL_PATH", defaults.model_path)),
-        recordings_topic=get("RECORDINGS_TOPIC", defaults.recordings_topic),
-        diagnoses_topic=get("DIAGNOSES_TOPIC", defaults.diagnoses_topic),
-        deadletter_topic=get("DEADLETTER_TOPIC", defaults.deadletter_topic),
-        topic_partitions=int(get("TOPIC_PARTITIONS", defaults.topic_partitions)),
-        worker_group=get("WORKER_GROUP", defaults.worker_group),
-        batch_max=int(get("BATCH_MAX", defaults.batch_max)),
-        batch_wait=float(get("BATCH_WAIT", defaults.batch_wait)),
-        torch_threads=int(get("TORCH_THREADS", defaults.torch_threads)),
-        metrics_port=int(get("METRICS_PORT", defaults.metrics_port)),
-        gateway_host=get("GATEWAY_HOST", defaults.gateway_host),
-        gateway_port=int(get("GATEWAY_PORT", defaults.gateway_port)),
-        max_recording_bytes=int(get("MAX_RECORDING_BYTES", defaults.max_recording_bytes)),
-        patient_hmac_secret=get("PATIENT_HMAC_SECRET", defaults.patient_hmac_secret),
-        store_signal=_bool(get("STORE_SIGNAL", defaults.store_signal)),
-        db_retry_max_seconds=float(get("DB_RETRY_MAX_SECONDS", defaults.db_retry_max_seconds)),
-        log_level=get("LOG_LEVEL", defaults.log_level).upper(),
-        broker_session_timeout=float(get("BROKER_SESSION_TIMEOUT", defaults.broker_session_timeout)),
-        broker_heartbeat_interval=float(get("BROKER_HEARTBEAT_INTERVAL", defaults.broker_heartbeat_interval)),
-        broker_rebalance_timeout=float(get("BROKER_REBALANCE_TIMEOUT", defaults.broker_rebalance_timeout)),
-    )
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that make ``load_settings`` rebuild ``settings`` (for child processes)."""
+    env: dict[str, str] = {}
+    for name, field_name in ENV_FIELDS.items():
+        value = getattr(settings, field_name)
+        if value is None:
+            continue
+        env[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from ecgstream.config import Settings
+from ecgstream.config import Settings, settings_to_env
 from ecgstream.embedded import TansuBroker, free_port, wait_for_port
 
 __all__ = ["LocalStack", "WorkerProcess"]
@@ -112,24 +112,8 @@ class LocalStack:
     def child_env(self) -> dict[str, str]:
         """Environment for child processes: the same settings, the resolved broker and database."""
         env = dict(os.environ)
-        env.update(
-            KAFKA_BOOTSTRAP=self.bootstrap,
-            DATABASE_URL=self.database_url,
-            ECGSTREAM_HOME=str(self.settings.home),
-            MODEL_PATH=str(self.settings.model_path),
-            RECORDINGS_TOPIC=self.settings.recordings_topic,
-            DIAGNOSES_TOPIC=self.settings.diagnoses_topic,
-            DEADLETTER_TOPIC=self.settings.deadletter_topic,
-            TOPIC_PARTITIONS=str(self.settings.topic_partitions),
-            WORKER_GROUP=self.settings.worker_group,
-            BATCH_MAX=str(self.settings.batch_max),
-            BATCH_WAIT=str(self.settings.batch_wait),
-            TORCH_THREADS=str(self.settings.torch_threads),
-            PATIENT_HMAC_SECRET=self.settings.patient_hmac_secret,
-            STORE_SIGNAL=str(self.settings.store_signal).lower(),
-            DB_RETRY_MAX_SECONDS=str(self.settings.db_retry_max_seconds),
-            LOG_LEVEL=self.settings.log_level,
-        )
+        env.update(settings_to_env(self.settings))
+        env.update(KAFKA_BOOTSTRAP=self.bootstrap, DATABASE_URL=self.database_url)
         return env
 
     def start(self) -> LocalStack:
