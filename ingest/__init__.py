@@ -8,6 +8,5 @@ ingest.Publisher              validate + encode + publish to Kafka
 from ingest.bulk import IngestItem, iter_recordings
 from ingest.detect import detect_format, read_recording
 from ingest.publisher import Publisher
-from ingest.upload import read_upload
 
-__all__ = ["read_recording", "read_upload", "detect_format", "iter_recordings", "IngestItem", "Publisher"]
+__all__ = ["read_recording", "detect_format", "iter_recordings", "IngestItem", "Publisher"]

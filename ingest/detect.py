@@ -84,7 +84,6 @@ def read_recording(path: str | Path) -> Recording:
     path = Path(path)
     kind = detect_format(path)
     recording = _READERS[kind](path)
-    logger.debug(
-        "read recording", extra={"format": kind, "file": path.name, "n_samples": recording.n_samples}
-    )
+    # No file name in logs: hospital exports often name files after the patient.
+    logger.debug("read recording", extra={"format": kind, "n_samples": recording.n_samples})
     return recording

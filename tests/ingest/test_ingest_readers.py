@@ -279,23 +279,11 @@ def test_real_folders_read_completely() -> None:
         validate_recording(item)
 
 
-def test_read_upload(tmp_path: Path) -> None:
-    from ingest import read_upload
-
-    data = write_dicom(synthetic_recording(seed=30, age=40), tmp_path / "u.dcm").read_bytes()
-    rec = read_upload(data, "../../etc/evil name.dcm")
-    assert rec.age == 40 and rec.source == "evil name.dcm"
-    with pytest.raises(UnsupportedFormat, match="two files"):
-        read_upload(b"x", "a.hea")
-    with pytest.raises(UnsupportedFormat):
-        read_upload(b"garbage", "a.xml")
-
-
 def test_ingest_public_api() -> None:
     import ingest
 
     assert set(ingest.__all__) == {
-        "read_recording", "read_upload", "detect_format", "iter_recordings", "IngestItem", "Publisher",
+        "read_recording", "detect_format", "iter_recordings", "IngestItem", "Publisher",
     }  # fmt: skip
 
 
