@@ -61,6 +61,14 @@ class Figures:
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def save_metrics(self, text: str) -> None:
+        """Keep the worker's last /metrics text next to the figures (``var/fault-metrics-<test>.prom``)."""
+        try:
+            FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+            (FIGURES_FILE.parent / f"fault-metrics-{self.test}.prom").write_text(text, encoding="utf-8")
+        except OSError:
+            pass
+
     def emit(self) -> None:
         payload = asdict(self)
         payload["wall_s"] = round(self.wall_s, 1)

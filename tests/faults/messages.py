@@ -47,8 +47,11 @@ def synthetic_recordings(n: int, seed: int = 0) -> list[Recording]:
 
 
 def copies(templates: list[Recording], n: int) -> list[Recording]:
-    """``n`` recordings cycling through ``templates``, each with a fresh recording id (cheap bulk data)."""
-    return [dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)]
+    """``n`` recordings cycling through ``templates``, each with a fresh recording id and device (cheap bulk data)."""
+    return [
+        dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id(), device_id=f"device-{i}")
+        for i in range(n)
+    ]  # one device per copy: the keys spread over every partition
 
 
 def reencode(event: EncodedEvent, **changes: object) -> EncodedEvent:

@@ -82,7 +82,8 @@ def _run_crash_scenario(kind: str, tansu, database_url: str, suffix: str, home) 
         wait_until(lambda: len(db_counts(database_url)) >= N_RECORDINGS, 90, "every recording in the DB", 0.5)
         # the replacement's counter: what it (re)processed; give it a moment to finish the last batch
         time.sleep(1.0)
-        extra["replacement_processed"] = _processed(replacement.metrics_url)
+        replacement_metrics = scrape_or_empty(replacement.metrics_url)
+        extra["replacement_processed"] = int(metric_value(replacement_metrics, "ecgstream_records_processed_total"))
         assert replacement.running
         events = consume_diagnosis_ids(stack.bootstrap, settings.diagnoses_topic, ids, timeout=60)
 
@@ -91,13 +92,49 @@ def _run_crash_scenario(kind: str, tansu, database_url: str, suffix: str, home) 
     extra["diagnosis_events"] = sum(events.values())
     extra["redelivered_events"] = sum(events.values()) - len(events)
     extra["ids_with_event"] = len(events)
-    Figures(f"crash_{kind}", sent=N_RECORDINGS, rows=rows, duplicates=duplicates, missing=missing,
-            dead_letters=0, wall_s=time.monotonic() - started, extra=extra).emit()  # fmt: skip
+    figures = Figures(f"crash_{kind}", sent=N_RECORDINGS, rows=rows, duplicates=duplicates, missing=missing,
+                      dead_letters=0, wall_s=time.monotonic() - started, extra=extra)  # fmt: skip
+    figures.save_metrics(replacement_metrics)
+    figures.emit()
     assert counts == {recording_id: 1 for recording_id in ids}, "exactly one diagnosis row per recording"
     assert (rows, duplicates, missing, unexpected) == (N_RECORDINGS, 0, 0, 0)
     assert set(events) == set(ids), "every recording has a diagnosis event (at least one)"
     if kind == "sigterm":
         assert extra["victim_exit_code"] == 0, f"SIGTERM'd worker exit code {extra['victim_exit_code']}"
+
+
+class _LiveWorkerStub:
+    """Stands in for a healthy worker that owns every partition (no process needed)."""
+
+    running = True
+
+    def wait_metrics(self, timeout: float = 60.0) -> None:
+        return None
+
+    def assigned_partitions(self) -> int:
+        return 4
+
+
+def test_wait_ready_ignores_a_worker_that_is_already_dead(tmp_path):
+    """After a crash, ``stack.wait_ready()`` must wait for the live workers only.
+
+    It currently also waits for the dead worker's /metrics port and times out, so the crash tests
+    wait for the replacement worker directly.
+    """
+    import subprocess
+    import sys
+
+    from ecgstream.config import Settings
+    from ecgstream.stack import WorkerProcess
+
+    stack = LocalStack(Settings(home=tmp_path, topic_partitions=4))
+    dead = WorkerProcess({}, tmp_path / "dead.log", "worker-dead")
+    dead.process = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.process.wait()
+    stack.workers = [dead, _LiveWorkerStub()]  # type: ignore[list-item]
+    t0 = time.monotonic()
+    stack.wait_ready(timeout=3.0)  # raises TimeoutError today
+    assert time.monotonic() - t0 < 2.0
 
 
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(

@@ -101,10 +101,12 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_valid_ones_are_diagnose
     by_reason: dict[str, int] = {}
     for reason, _ in expected.values():
         by_reason[reason] = by_reason.get(reason, 0) + 1
-    Figures("poison", sent=len(stream), rows=rows, duplicates=duplicates, missing=missing,
-            dead_letters=len(letters), wall_s=time.monotonic() - started,
-            extra={"valid_sent": N_VALID, "bad_sent": len(expected), "dead_letters_by_reason": by_reason,
-                   "max_recording_bytes": MAX_RECORDING_BYTES}).emit()  # fmt: skip
+    figures = Figures("poison", sent=len(stream), rows=rows, duplicates=duplicates, missing=missing,
+                      dead_letters=len(letters), wall_s=time.monotonic() - started,
+                      extra={"valid_sent": N_VALID, "bad_sent": len(expected), "dead_letters_by_reason": by_reason,
+                             "max_recording_bytes": MAX_RECORDING_BYTES})  # fmt: skip
+    figures.save_metrics(metrics)
+    figures.emit()
 
     assert counts == {recording_id: 1 for recording_id in ids}, "every valid recording diagnosed exactly once"
     assert (rows, duplicates, missing, unexpected) == (N_VALID, 0, 0, 0)
