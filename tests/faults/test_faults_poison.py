@@ -123,3 +123,41 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_valid_ones_are_diagnose
     for reason, count in by_reason.items():
         assert metric_value(metrics, "ecgstream_dead_letters_total", f'reason="{reason}"') == count, reason
     assert metric_value(metrics, "ecgstream_records_processed_total") == N_VALID
+
+
+@pytest.mark.integration
+def test_a_message_larger_than_the_dead_letter_limit_does_not_wedge_its_partition(
+    tansu, fresh_postgres_url, unique_name, tmp_path, monkeypatch
+):
+    """A recording far above MAX_RECORDING_BYTES (2.9 MB vs 0.6 MB) followed, on the same partition, by
+    valid ones: the big one reaches the dead-letter topic and the batch is acked.
+
+    Fails today: the dead letter carries the whole 2.9 MB original, which is above the producer's
+    max_request_size (MAX_RECORDING_BYTES + 1 MiB), and ``BatchProcessor._publish`` retries
+    MessageSizeTooLargeError forever, so the batch is never acked and the partition is wedged (and
+    SIGTERM hangs in faust's wait_empty until the stack SIGKILLs the worker).
+    """
+    started = time.monotonic()
+    monkeypatch.setenv("MAX_RECORDING_BYTES", str(MAX_RECORDING_BYTES))
+    huge = encode_recording(synthetic_recording(950, fs=2000.0, duration=60.0))
+    followers = copies(synthetic_recordings(3, seed=52), 5)
+    same_key = [EncodedEvent(huge.key, e.value, e.headers) for e in (encode_recording(r) for r in followers)]
+    settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name,
+                                 topic_partitions=4, max_recording_bytes=MAX_RECORDING_BYTES)  # fmt: skip
+    with LocalStack(settings, workers=1) as stack:
+        stack.wait_ready()
+        worker = stack.workers[0]
+        positions = asyncio.run(produce(stack.bootstrap, settings.recordings_topic, [huge, *same_key]))
+        assert len({p for p, _ in positions}) == 1, "all on one partition"
+        try:
+            wait_until(lambda: len(db_counts(fresh_postgres_url)) >= len(followers), 45,
+                       "the recordings behind the huge one", 0.5)  # fmt: skip
+        finally:
+            metrics = scrape(worker.metrics_url)
+            Figures("huge_message", sent=1 + len(followers), rows=len(db_counts(fresh_postgres_url)),
+                    dead_letters=int(metric_value(metrics, "ecgstream_dead_letters_total", 'reason="oversize"')),
+                    wall_s=time.monotonic() - started,
+                    extra={"huge_bytes": len(huge.value), "worker_alive": worker.running}).emit()  # fmt: skip
+        letters = consume_dead_letters(stack.bootstrap, settings.deadletter_topic, 1, timeout=20)
+    assert [(dl.reason, dl.source_offset) for dl in letters] == [("oversize", positions[0][1])]
+    assert db_counts(fresh_postgres_url) == {r.recording_id: 1 for r in followers}
