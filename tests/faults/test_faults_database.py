@@ -120,3 +120,67 @@ def test_database_outage_mid_stream_retries_without_committing_and_resumes(
     assert retries > 0
     assert processed == N_RECORDINGS, "the one worker diagnosed every recording once (no batch dropped)"
     assert metric_value(metrics, "ecgstream_dead_letters_total") == 0, "an outage is not a reason to dead-letter"
+
+
+def test_sigterm_while_the_database_is_down_hands_the_batch_back(tansu, fresh_postgres_url, unique_name, tmp_path):
+    """SIGTERM arrives while the worker is stuck retrying a write: it must exit by itself (code 0) within
+    30 s without committing, and a replacement started after the database is back diagnoses the rest."""
+    import signal
+    import subprocess
+
+    started = time.monotonic()
+    recordings = copies(synthetic_recordings(20, seed=42), N_RECORDINGS)
+    ids = [r.recording_id for r in recordings]
+    real = make_url(fresh_postgres_url)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432).start()
+    proxied_url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = isolated_settings(tansu.bootstrap, proxied_url, tmp_path / "home", unique_name,
+                                 topic_partitions=4, batch_max=8, db_retry_max_seconds=1.0)  # fmt: skip
+    extra: dict[str, object] = {}
+    try:
+        with LocalStack(settings, workers=1) as stack:
+            stack.wait_ready()
+            victim = stack.workers[0]
+            producer = PacedProducer(stack.bootstrap, settings.recordings_topic, recordings, chunk=10, pause=0.2)
+            producer.start()
+            wait_until(lambda: len(db_counts(fresh_postgres_url)) >= FAULT_AFTER_ROWS, 60,
+                       f"{FAULT_AFTER_ROWS} rows before the outage", 0.1)  # fmt: skip
+            proxy.outage()
+            wait_until(lambda: metric_value(scrape(victim.metrics_url), "ecgstream_db_retries_total") > 0, 10,
+                       "the worker to retry the database write")  # fmt: skip
+            time.sleep(1.5)
+            committed_before = asyncio.run(_committed(stack.bootstrap, settings.worker_group,
+                                                      settings.recordings_topic, 4))  # fmt: skip
+            rows_before = len(db_counts(fresh_postgres_url))
+            t0 = time.monotonic()
+            victim.signal(signal.SIGTERM)
+            assert victim.process is not None
+            try:
+                code: int | None = victim.process.wait(30)
+            except subprocess.TimeoutExpired:  # hung: finish the scenario (data safety), fail at the end
+                code = None
+                victim.kill()
+            extra["sigterm_exit_s"] = round(time.monotonic() - t0, 2)
+            extra.update(victim_exit_code=code, rows_when_sigterm=rows_before)
+            committed_after = asyncio.run(_committed(stack.bootstrap, settings.worker_group,
+                                                     settings.recordings_topic, 4))  # fmt: skip
+            assert committed_after == committed_before, "the un-stored batch was not committed on the way out"
+            assert len(db_counts(fresh_postgres_url)) == rows_before
+            proxy.restore()
+            replacement = stack.add_worker()
+            replacement.wait_metrics(90)
+            producer.join()
+            wait_until(lambda: len(db_counts(fresh_postgres_url)) >= N_RECORDINGS, 90,
+                       "every recording in the DB", 0.5)  # fmt: skip
+            time.sleep(1.0)
+            extra["replacement_processed"] = metric_value(scrape(replacement.metrics_url),
+                                                          "ecgstream_records_processed_total")  # fmt: skip
+    finally:
+        proxy.close()
+    counts = db_counts(fresh_postgres_url)
+    rows, duplicates, missing, unexpected = exactly_once(counts, ids)
+    Figures("sigterm_during_db_outage", sent=N_RECORDINGS, rows=rows, duplicates=duplicates, missing=missing,
+            wall_s=time.monotonic() - started, extra=extra).emit()  # fmt: skip
+    assert code == 0, f"SIGTERM'd worker: exit code {code} after {extra['sigterm_exit_s']} s (None = still running at 30 s)"
+    assert counts == {recording_id: 1 for recording_id in ids}
+    assert (rows, duplicates, missing, unexpected) == (N_RECORDINGS, 0, 0, 0)
