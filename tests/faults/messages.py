@@ -7,6 +7,7 @@ are deterministic (seeded), so a failure reproduces byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ import numpy as np
 from fastavro import schemaless_reader, schemaless_writer
 
 from ingest.synthetic import simulate_ecg
-from schemas import EncodedEvent, Recording, encode_recording, new_recording_id
+from schemas import DeadLetter, EncodedEvent, Recording, encode_recording, new_recording_id
 from schemas.recording_event import RECORDING_EVENT_TYPE
 from schemas.registry import writer_schema
 
 __all__ = [
+    "assert_carries_original",
     "PoisonMessage",
     "synthetic_recording",
     "synthetic_recordings",
@@ -130,3 +132,14 @@ def poison_messages(max_recording_bytes: int, seed: int = 7) -> list[PoisonMessa
     for message in out[:-1]:
         assert len(message.value) <= max_recording_bytes, message.name
     return out
+
+
+def assert_carries_original(letter: DeadLetter, value: bytes, max_recording_bytes: int) -> None:
+    """A dead letter carries its original bytes: all of them, or for an oversize original (which need
+    not fit the dead-letter topic) a prefix plus the original's size and SHA-256 in the message."""
+    if len(value) <= max_recording_bytes or letter.original_value == value:
+        assert letter.original_value == value, "original bytes, byte for byte"
+        return
+    assert letter.original_value and value.startswith(letter.original_value), "a prefix of the original"
+    assert hashlib.sha256(value).hexdigest() in letter.message, letter.message
+    assert str(len(value)) in letter.message, letter.message
