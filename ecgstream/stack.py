@@ -142,7 +142,8 @@ class LocalStack:
         """Block until every worker serves /metrics and the group owns all recordings partitions."""
         deadline = time.monotonic() + timeout
         for worker in self.workers:
-            worker.wait_metrics(max(1.0, deadline - time.monotonic()))
+            if worker.running:  # a crashed worker will never serve /metrics again
+                worker.wait_metrics(max(1.0, deadline - time.monotonic()))
         while time.monotonic() < deadline:
             owned = sum(worker.assigned_partitions() for worker in self.workers if worker.running)
             if owned >= self.settings.topic_partitions:

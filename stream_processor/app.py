@@ -56,6 +56,9 @@ def build_app(
         producer_acks=-1,
         producer_compression_type="zstd",
         web_enabled=False,
+        # Do not wait on shutdown for the agent to drain: a batch stuck retrying a database write
+        # would block SIGTERM forever. The cancelled batch is never acked, so it is handed back.
+        stream_wait_empty=False,
         datadir=str(settings.home / "faust"),
     )
     recordings = app.topic(

@@ -4,11 +4,13 @@
 |---|---|
 | undecodable bytes, missing/garbled headers (``SchemaError``) | dead-letter topic, reason ``undecodable`` |
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
-| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize`` |
+| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original, its size and SHA-256 (the whole would not fit the topic) |
 | signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
 | database unreachable (``DatabaseUnavailable``) | retry the same batch with capped exponential backoff, forever; no offset is committed meanwhile |
-| Kafka produce of results fails | retry with backoff, like the database |
+| Kafka produce fails with a retriable error (connection, timeout, leader change) | retry with backoff, like the database |
+| Kafka refuses a dead letter for good (e.g. too large for the topic) | publish it again without the original bytes (size and SHA-256 in the message); if that fails too, log it with its source offset and move on |
+| Kafka refuses a diagnosis event for good | keep retrying: the diagnosis is already stored, an operator must fix the topic (alert on the retry logs) |
 | any other database error (``StorageError``) | the batch's recordings go to the dead-letter topic, reason ``storage_error`` |
 | SIGTERM / rebalance mid-batch | the batch is not acked, so its offsets are not committed: it is redelivered and the upsert makes the redelivery harmless |
 
@@ -20,7 +22,13 @@ from __future__ import annotations
 
 from schemas.errors import EcgstreamError, InvalidRecording
 
-__all__ = ["dead_letter_reason", "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR"]
+__all__ = [
+    "dead_letter_reason", "is_retriable_kafka_error",
+    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DEAD_LETTER_PREFIX_BYTES",
+]  # fmt: skip
+
+# An oversize original is cut to this many bytes in its dead letter (enough to inspect its header).
+DEAD_LETTER_PREFIX_BYTES = 64 * 1024
 
 OVERSIZE = "oversize"
 INFERENCE_ERROR = "inference_error"
@@ -32,3 +40,20 @@ def dead_letter_reason(error: EcgstreamError) -> str:
     if isinstance(error, InvalidRecording):
         return error.reason or "invalid_recording"
     return error.reason or "undecodable"
+
+
+def is_retriable_kafka_error(error: BaseException) -> bool:
+    """True for produce failures that can succeed later (broker down, timeout, leader election).
+
+    aiokafka marks its errors with ``retriable``; faust may wrap them (``raise ... from exc``).
+    """
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, KafkaConnectionError | KafkaTimeoutError | ConnectionError | TimeoutError):
+            return True
+        if getattr(current, "retriable", False):
+            return True
+        current = current.__cause__
+    return False

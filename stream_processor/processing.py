@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,6 +23,7 @@ from schemas import (
     DeadLetter,
     DiagnosisEvent,
     EcgstreamError,
+    EncodedEvent,
     InvalidRecording,
     Recording,
     Statement,
@@ -35,7 +36,14 @@ from schemas.validation import validate_recording
 from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError
 from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
-from stream_processor.policy import INFERENCE_ERROR, OVERSIZE, STORAGE_ERROR, dead_letter_reason
+from stream_processor.policy import (
+    DEAD_LETTER_PREFIX_BYTES,
+    INFERENCE_ERROR,
+    OVERSIZE,
+    STORAGE_ERROR,
+    dead_letter_reason,
+    is_retriable_kafka_error,
+)
 from stream_processor.publishing import ResultPublisher
 from stream_processor.retry import retry_forever
 
@@ -120,8 +128,8 @@ class BatchProcessor:
                 dead.extend(self._dead_letter(item.message, exc, STORAGE_ERROR) for item in valid)
                 valid, results = [], []
         events = [self._event(result) for result in results]
-        await self._publish(self.config.deadletter_topic, [encode_dead_letter(dl) for dl in dead])
-        await self._publish(self.config.diagnoses_topic, [encode_diagnosis(event) for event in events])
+        await self._publish_dead_letters(dead)
+        await self._publish(self.config.diagnoses_topic, [encode_diagnosis(event) for event in events], always=True)
         self._observe(valid, results, events, predictions)
         logger.info(
             "batch processed",
@@ -206,15 +214,37 @@ class BatchProcessor:
         )
         self.metrics.db_write.observe(time.perf_counter() - started)
 
-    async def _publish(self, topic: str, events: list) -> None:  # type: ignore[type-arg]
+    async def _publish(self, topic: str, events: list[EncodedEvent], *, always: bool = False) -> None:
+        """Publish, retrying retriable Kafka errors (``always``: every error) with backoff."""
         if not events:
             return
         await retry_forever(
             lambda: self.publisher.publish(topic, events),
-            transient=(Exception,),
+            transient=(lambda _exc: True) if always else is_retriable_kafka_error,
             what=f"publish to {topic}",
             max_delay=self.config.retry_max_seconds,
         )
+
+    async def _publish_dead_letters(self, dead: list[DeadLetter]) -> None:
+        """Dead letters go out whole; one the broker refuses for good goes out without its original bytes."""
+        try:
+            await self._publish(self.config.deadletter_topic, [encode_dead_letter(dl) for dl in dead])
+            return
+        except Exception as exc:  # noqa: BLE001 - a non-retriable refusal; see policy table
+            logger.error("dead letters refused; resending without original bytes", extra={"error": repr(exc)})
+        stripped = [
+            replace(dl, original_value=b"", message=f"{dl.message} [original bytes omitted: refused by the broker]")
+            for dl in dead
+        ]
+        try:
+            await self._publish(self.config.deadletter_topic, [encode_dead_letter(dl) for dl in stripped])
+        except Exception as exc:  # noqa: BLE001
+            for dl in dead:
+                logger.error(
+                    "dead letter lost; the original stays in the recordings topic",
+                    extra={"position": f"{dl.source_topic}[{dl.source_partition}]@{dl.source_offset}",
+                           "reason": dl.reason, "error": repr(exc)},
+                )  # fmt: skip
 
     # -- builders -------------------------------------------------------------------------------
 
@@ -225,13 +255,18 @@ class BatchProcessor:
             "message dead-lettered",
             extra={"reason": reason, "error": error.message, "position": message.position},
         )
+        original, note = message.value, ""
+        if len(original) > self.config.max_recording_bytes:
+            digest = hashlib.sha256(original).hexdigest()
+            note = f" [original {len(original)} bytes, sha256 {digest}; first {DEAD_LETTER_PREFIX_BYTES} kept]"
+            original = original[:DEAD_LETTER_PREFIX_BYTES]
         return DeadLetter(
             reason=reason,
-            message=error.message,
+            message=error.message + note,
             source_topic=message.topic,
             source_partition=message.partition,
             source_offset=message.offset,
-            original_value=message.value,
+            original_value=original,
             original_headers=list(message.headers),
             failed_at=_utcnow(),
         )

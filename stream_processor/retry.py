@@ -25,22 +25,26 @@ def backoff_delays(initial: float = 0.2, maximum: float = 30.0, factor: float = 
 async def retry_forever(
     operation: Callable[[], Awaitable[T]],
     *,
-    transient: tuple[type[BaseException], ...],
+    transient: tuple[type[BaseException], ...] | Callable[[BaseException], bool],
     what: str,
     max_delay: float = 30.0,
     on_retry: Callable[[BaseException], None] | None = None,
 ) -> T:
     """Await ``operation()`` until it succeeds; ``transient`` errors are retried, others propagate.
 
-    Cancellation (worker shutdown) propagates immediately, leaving the batch un-acked.
+    ``transient`` is a tuple of exception types or a predicate. Cancellation (worker shutdown)
+    propagates immediately, leaving the batch un-acked.
     """
+    is_transient = transient if callable(transient) else (lambda exc: isinstance(exc, transient))
     delays = backoff_delays(maximum=max_delay)
     attempt = 0
     while True:
         attempt += 1
         try:
             return await operation()
-        except transient as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             delay = next(delays)
             if on_retry is not None:
                 on_retry(exc)
