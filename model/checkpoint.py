@@ -3,7 +3,8 @@
 Keys: ``format`` (int), ``version`` (str), ``model_config`` (CAEConfig as dict),
 ``preprocess`` (PreprocessConfig as dict), ``labels`` (list of {code, description, category}),
 ``thresholds`` (list of float), ``weights`` (list of state dicts: one per ensemble member),
-``training`` (data description, split, metrics: plain Python types).
+``training`` (data description, split, metrics: plain Python types). Floating-point weights are
+stored as float16 (``weights_dtype``) and restored to float32 when loaded.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class LoadedCheckpoint:
         self.models: list[CAEClassifier] = []
         for state in raw["weights"]:
             net = CAEClassifier(self.model_config)
-            net.load_state_dict(state)
+            net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
             net.eval()
             self.models.append(net)
 
@@ -54,7 +55,7 @@ def save_checkpoint(
     version: str,
     training: dict[str, Any],
 ) -> Path:
-    """Write one checkpoint file (weights stored as float32 CPU tensors)."""
+    """Write one checkpoint file (floating-point weights stored as float16 CPU tensors)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -66,7 +67,8 @@ def save_checkpoint(
             {"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels
         ],
         "thresholds": [float(t) for t in thresholds],
-        "weights": [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in models],
+        "weights_dtype": "float16",
+        "weights": [{k: _compact(v) for k, v in m.state_dict().items()} for m in models],
         "training": _plain(training),
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -74,6 +76,12 @@ def save_checkpoint(
     tmp.replace(path)
     logger.info("checkpoint saved", extra={"path": str(path), "version": version, "members": len(models)})
     return path
+
+
+def _compact(tensor: torch.Tensor) -> torch.Tensor:
+    """Floating-point tensors are stored as float16 (half the file; restored to float32 on load)."""
+    tensor = tensor.detach().cpu()
+    return tensor.half().clone() if tensor.is_floating_point() else tensor.clone()
 
 
 def _plain(value: Any) -> Any:

@@ -45,4 +45,4 @@ def test_checkpoint_round_trip_weights_only(tmp_path: Path) -> None:
     assert ckpt.preprocess == PreprocessConfig() and ckpt.model_config == net.cfg
     x, d = torch.randn(1, 12, 1000), torch.zeros(1, 4)
     with torch.inference_mode():
-        torch.testing.assert_close(ckpt.models[0](x, d), net(x, d))
+        torch.testing.assert_close(ckpt.models[0](x, d), net(x, d), atol=2e-3, rtol=1e-2)
