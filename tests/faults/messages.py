@@ -11,6 +11,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from fastavro import schemaless_reader, schemaless_writer
@@ -38,7 +39,7 @@ def synthetic_recording(seed: int, *, fs: float = 500.0, duration: float = 10.0,
     signal = simulate_ecg(rng, hr=hr, fs=fs, duration=duration)
     return Recording(
         signal=signal, fs=fs, age=int(rng.integers(20, 90)), sex=str(rng.choice(["M", "F"])),  # type: ignore[arg-type]
-        device_id=f"device-{seed % 7}", source="ecgstream-fault-tests",
+        device_id=f"device-{seed % 7}", source="ecgstream-fault-tests", acquired_at=datetime.now(UTC),
     )  # fmt: skip
 
 

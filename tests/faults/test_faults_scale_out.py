@@ -51,12 +51,15 @@ def test_two_workers_share_four_partitions_and_diagnose_each_recording_once(
         wait_until(counters_settled, 30, "the workers' counters to add up to the recordings sent")
         assert all(w.running for w in stack.workers), "no worker died"
         dead = [metric_value(scrape(w.metrics_url), "ecgstream_dead_letters_total") for w in stack.workers]
+        sample_metrics = scrape(first.metrics_url)
 
     counts = db_counts(fresh_postgres_url)
     rows, duplicates, missing, unexpected = exactly_once(counts, ids)
-    Figures("scale_out", sent=N_RECORDINGS, rows=rows, duplicates=duplicates, missing=missing,
-            dead_letters=int(sum(dead)), wall_s=time.monotonic() - started,
-            extra={"processed_per_worker": [int(x) for x in per_worker], "partitions": 4, "workers": 2}).emit()  # fmt: skip
+    figures = Figures("scale_out", sent=N_RECORDINGS, rows=rows, duplicates=duplicates, missing=missing,
+                      dead_letters=int(sum(dead)), wall_s=time.monotonic() - started,
+                      extra={"processed_per_worker": [int(x) for x in per_worker], "partitions": 4, "workers": 2})  # fmt: skip
+    figures.save_metrics(sample_metrics)
+    figures.emit()
     assert counts == {recording_id: 1 for recording_id in ids}
     assert (rows, duplicates, missing, unexpected) == (N_RECORDINGS, 0, 0, 0)
     assert all(n > 0 for n in per_worker), f"both workers processed some recordings: {per_worker}"
