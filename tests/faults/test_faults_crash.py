@@ -74,7 +74,7 @@ def _run_crash_scenario(kind: str, tansu, database_url: str, suffix: str, home) 
         assert published_at_fault < N_RECORDINGS, "the stream was still being published when the fault hit"
 
         replacement = stack.add_worker()
-        # not stack.wait_ready(): it also waits for the dead worker's /metrics port (see the report)
+        # wait for this worker to own every partition (stronger than stack.wait_ready(): no stale gauge)
         replacement.wait_metrics(90)
         wait_until(lambda: replacement.assigned_partitions() == 4, 60, "the replacement to own all 4 partitions")
         extra["replacement_ready_after_fault_s"] = round(time.monotonic() - fault_at, 1)
@@ -118,8 +118,7 @@ class _LiveWorkerStub:
 def test_wait_ready_ignores_a_worker_that_is_already_dead(tmp_path):
     """After a crash, ``stack.wait_ready()`` must wait for the live workers only.
 
-    It currently also waits for the dead worker's /metrics port and times out, so the crash tests
-    wait for the replacement worker directly.
+    Regression test: before 5b3266a it also waited for the dead worker's /metrics port and timed out.
     """
     import subprocess
     import sys

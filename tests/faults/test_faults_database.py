@@ -124,7 +124,11 @@ def test_database_outage_mid_stream_retries_without_committing_and_resumes(
 
 def test_sigterm_while_the_database_is_down_hands_the_batch_back(tansu, fresh_postgres_url, unique_name, tmp_path):
     """SIGTERM arrives while the worker is stuck retrying a write: it must exit by itself (code 0) within
-    30 s without committing, and a replacement started after the database is back diagnoses the rest."""
+    30 s without committing, and a replacement started after the database is back diagnoses the rest.
+
+    Regression test: before 5b3266a (faust ``stream_wait_empty`` on) the worker waited forever for the
+    un-acked batch and only a SIGKILL ended it.
+    """
     import signal
     import subprocess
 

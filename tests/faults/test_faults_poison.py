@@ -40,7 +40,10 @@ POISON_ROUNDS = 2  # every kind of bad message twice, in different places of the
 
 
 def test_local_stack_hands_max_recording_bytes_to_workers(tmp_path):
-    """Worker processes must get the stack's MAX_RECORDING_BYTES (and broker timeouts), not the defaults."""
+    """Worker processes must get the stack's MAX_RECORDING_BYTES (and broker timeouts), not the defaults.
+
+    Regression test: before 4b50e88 ``LocalStack.child_env()`` did not pass them on.
+    """
     from ecgstream.config import Settings
 
     settings = Settings(home=tmp_path, max_recording_bytes=MAX_RECORDING_BYTES, broker_session_timeout=9.0)
@@ -55,8 +58,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_valid_ones_are_diagnose
     tansu, fresh_postgres_url, unique_name, tmp_path, monkeypatch
 ):
     started = time.monotonic()
-    # LocalStack.child_env() does not pass MAX_RECORDING_BYTES on (see the test above): set it in the
-    # environment the worker processes inherit, so the worker really runs with the small limit.
+    # belt and braces: before 4b50e88 LocalStack.child_env() did not pass MAX_RECORDING_BYTES on
     monkeypatch.setenv("MAX_RECORDING_BYTES", str(MAX_RECORDING_BYTES))
     valid = copies(synthetic_recordings(12, seed=51), N_VALID - 3) + [
         synthetic_recording(901, fs=250.0, duration=30.0),
@@ -138,10 +140,10 @@ def test_a_message_larger_than_the_dead_letter_limit_does_not_wedge_its_partitio
     """A recording far above MAX_RECORDING_BYTES (2.9 MB vs 0.6 MB) followed, on the same partition, by
     valid ones: the big one reaches the dead-letter topic and the batch is acked.
 
-    Fails today: the dead letter carries the whole 2.9 MB original, which is above the producer's
-    max_request_size (MAX_RECORDING_BYTES + 1 MiB), and ``BatchProcessor._publish`` retries
-    MessageSizeTooLargeError forever, so the batch is never acked and the partition is wedged (and
-    SIGTERM hangs in faust's wait_empty until the stack SIGKILLs the worker).
+    Regression test: before 5b3266a the dead letter carried the whole 2.9 MB original, above the
+    producer's max_request_size (MAX_RECORDING_BYTES + 1 MiB), and ``BatchProcessor._publish`` retried
+    MessageSizeTooLargeError forever: the batch was never acked and the partition was wedged (and
+    SIGTERM hung in faust's wait_empty until the stack SIGKILLed the worker).
     """
     started = time.monotonic()
     monkeypatch.setenv("MAX_RECORDING_BYTES", str(MAX_RECORDING_BYTES))
