@@ -33,6 +33,7 @@ __all__ = [
     "window_starts",
     "make_windows",
     "bandpass",
+    "detrend_linear",
     "zscore",
     "preprocess_batch",
 ]
@@ -100,7 +101,16 @@ def bandpass(
 ) -> np.ndarray:
     """Zero-phase Butterworth band-pass along the last axis of any (..., T) array, plus linear detrend."""
     y = sps.sosfiltfilt(_sos(low_hz, high_hz, order, float(fs)), x, axis=-1)
-    return sps.detrend(y, axis=-1, type="linear").astype(np.float32, copy=False)
+    return detrend_linear(y).astype(np.float32, copy=False)
+
+
+def detrend_linear(y: np.ndarray) -> np.ndarray:
+    """Remove the least-squares line along the last axis (same result as ``scipy.signal.detrend``)."""
+    t = np.arange(y.shape[-1], dtype=np.float64)
+    t -= t.mean()
+    mean = y.mean(axis=-1, keepdims=True)
+    slope = (y @ t)[..., None] / float(t @ t)
+    return y - mean - slope * t
 
 
 def zscore(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

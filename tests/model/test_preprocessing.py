@@ -8,6 +8,7 @@ import pytest
 from model.preprocessing import (
     PreprocessConfig,
     bandpass,
+    detrend_linear,
     make_windows,
     preprocess_batch,
     resample,
@@ -59,6 +60,13 @@ def test_pipeline_removes_mains_at_model_rate(mains: float) -> None:
     (a,), _ = preprocess_batch([noisy], [fs], cfg)
     (b,), _ = preprocess_batch([clean], [fs], cfg)
     assert _rms(a[:, 100:-100] - b[:, 100:-100]) < 0.1
+
+
+def test_detrend_matches_scipy() -> None:
+    from scipy.signal import detrend
+
+    x = np.random.default_rng(2).normal(size=(3, 12, 500)) + np.linspace(0, 5, 500)
+    np.testing.assert_allclose(detrend_linear(x), detrend(x, axis=-1), atol=1e-9)
 
 
 def test_zscore_per_lead() -> None:
