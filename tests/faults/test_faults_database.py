@@ -19,7 +19,6 @@ from tests.e2e.helpers import isolated_settings
 from tests.faults.harness import (
     Figures,
     PacedProducer,
-    TcpProxy,
     db_counts,
     exactly_once,
     metric_value,
@@ -27,6 +26,7 @@ from tests.faults.harness import (
     wait_until,
 )
 from tests.faults.messages import copies, synthetic_recordings
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -7,7 +7,6 @@ connections and cuts the open ones, starting it again on the same port brings th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -26,55 +25,10 @@ from storage import (
     get_diagnosis,
 )
 from storage.migrate import upgrade
+from tests.tcp_proxy import TcpProxy
 
 SECRET = "test-secret-0123456789"
 Factory = Callable[..., DiagnosisResult]
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; ``stop`` cuts every connection, ``start`` reopens the port."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
-        self._server = None
-
-    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        try:
-            server_reader, server_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_writer.transport.abort()
-            return
-        self._writers |= {client_writer, server_writer}
-        await asyncio.gather(
-            self._pipe(client_reader, server_writer),
-            self._pipe(server_reader, client_writer),
-            return_exceptions=True,
-        )
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.transport.abort()
-            self._writers.discard(writer)
 
 
 @pytest.fixture
@@ -82,13 +36,11 @@ async def proxied(fresh_postgres_url: str) -> AsyncIterator[tuple[TcpProxy, str,
     """(proxy, URL through the proxy, direct URL) of a migrated brand-new Postgres database."""
     upgrade(fresh_postgres_url)
     direct = make_url(fresh_postgres_url)
-    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
-    await proxy.start()
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432).start()
     try:
         yield proxy, direct.set(port=proxy.port).render_as_string(hide_password=False), fresh_postgres_url
     finally:
-        if proxy._server is not None:
-            await proxy.stop()
+        proxy.close()
 
 
 async def test_unreachable_server_raises_database_unavailable(
@@ -117,11 +69,11 @@ async def test_same_sink_recovers_after_server_comes_back(
     try:
         first, second = [result_factory() for _ in range(3)], [result_factory() for _ in range(3)]
         await sink.write_batch(first)  # the pool now holds a live connection
-        await proxy.stop()  # server "down": pooled connection cut, new ones refused
+        proxy.outage()  # server "down": pooled connection cut, new ones refused
         for _ in range(3):  # the worker's retries while the database is down
             with pytest.raises(DatabaseUnavailable):
                 await sink.write_batch(second)
-        await proxy.start()  # server back on the same port
+        proxy.restore()  # server back on the same port
         await sink.write_batch(second)
         await sink.write_batch(first + second)  # and a redelivery on top
         counts = await diagnosis_counts_by_recording(engine)
@@ -154,12 +106,12 @@ async def test_connection_lost_mid_transaction_writes_nothing_then_recovers(
                 break
             await asyncio.sleep(0.05)
         assert waiting, "the sink never reached the locked table"
-        await proxy.stop()  # connection lost in the middle of the transaction
+        proxy.outage()  # connection lost in the middle of the transaction
         with pytest.raises(DatabaseUnavailable):
             await asyncio.wait_for(write, 30)
         await lock.rollback()
         assert await admin.fetchval("SELECT count(*) FROM recordings") == 0  # rolled back as a whole
-        await proxy.start()
+        proxy.restore()
         await sink.write_batch(batch)
         assert await count_diagnoses(engine) == 4
     finally:
