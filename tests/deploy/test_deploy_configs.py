@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -44,7 +46,24 @@ def test_compose_file_is_valid():
         [_tool("docker-compose"), "config", "--services"], capture_output=True, text=True, cwd=REPO, env=env
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"kafka", "postgres", "migrate", "worker", "gateway", "prometheus"}
+    assert set(result.stdout.split()) == {"kafka", "postgres", "migrate", "worker", "gateway", "prometheus", "grafana"}
+
+
+def _dashboard_queries() -> list[str]:
+    dashboard = json.loads((REPO / "deploy" / "grafana" / "dashboards" / "ecgstream.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_dashboard_only_uses_metrics_the_worker_exports():
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    exported = {
+        family.name + suffix
+        for family in WorkerMetrics.create().registry.collect()
+        for suffix in suffixes[family.type]
+    }
+    used = set(re.findall(r"\b(ecgstream_[a-z_]+)", " ".join(_dashboard_queries())))
+    assert used, "the dashboard queries ecgstream metrics"
+    assert used <= exported, f"unknown metrics: {sorted(used - exported)}"
 
 
 def test_real_prometheus_scrapes_worker_metrics(tmp_path):
@@ -83,6 +102,10 @@ def test_real_prometheus_scrapes_worker_metrics(tmp_path):
             value = float(results[0]["value"][1]) if results else None
             time.sleep(0.5)
         assert value == 7.0
+        for query in _dashboard_queries():  # every dashboard panel is valid PromQL on the real server
+            url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(query)}"
+            body = json.loads(urllib.request.urlopen(url, timeout=5).read())
+            assert body["status"] == "success", query
     finally:
         process.terminate()
         process.wait(10)
