@@ -80,6 +80,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="CAE checkpoint to compare")
     parser.add_argument("--members", type=int, default=None, help="ResNet seeds (default: as the checkpoint)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--channels", type=str, default="32,64,96,128", help="ResNet stage widths")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -99,7 +100,7 @@ def main() -> int:
     models = []
     for m in range(members):
         torch.manual_seed(cfg.seed + m)
-        net = ResNet1d(len(data.labels))
+        net = ResNet1d(len(data.labels), tuple(int(c) for c in args.channels.split(",")))
         fit_classifier(
             net, train_arr, val_arr, cfg, torch.Generator().manual_seed(cfg.seed + m), desc="resnet"
         )
