@@ -55,6 +55,7 @@ class TrainConfig:
     seed: int = 0  # split seed and first member's seed
     augment: bool = True
     label_smoothing: float = 0.0
+    recon_weight: float = 0.0  # stage 2: weight of an auxiliary reconstruction loss (0 = off)
     max_pos_weight: float = 10.0
     threads: int = 2
     channels: list[int] = field(default_factory=lambda: [16, 32, 64, 64, 64])
@@ -202,6 +203,10 @@ def fit_classifier(
             {"params": list(model.head.parameters()), "lr": cfg.lr},
             {"params": list(model.autoencoder.encoder.parameters()), "lr": cfg.lr * cfg.encoder_lr_factor},
         ]
+        if cfg.recon_weight > 0:
+            groups.append(
+                {"params": list(model.autoencoder.decoder.parameters()), "lr": cfg.lr * cfg.encoder_lr_factor}
+            )
     else:
         groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr}]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -220,7 +225,12 @@ def fit_classifier(
                 xb, db = _augment(xb, gen), _demo_dropout(db, gen)
             if cfg.label_smoothing:
                 yb = yb * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
-            loss = F.binary_cross_entropy_with_logits(model(xb, db), yb, pos_weight=pos_weight)
+            if cfg.recon_weight > 0 and cfg.finetune and isinstance(model, CAEClassifier):
+                z = model.autoencoder.encode(xb)
+                loss = F.binary_cross_entropy_with_logits(model.classify(z, db), yb, pos_weight=pos_weight)
+                loss = loss + cfg.recon_weight * F.mse_loss(model.autoencoder.decode(z), xb)
+            else:
+                loss = F.binary_cross_entropy_with_logits(model(xb, db), yb, pos_weight=pos_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-lr-factor", type=float, default=1.0, help="stage-2 encoder LR / head LR")
     parser.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument(
+        "--recon-weight", type=float, default=0.0, help="stage-2 auxiliary reconstruction loss"
+    )
     parser.add_argument("--channels", type=str, default="16,32,64,64,64", help="encoder channels per stage")
     parser.add_argument("--latent-channels", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -67,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, channels=[int(c) for c in args.channels.split(",")],
         latent_channels=args.latent_channels, progress=not args.no_progress,
         encoder_lr_factor=args.encoder_lr_factor, patience=args.patience, label_smoothing=args.label_smoothing,
+        recon_weight=args.recon_weight,
     )  # fmt: skip
     torch.set_num_threads(args.threads)
     data = read_sph_dataset(args.data, limit=args.limit)
