@@ -62,7 +62,7 @@ class PreprocessConfig:
 
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    """(12, N) at ``fs_in`` -> (12, round(N * fs_out / fs_in)) at ``fs_out`` (polyphase)."""
+    """(..., N) at ``fs_in`` -> (..., round(N * fs_out / fs_in)) at ``fs_out`` (polyphase, last axis)."""
     if abs(fs_in - fs_out) < 1e-9:
         return np.asarray(x, dtype=np.float32)
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
@@ -120,26 +120,46 @@ def zscore(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return ((x - mean) / (std + eps)).astype(np.float32, copy=False)
 
 
+def _validate(x: np.ndarray, rate: float) -> None:
+    if x.ndim != 2 or x.shape[0] != 12:
+        raise InvalidRecording(f"expected a (12, N) signal, got shape {x.shape}", reason="bad_shape")
+    if not 100.0 <= float(rate) <= 2000.0:
+        raise InvalidRecording(f"sampling rate {rate} Hz outside 100-2000 Hz", reason="bad_rate")
+    duration = x.shape[-1] / float(rate)
+    if duration < MIN_SECONDS:
+        raise InvalidRecording(
+            f"recording is {duration:.2f} s long; at least {MIN_SECONDS:g} s needed", reason="too_short"
+        )
+    if not np.all(np.isfinite(x)):
+        raise InvalidRecording("signal contains NaN or infinite values", reason="not_finite")
+
+
 def preprocess_batch(
     signals: Sequence[np.ndarray], fs: Sequence[float], config: PreprocessConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of a batch: ((W, 12, T) float32, (W,) int record index of each window)."""
+    """Windows of a batch: ((W, 12, T) float32, (W,) int record index of each window).
+
+    Records sharing a rate and length are resampled together in one call; every record is
+    validated first, so one bad record raises before any work is done.
+    """
+    arrays = [np.asarray(x, dtype=np.float32) for x in signals]
+    rates = [float(r) for r in fs]
+    if len(arrays) != len(rates):
+        raise ValueError("signals and fs must have the same length")
+    for x, rate in zip(arrays, rates, strict=True):
+        _validate(x, rate)
+    groups: dict[tuple[float, int], list[int]] = {}
+    for i, (x, rate) in enumerate(zip(arrays, rates, strict=True)):
+        groups.setdefault((rate, x.shape[-1]), []).append(i)
+    resampled: list[np.ndarray] = [np.empty(0, np.float32)] * len(arrays)
+    for (rate, _), members in groups.items():
+        stacked = resample(np.stack([arrays[i] for i in members]), rate, config.fs)  # (G, 12, N')
+        for k, i in enumerate(members):
+            resampled[i] = stacked[k]
     windows: list[np.ndarray] = []
     owners: list[int] = []
-    for i, (x, rate) in enumerate(zip(signals, fs, strict=True)):
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or x.shape[0] != 12:
-            raise InvalidRecording(f"expected a (12, N) signal, got shape {x.shape}", reason="bad_shape")
-        if not 100.0 <= float(rate) <= 2000.0:
-            raise InvalidRecording(f"sampling rate {rate} Hz outside 100-2000 Hz", reason="bad_rate")
-        duration = x.shape[-1] / float(rate)
-        if duration < MIN_SECONDS:
-            raise InvalidRecording(
-                f"recording is {duration:.2f} s long; at least {MIN_SECONDS:g} s needed", reason="too_short"
-            )
-        if not np.all(np.isfinite(x)):
-            raise InvalidRecording("signal contains NaN or infinite values", reason="not_finite")
-        w = make_windows(resample(x, float(rate), config.fs), config.window, config.stride)
+    for i, x in enumerate(resampled):
+        w = make_windows(x, config.window, config.stride)
         windows.append(w)
         owners.extend([i] * len(w))
     if not windows:
