@@ -43,7 +43,7 @@ def tiny_checkpoint(synthetic_train_dir: Path, tmp_path_factory: pytest.TempPath
     out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     code = main([
         "train", "--data", str(synthetic_train_dir), "--out", str(out), "--ae-epochs", "2", "--epochs", "20",
-        "--batch-size", "16", "--lr", "3e-3", "--threads", "1", "--no-progress",
+        "--batch-size", "16", "--lr", "3e-3", "--threads", "1", "--no-progress", "--members", "1",
     ])  # fmt: skip
     assert code == 0
     return out
