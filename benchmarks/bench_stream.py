@@ -15,6 +15,7 @@ import dataclasses
 import statistics
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from ecgstream.results_watch import collect_diagnoses
 from ecgstream.stack import LocalStack
 from ingest import Publisher, read_recording
 from ingest.synthetic import write_sph_dataset
-from schemas import Recording, new_recording_id
+from schemas import DiagnosisEvent, Recording, new_recording_id
 
 
 async def _publish(bootstrap: str, topic: str, recordings: list[Recording]) -> float:
@@ -32,6 +33,15 @@ async def _publish(bootstrap: str, topic: str, recordings: list[Recording]) -> f
     async with Publisher(bootstrap, topic, source="bench") as publisher:
         await asyncio.gather(*(publisher.publish(rec) for rec in recordings))
     return time.perf_counter() - started
+
+
+async def _publish_and_collect(
+    bootstrap: str, settings: Settings, recordings: list[Recording]
+) -> tuple[float, dict[str, list[DiagnosisEvent]]]:
+    ids = [r.recording_id for r in recordings]
+    watcher = asyncio.create_task(collect_diagnoses(bootstrap, settings.diagnoses_topic, ids, 600))
+    publish_s = await _publish(bootstrap, settings.recordings_topic, recordings)
+    return publish_s, await watcher
 
 
 def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_max: int, templates: list[Recording],
@@ -63,6 +73,7 @@ def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_ma
             )
         )
         total_s = time.perf_counter() - started
+        metrics = urllib.request.urlopen(stack.workers[0].metrics_url, timeout=5).read().decode()
     latencies = sorted(e[0].latency_seconds or 0.0 for e in events.values())
     return {
         "batch_max": batch_max,
@@ -72,7 +83,17 @@ def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_ma
         "throughput": len(events) / total_s,
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+        "mean_batch": _sample(metrics, "ecgstream_batch_records_sum") / max(1.0, _sample(metrics, "ecgstream_batch_records_count")),
+        "model_s": _sample(metrics, "ecgstream_preprocess_seconds_sum") + _sample(metrics, "ecgstream_inference_seconds_sum"),
+        "db_s": _sample(metrics, "ecgstream_db_write_seconds_sum"),
     }
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
 
 
 def main() -> None:
@@ -96,12 +117,13 @@ def main() -> None:
     db = "postgres" if args.database_url else "sqlite"
     print(f"\nstream benchmark: {args.records} x 10 s 500 Hz recordings, 1 worker, torch threads "
           f"{args.torch_threads}, Tansu + {db}")  # fmt: skip
-    print(f"{'BATCH_MAX':>9} {'diagnosed':>9} {'publish s':>9} {'total s':>8} {'rec/s':>7} {'p50 lat s':>9} "
-          f"{'p95 lat s':>9} {'vs first':>8}")  # fmt: skip
+    print(f"{'BATCH_MAX':>9} {'diagnosed':>9} {'mean batch':>10} {'model s':>7} {'db s':>6} {'total s':>7} "
+          f"{'rec/s':>6} {'p50 lat s':>9} {'p95 lat s':>9} {'vs first':>8}")  # fmt: skip
     base = rows[0]["throughput"]
     for row in rows:
-        print(f"{row['batch_max']:>9} {row['diagnosed']:>9} {row['publish_s']:>9.2f} {row['total_s']:>8.2f} "
-              f"{row['throughput']:>7.1f} {row['p50']:>9.2f} {row['p95']:>9.2f} {row['throughput'] / base:>7.2f}x")  # fmt: skip
+        print(f"{row['batch_max']:>9} {row['diagnosed']:>9} {row['mean_batch']:>10.1f} {row['model_s']:>7.2f} "
+              f"{row['db_s']:>6.2f} {row['total_s']:>7.2f} {row['throughput']:>6.1f} {row['p50']:>9.2f} "
+              f"{row['p95']:>9.2f} {row['throughput'] / base:>7.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

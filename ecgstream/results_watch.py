@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterable
 
 from schemas import DiagnosisEvent, SchemaError, decode_diagnosis
@@ -19,18 +18,20 @@ async def collect_diagnoses(
 
     Returns every event seen per wanted recording id (duplicates included, so callers can count them).
     """
-    from aiokafka import AIOKafkaConsumer
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
     wanted = set(recording_ids)
     seen: dict[str, list[DiagnosisEvent]] = {}
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"ecgstream-watch-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    # No consumer group: assign every partition directly, so there is no group join to wait for.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False)  # fmt: skip
     await consumer.start()
+    partitions = consumer.partitions_for_topic(topic) or set()
+    if not partitions:
+        await consumer.stop()
+        raise ValueError(f"topic {topic!r} does not exist")
+    consumer.assign([TopicPartition(topic, partition) for partition in sorted(partitions)])
+    await consumer.seek_to_beginning()
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not wanted <= seen.keys():
