@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("ecgstream.commands.generate", "write a small synthetic data set in the SPH layout"),
     "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),
 }
+
+
+# Interactive one-shot commands print their own results: only warnings and errors are logged unless
+# LOG_LEVEL is set. Services (worker, gateway, up) log at LOG_LEVEL (default INFO).
+QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate"})
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -48,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ecgstream.config import load_settings
     from ecgstream.logs import configure_logging
 
-    configure_logging(load_settings().log_level)
+    quiet = args.command in QUIET_COMMANDS and "LOG_LEVEL" not in os.environ
+    configure_logging("WARNING" if quiet else load_settings().log_level)
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

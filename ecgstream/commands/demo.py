@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import time
 import urllib.request
 from datetime import UTC, datetime
 
 from ecgstream.config import Settings, load_settings
-from ecgstream.logs import configure_logging
 from ecgstream.results_watch import collect_diagnoses
 from ecgstream.stack import LocalStack
 
@@ -64,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
     from ingest import read_recording
     from ingest.synthetic import write_sph_dataset
 
-    if "LOG_LEVEL" not in os.environ:  # keep the demo's table readable; LOG_LEVEL=INFO shows everything
-        configure_logging("WARNING")
     settings = _demo_settings()
     started = time.monotonic()
     print(f"ecgstream demo: starting the embedded stack in {settings.home}")
