@@ -14,6 +14,7 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
+from ecgstream.config import Settings
 from ecgstream.stack import LocalStack
 from tests.e2e.helpers import isolated_settings
 from tests.faults.harness import (
@@ -47,17 +48,23 @@ async def _committed(bootstrap: str, group: str, topic: str, partitions: int) ->
         await reader.stop()
 
 
+def _proxied_pipeline(bootstrap: str, database_url: str, home, suffix: str) -> tuple[TcpProxy, Settings]:
+    """A started TCP proxy in front of ``database_url`` and isolated settings whose workers use it."""
+    real = make_url(database_url)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432).start()
+    proxied_url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = isolated_settings(bootstrap, proxied_url, home, suffix,
+                                 topic_partitions=4, batch_max=8, db_retry_max_seconds=1.0)  # fmt: skip
+    return proxy, settings
+
+
 def test_database_outage_mid_stream_retries_without_committing_and_resumes(
     tansu, fresh_postgres_url, unique_name, tmp_path
 ):
     started = time.monotonic()
     recordings = copies(synthetic_recordings(20, seed=41), N_RECORDINGS)
     ids = [r.recording_id for r in recordings]
-    real = make_url(fresh_postgres_url)
-    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432).start()
-    proxied_url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    settings = isolated_settings(tansu.bootstrap, proxied_url, tmp_path / "home", unique_name,
-                                 topic_partitions=4, batch_max=8, db_retry_max_seconds=1.0)  # fmt: skip
+    proxy, settings = _proxied_pipeline(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
     extra: dict[str, object] = {"outage_s": OUTAGE_SECONDS}
     try:
         with LocalStack(settings, workers=1) as stack:  # migrations run through the proxy
@@ -135,11 +142,7 @@ def test_sigterm_while_the_database_is_down_hands_the_batch_back(tansu, fresh_po
     started = time.monotonic()
     recordings = copies(synthetic_recordings(20, seed=42), N_RECORDINGS)
     ids = [r.recording_id for r in recordings]
-    real = make_url(fresh_postgres_url)
-    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432).start()
-    proxied_url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    settings = isolated_settings(tansu.bootstrap, proxied_url, tmp_path / "home", unique_name,
-                                 topic_partitions=4, batch_max=8, db_retry_max_seconds=1.0)  # fmt: skip
+    proxy, settings = _proxied_pipeline(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
     extra: dict[str, object] = {}
     try:
         with LocalStack(settings, workers=1) as stack:
