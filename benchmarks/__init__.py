@@ -1,0 +1,1 @@
+"""Benchmarks: the harness (``python -m benchmarks.harness``) and single-purpose scripts."""

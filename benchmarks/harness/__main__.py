@@ -1,0 +1,62 @@
+"""``python -m benchmarks.harness``: run the benchmark, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from benchmarks.harness.report import render_table, write_json
+from benchmarks.harness.runner import REPO, run_benchmark
+from ecgstream.logs import configure_logging
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.harness", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes: a smoke test, not figures to quote"
+    )
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL),
+        help="database the harness DROPS and recreates (default %(default)s; env BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO.parent / "shared" / "data",
+        help="folder with cinc2021/ and ludb/ for real templates (synthetic ones fill up)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="attach py-spy to the worker during drain and end to end; flame graphs into DIR",
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    logging.getLogger("benchmarks").setLevel(args.log_level)
+    result = asyncio.run(run_benchmark(
+        quick=args.quick, databases=args.databases, postgres_url=args.postgres_url,
+        data_dir=args.data if args.data.is_dir() else None,
+        profile_dir=args.profile.resolve() if args.profile else None,
+    ))  # fmt: skip
+    write_json(result, args.output)
+    print(render_table(result))
+    print(f"\nwritten: {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Pure parts of the benchmark harness: rates, percentiles, message splicing, profile reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness.profiling import classify, render_flamegraph, summarise
+from benchmarks.harness.stats import percentile, stage_breakdown, sustained_rate
+from benchmarks.harness.workload import build_workload, stamp
+from schemas import decode_recording, recording_ingested_at
+
+
+def test_sustained_rate_ignores_start_and_tail() -> None:
+    # 100 completions: a 10-s start-up stall before the first, then 10 per second, then a late straggler
+    times = [10.0 + i / 10 for i in range(99)] + [60.0]
+    assert sustained_rate(times) == pytest.approx(10.0)
+    assert sustained_rate([1.0, 2.0]) != sustained_rate([1.0, 2.0])  # NaN: too few to say
+
+
+def test_percentile_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 0.5) == 50 and percentile(values, 0.99) == 99 and percentile(values, 1.0) == 100
+
+
+def test_stage_breakdown_from_two_scrapes() -> None:
+    before = {"ecgstream_records_processed_total": 10, "ecgstream_batch_records_count": 1}
+    after = {"ecgstream_records_processed_total": 110, "ecgstream_batch_records_count": 5,
+             "ecgstream_preprocess_seconds_sum": 0.2, "ecgstream_inference_seconds_sum": 0.1,
+             "ecgstream_db_write_seconds_sum": 0.05}  # fmt: skip
+    stages = stage_breakdown(before, after, records_per_s=200.0)
+    assert stages["records"] == 100 and stages["mean_batch"] == 25
+    assert stages["preprocess_ms"] == pytest.approx(2.0) and stages["wall_ms"] == pytest.approx(5.0)
+    assert stages["other_ms"] == pytest.approx(5.0 - 2.0 - 1.0 - 0.5)
+
+
+def test_spliced_messages_decode_with_their_own_ids() -> None:
+    workload = build_workload(None, n_templates=3)
+    messages = [workload.message() for _ in range(5)]
+    assert len({m.recording_id for m in messages}) == 5 and len({m.key for m in messages}) == 5
+    for message in messages:
+        headers = stamp(message)
+        decoded = decode_recording(message.value, headers)
+        assert decoded.recording_id == message.recording_id
+        assert decoded.signal.shape == (12, 5000) and decoded.fs == 500.0
+        assert decoded.patient_ref is not None and decoded.patient_ref.startswith("bench-patient-")
+        assert recording_ingested_at(headers) is not None
+        assert sum(1 for name, _ in headers if name == "ce_time") == 1
+
+
+COLLAPSED = """\
+thread (1): MainThread;<module> (ecgstream/cli.py:66);BaseEventLoop._run_once (asyncio/base_events.py:1884);EpollSelector.select (selectors.py:468) 50
+thread (1): MainThread;<module> (ecgstream/cli.py:66);BatchProcessor._decode_all (stream_processor/processing.py:155);decode_recording (schemas/recording_event.py:87);dequantise (schemas/signal_codec.py:56) 20
+thread (1): MainThread;<module> (ecgstream/cli.py:66);SqlDiagnosisSink.write_batch (storage/sink.py:112);AsyncConnection.execute (sqlalchemy/ext/asyncio/engine.py:667) 10
+thread (2): inference_0;_WorkItem.run (concurrent/futures/thread.py:58);BatchProcessor._run_model (stream_processor/processing.py:168);Predictor.predict (model/predictor.py:109);preprocess_batch (model/preprocessing.py:156);resample_poly (scipy/signal/_signaltools.py:4073) 30
+thread (2): inference_0;_WorkItem.run (concurrent/futures/thread.py:58);BatchProcessor._run_model (stream_processor/processing.py:168);Predictor.forward_windows (model/predictor.py:91);Module._call_impl (torch/nn/modules/module.py:1789) 40
+thread (2): inference_0;Thread.run (threading.py:982);_worker (concurrent/futures/thread.py:81) 30
+"""
+
+
+def test_profile_summary_sorts_samples_into_stages(tmp_path: Path) -> None:
+    collapsed = tmp_path / "drain.txt"
+    collapsed.write_text(COLLAPSED)
+    summary = summarise(collapsed, records=100)
+    main = next(v for k, v in summary.items() if k.startswith("main thread"))
+    inference = next(v for k, v in summary.items() if k.startswith("inference thread"))
+    assert main["idle (waiting)"]["seconds"] == pytest.approx(0.5)
+    assert main["decode"]["ms_per_record"] == pytest.approx(2.0)
+    assert main["db write"]["share"] == pytest.approx(10 / 80)
+    assert inference["preprocess"]["seconds"] == pytest.approx(0.3)
+    assert inference["model"]["seconds"] == pytest.approx(0.4)
+    assert inference["idle (waiting)"]["seconds"] == pytest.approx(0.3)
+    svg = tmp_path / "drain.svg"
+    render_flamegraph(collapsed, svg, "test")
+    text = svg.read_text()
+    assert text.startswith("<svg") and "preprocess_batch" in text and text.rstrip().endswith("</svg>")
+
+
+def test_classify_prefers_the_innermost_ecgstream_stage() -> None:
+    frames = ["BatchProcessor.process (stream_processor/processing.py:113)",
+              "FaustResultPublisher.publish (stream_processor/publishing.py:30)",
+              "AIOKafkaProducer.send (aiokafka/producer/producer.py:400)"]  # fmt: skip
+    assert classify(frames) == "publish events"
+    assert (
+        classify(["Handle._run (asyncio/events.py:80)", "Fetcher._fetch (aiokafka/consumer/fetcher.py:1)"])
+        == "kafka client (fetch, commit, produce)"
+    )
