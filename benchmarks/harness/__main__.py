@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from benchmarks.harness.report import render_table, write_json
+from benchmarks.harness.report import render_profiles, render_table, write_json
 from benchmarks.harness.runner import REPO, run_benchmark
 from ecgstream.logs import configure_logging
 
@@ -42,18 +42,34 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="attach py-spy to the worker during drain and end to end; flame graphs into DIR",
     )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        metavar="N",
+        help="records per drain / end-to-end / 2-worker burst (default 2000, --quick 200)",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="duration of the paced producer (default 60, --quick 8)",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     logging.getLogger("benchmarks").setLevel(args.log_level)
     result = asyncio.run(run_benchmark(
-        quick=args.quick, databases=args.databases, postgres_url=args.postgres_url,
+        quick=args.quick, backlog=args.backlog, latency_seconds=args.latency_seconds, databases=args.databases, postgres_url=args.postgres_url,
         data_dir=args.data if args.data.is_dir() else None,
         profile_dir=args.profile.resolve() if args.profile else None,
     ))  # fmt: skip
     write_json(result, args.output)
     print(render_table(result))
+    if args.profile:
+        print(render_profiles(result))
     print(f"\nwritten: {args.output}", file=sys.stderr)
     return 0
 

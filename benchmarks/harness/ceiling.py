@@ -2,7 +2,8 @@
 
 ``Predictor.predict`` on in-memory batches of ``batch_max`` recordings with ``torch_threads`` (the
 worker's settings), split into preprocessing and network time from ``BatchPrediction``; the decode
-of an encoded message (Avro + int16 -> float32) for reference; and, when the measurement package
+of an encoded message (Avro + int16 -> float32), its validation and the signal hash the worker
+stores, per record, for reference (the worker does these on its event loop); and, when the measurement package
 provides them, ``measurements.measure`` and ``measurements.quality.assess_quality`` per record
 (``None`` = not importable yet, reported as n/a). The ceiling the ratios use (``records_per_s``)
 adds the measurement time only when the worker's processing module calls the measurement package.
@@ -10,6 +11,7 @@ adds the measurement time only when the worker's processing module calls the mea
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import logging
@@ -19,8 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.harness.workload import Workload, stamp
 from schemas import decode_recording
+from schemas.validation import validate_recording
 
 __all__ = ["measure_ceiling"]
 
@@ -62,6 +67,11 @@ def _per_record_seconds(fn: Callable[..., Any] | None, workload: Workload, n: in
     return statistics.median(times)
 
 
+def _signal_digest(signal: np.ndarray) -> str:
+    """What the worker does per record for ``signal_sha256`` (float32 copy + SHA-256 of 240 kB)."""
+    return hashlib.sha256(np.ascontiguousarray(signal, dtype="<f4").tobytes()).hexdigest()
+
+
 def worker_runs_measurements() -> bool:
     """Whether the worker's batch processing calls the measurement package (read from its source)."""
     spec = importlib.util.find_spec("stream_processor.processing")
@@ -92,6 +102,14 @@ def measure_ceiling(
     model_s = min(m for _, m in parts[1:])
     messages = [workload.message() for _ in range(batch_max)]
     decode_s = min(_timings(lambda: [decode_recording(m.value, stamp(m)) for m in messages], repeats))
+    decoded = [decode_recording(m.value, stamp(m)) for m in messages]
+
+    def validate_all() -> None:
+        for r in decoded:
+            validate_recording(r, encoded_size=1)
+
+    validate_s = min(_timings(validate_all, repeats))
+    hash_s = min(_timings(lambda: [_signal_digest(r.signal) for r in decoded], repeats))
     measure_s = _per_record_seconds(_optional("measurements", "measure"), workload, min(batch_max, 16))
     quality_s = _per_record_seconds(
         _optional("measurements.quality", "assess_quality"), workload, min(batch_max, 16)
@@ -109,6 +127,8 @@ def measure_ceiling(
         "preprocess_ms_per_record": 1000 * preprocess_s / batch_max,
         "model_ms_per_record": 1000 * model_s / batch_max,
         "decode_ms_per_record": 1000 * decode_s / batch_max,
+        "validate_ms_per_record": 1000 * validate_s / batch_max,
+        "signal_hash_ms_per_record": 1000 * hash_s / batch_max,
         "measure_ms_per_record": None if measure_s is None else 1000 * measure_s,
         "quality_ms_per_record": None if quality_s is None else 1000 * quality_s,
         "worker_runs_measurements": in_worker,

@@ -5,12 +5,15 @@ are written in batches of ``batch_max`` by 1 sink and by 4 concurrent sinks (4 w
 connections), first ``rows`` without and then a quarter as many with stored signals
 (``STORE_SIGNAL``: 12 x 5,000 float32 = 240,000 bytes per recording). Bytes per row are the growth of the two tables, indexes and TOAST
 included (Postgres: ``pg_total_relation_size``; SQLite: pages of the file), over the rows written.
+On Postgres the same rows are also written with asyncpg's prepared ``executemany`` (no SQLAlchemy):
+the gap between the two is the client's statement-building cost, not the server's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -81,6 +84,49 @@ async def _write(database: BenchDatabase, results: list[DiagnosisResult], batch:
     return len(results) / (time.perf_counter() - started)
 
 
+async def _raw_asyncpg_rows_per_s(
+    database: BenchDatabase, results: list[DiagnosisResult], batch: int
+) -> float:
+    """The same rows, one transaction per batch, as two prepared ``executemany`` calls on asyncpg:
+    what the server takes when the client does not compile a new multi-row statement per batch."""
+    import asyncpg
+
+    assert database.engine is not None
+    sink = SqlDiagnosisSink(database.engine, hmac_secret=DEV_HMAC_SECRET)
+    now = datetime.now(UTC)
+    recordings = [sink._recording_row(r, now) for r in results]  # the sink's own row builders
+    diagnoses = [sink._diagnosis_row(r, now) for r in results]
+    for row in diagnoses:
+        row["statements"], row["probabilities"] = (
+            json.dumps(row["statements"]),
+            json.dumps(row["probabilities"]),
+        )
+
+    def statement(table: str, rows: list[dict[str, Any]], keys: str) -> tuple[str, list[str]]:
+        columns = list(rows[0])
+        values = ", ".join(f"${i + 1}" for i in range(len(columns)))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) ON CONFLICT ({keys}) DO NOTHING"
+        return sql, columns
+
+    rec_sql, rec_cols = statement("recordings", recordings, "recording_id")
+    diag_sql, diag_cols = statement("diagnoses", diagnoses, "recording_id, model_version")
+    url = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        for i in range(0, len(results), batch):
+            async with conn.transaction():
+                await conn.executemany(
+                    rec_sql, [tuple(r[c] for c in rec_cols) for r in recordings[i : i + batch]]
+                )
+                await conn.executemany(
+                    diag_sql, [tuple(d[c] for c in diag_cols) for d in diagnoses[i : i + batch]]
+                )
+        return len(results) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
 async def measure_db_writes(database: BenchDatabase, workload: Workload, rows: int, batch: int,
                             codes: list[int]) -> dict[str, Any]:  # fmt: skip
     """Rows/s and bytes/row of the sink on ``database``, without and with stored signals."""
@@ -94,6 +140,10 @@ async def measure_db_writes(database: BenchDatabase, workload: Workload, rows: i
         one = await _write(database, first, batch, 1, with_signal)
         size_after = await _table_bytes(database)
         four = await _write(database, second, batch, 4, with_signal)
+        if not with_signal and database.engine is not None and database.engine.dialect.name == "postgresql":
+            out["raw_asyncpg_executemany_rows_per_s"] = await _raw_asyncpg_rows_per_s(
+                database, _results(workload, n, codes, False), batch
+            )
         out[label] = {
             "rows": n,
             "rows_per_s_1_sink": one,

@@ -49,7 +49,12 @@ STAGE_FRAMES: tuple[tuple[str, str, str], ...] = (
     ("ack", "ack", "faust/streams.py"),
 )
 # (stage, file fragment) for samples outside every ecgstream stage, checked innermost first.
+# SQLAlchemy's async layer runs the statement compile + execute in a greenlet whose frames py-spy
+# shows without the calling coroutine, so they are recognised by file.
 LIBRARY_FILES: tuple[tuple[str, str], ...] = (
+    ("db write", "sqlalchemy/"),
+    ("db write", "asyncpg/"),
+    ("db write", "aiosqlite/"),
     ("kafka client (fetch, commit, produce)", "aiokafka/"),
     ("faust/mode (stream, consumer)", "faust/"),
     ("faust/mode (stream, consumer)", "mode/"),

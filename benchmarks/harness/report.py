@@ -13,7 +13,15 @@ from typing import Any
 
 from benchmarks.harness.memory import machine_memory_bytes
 
-__all__ = ["machine_info", "commit_info", "ratios", "render_table", "write_json", "RATIO_KEYS"]
+__all__ = [
+    "machine_info",
+    "commit_info",
+    "ratios",
+    "render_table",
+    "render_profiles",
+    "write_json",
+    "RATIO_KEYS",
+]
 
 RATIO_KEYS = (
     "end_to_end_over_ceiling",
@@ -122,7 +130,8 @@ def render_table(result: dict[str, Any]) -> str:
         f"TORCH_THREADS {ceiling['torch_threads']}, {result['settings']['partitions']} partitions, Tansu broker",
         f"compute ceiling: {ceiling['records_per_s']:.1f} rec/s (predict {ceiling['predict_records_per_s']:.1f} rec/s; "
         f"per record: preprocess {ceiling['preprocess_ms_per_record']:.2f} ms, model "
-        f"{ceiling['model_ms_per_record']:.2f} ms, decode {ceiling['decode_ms_per_record']:.2f} ms, measure "
+        f"{ceiling['model_ms_per_record']:.2f} ms; event loop: decode {ceiling['decode_ms_per_record']:.2f} ms, "
+        f"validate {ceiling['validate_ms_per_record']:.2f} ms, signal hash {ceiling['signal_hash_ms_per_record']:.2f} ms; measure "
         f"{_fmt(ceiling['measure_ms_per_record'])} ms, quality {_fmt(ceiling['quality_ms_per_record'])} ms)",
         "",
         f"{'figure':<44}" + "".join(f"{name:>16}" for name in dbs),
@@ -175,6 +184,25 @@ def render_table(result: dict[str, Any]) -> str:
             "x",
         ),  # fmt: skip
     ]
+    return "\n".join(lines)
+
+
+def render_profiles(result: dict[str, Any]) -> str:
+    """Where each profiled run's worker threads spent their time, per stage, in ms per record."""
+    lines: list[str] = []
+    for db_name, db in result["databases"].items():
+        for phase, summary in db.get("profile", {}).items():
+            lines.append(
+                f"\nprofile {db_name} {phase} ({summary['records']} records, py-spy {summary['rate_hz']} Hz):"
+            )
+            for role, stages in summary.items():
+                if not isinstance(stages, dict) or role.startswith(("metrics", "other threads")):
+                    continue
+                lines.append(f"  {role}")
+                for stage, figures in stages.items():
+                    lines.append(
+                        f"    {stage:<40}{figures['ms_per_record']:>8.2f} ms/rec{100 * figures['share']:>7.1f} %"
+                    )
     return "\n".join(lines)
 
 

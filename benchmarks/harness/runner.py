@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +106,16 @@ async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ce
     return figures
 
 
-async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str,
+async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str, backlog: int | None = None,
+                        latency_seconds: float | None = None,
                         data_dir: Path | None, profile_dir: Path | None,
                         model_path: Path = DEFAULT_MODEL_PATH) -> dict[str, Any]:  # fmt: skip
     """Run every measurement once; return the result document (see ``report``)."""
     sizes = QUICK if quick else FULL
+    if backlog is not None:
+        sizes = replace(sizes, backlog=backlog)
+    if latency_seconds is not None:
+        sizes = replace(sizes, latency_seconds=latency_seconds)
     defaults = Settings()
     load_at_start = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="ecgstream-bench-") as tmp:
@@ -151,6 +156,7 @@ async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str,
             "profiled": profiler is not None,
             "real_templates": sum(1 for r in workload.recordings if r.source == "bench-real"),
             "mean_message_bytes": workload.mean_message_bytes,
+            "mean_message_bytes_zstd": workload.mean_message_bytes_zstd(),
         },  # fmt: skip
         "primary_database": "postgres" if "postgres" in per_db else next(iter(per_db)),
         "ceiling": ceiling,

@@ -65,6 +65,12 @@ class Workload:
     def mean_message_bytes(self) -> float:
         return float(np.mean([t.raw_bytes for t in self.templates]))
 
+    def mean_message_bytes_zstd(self) -> float:
+        """Mean size after the producer's zstd compression (aiokafka's codec), what the broker stores."""
+        from aiokafka.codec import zstd_encode
+
+        return float(np.mean([len(zstd_encode(b"".join(t.parts))) for t in self.templates]))
+
     def message(self) -> Message:
         template = self.templates[self._count % len(self.templates)]
         self._count += 1
