@@ -165,6 +165,10 @@ def render_table(result: dict[str, Any]) -> str:
             lambda d: d["db_write"]["without_signal"]["rows_per_s_4_sinks"],
         ),
         row(
+            "raw asyncpg executemany rows/s (1 conn)",
+            lambda d: d["db_write"]["raw_asyncpg_executemany_rows_per_s"],
+        ),
+        row(
             "bytes/row without / with signal",
             lambda d: "{:.0f} / {:.0f}".format(
                 d["db_write"]["without_signal"]["bytes_per_row"],
