@@ -56,13 +56,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="duration of the paced producer (default 60, --quick 8)",
     )
+    parser.add_argument(
+        "--more-workers",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also time bursts with N workers (e.g. 4 8 on a machine with more cores)",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     logging.getLogger("benchmarks").setLevel(args.log_level)
     result = asyncio.run(run_benchmark(
-        quick=args.quick, backlog=args.backlog, latency_seconds=args.latency_seconds, databases=args.databases, postgres_url=args.postgres_url,
+        quick=args.quick, backlog=args.backlog, latency_seconds=args.latency_seconds,
+        more_workers=args.more_workers, databases=args.databases, postgres_url=args.postgres_url,
         data_dir=args.data if args.data.is_dir() else None,
         profile_dir=args.profile.resolve() if args.profile else None,
     ))  # fmt: skip

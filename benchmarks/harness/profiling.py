@@ -171,7 +171,8 @@ def render_flamegraph(collapsed: Path, svg: Path, title: str, width: int = 1400)
                 label = html.escape(name)
                 tip = f"{label} ({kid['n']} samples, {100 * kid['n'] / total:.1f}%)"
                 hue = 20 + (hash(name.partition(" (")[0]) % 40)
-                text = html.escape(name.partition(" (")[0][: int(w / 7)]) if w > 30 else ""
+                short = name if name.startswith("thread ") else name.partition(" (")[0]
+                text = html.escape(short[: int(w / 7)]) if w > 30 else ""
                 rects.append((x, depth, w, tip, hue, text))
                 walk(kid, x, depth + 1)
             x += w

@@ -140,6 +140,17 @@ def render_table(result: dict[str, Any]) -> str:
         row("  sustained rec/s (10-90 %)", lambda d: d["end_to_end"]["sustained_records_per_s"]),
         row("per record (BATCH_MAX=1) sustained rec/s", lambda d: d["per_record"]["sustained_records_per_s"]),
         row("2 workers sustained rec/s", lambda d: d["two_workers"]["sustained_records_per_s"]),
+        *[
+            row(f"{n} workers sustained rec/s", lambda d, n=n: d[f"workers_{n}"]["sustained_records_per_s"])
+            for n in sorted(
+                {
+                    int(k.split("_")[1])
+                    for db in result["databases"].values()
+                    for k in db
+                    if k.startswith("workers_")
+                }
+            )
+        ],
         row("latency offered rec/s", lambda d: d["latency"]["offered_records_per_s"]),
         row(
             "latency p50 / p95 (s)",

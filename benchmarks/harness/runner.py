@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ def _half_load_rate(figures: dict[str, Any], ceiling: dict[str, Any]) -> float:
 
 
 async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ceiling: dict[str, Any],
-                        home: Path, profiler: Profiler | None, codes: list[int]) -> dict[str, Any]:  # fmt: skip
+                        home: Path, profiler: Profiler | None, codes: list[int],
+                        more_workers: list[int]) -> dict[str, Any]:  # fmt: skip
     figures: dict[str, Any] = {"url": database.url.split("@")[-1]}
     with TansuBroker(log_path=home / f"tansu-{database.name}.log") as broker:
         await database.prepare()
@@ -87,6 +89,10 @@ async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ce
             logger.info("two workers", extra={"database": database.name, "records": sizes.backlog})
             async with run.phase("two-workers") as phase:
                 figures["two_workers"] = await measure_workers(phase, workload, sizes.backlog, 2)
+            for n in sorted(set(more_workers) - {1, 2}):  # machines with more cores: 4, 8, ...
+                logger.info("more workers", extra={"database": database.name, "workers": n})
+                async with run.phase(f"workers-{n}") as phase:
+                    figures[f"workers_{n}"] = await measure_workers(phase, workload, sizes.backlog, n)
             logger.info("sink capacity", extra={"database": database.name, "rows": sizes.db_rows})
             figures["db_write"] = await measure_db_writes(
                 database, workload, sizes.db_rows, ceiling["batch_max"], codes
@@ -107,7 +113,7 @@ async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ce
 
 
 async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str, backlog: int | None = None,
-                        latency_seconds: float | None = None,
+                        latency_seconds: float | None = None, more_workers: Sequence[int] = (),
                         data_dir: Path | None, profile_dir: Path | None,
                         model_path: Path = DEFAULT_MODEL_PATH) -> dict[str, Any]:  # fmt: skip
     """Run every measurement once; return the result document (see ``report``)."""
@@ -137,7 +143,7 @@ async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str,
         per_db: dict[str, Any] = {}
         for name in databases:
             per_db[name] = await _one_database(
-                makers[name](), workload, sizes, ceiling, home, profiler, codes
+                makers[name](), workload, sizes, ceiling, home, profiler, codes, list(more_workers)
             )
     primary = per_db.get("postgres") or next(iter(per_db.values()))
     result: dict[str, Any] = {
