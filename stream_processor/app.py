@@ -81,6 +81,13 @@ def build_app(
         if on_assignment is not None:
             on_assignment(owned)
 
+    @app.timer(interval=1.0)
+    async def report_skipped_batches() -> None:
+        """Compressed batches skipped by the consumer are dead-lettered even if no message follows them."""
+        processor = holder.get("processor")
+        if processor is not None:
+            await processor.report_skipped_batches()
+
     @app.agent(recordings, concurrency=1, name="diagnose")
     async def diagnose(stream: Any) -> None:
         processor = holder.get("processor") or holder.setdefault("processor", processor_factory(app))

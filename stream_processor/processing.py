@@ -170,6 +170,13 @@ class BatchProcessor:
             valid.append(_Valid(message, recording, ingested_at))
         return valid, dead
 
+    async def report_skipped_batches(self) -> int:
+        """Dead-letter the record batches the consumer skipped, without waiting for the next batch."""
+        letters = self._skipped_batch_letters()
+        if letters:
+            await self._publish_dead_letters(letters)
+        return len(letters)
+
     def _skipped_batch_letters(self) -> list[DeadLetter]:
         """Dead letters for the record batches the consumer skipped (``inflate_guard``) since the last batch."""
         letters = []
