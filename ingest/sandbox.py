@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import threading
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ def _child(conn: Connection, path: str, read_limits: ReadLimits, memory_bytes: i
         conn.send(("invalid", (f"{TOO_COMPLEX_MESSAGE} (memory)", TOO_COMPLEX), _peak_rss_bytes()))
     finally:
         conn.close()
+        os._exit(0)  # a throw-away process: skip the interpreter's teardown (~100 ms with h5py/pydicom loaded)
 
 
 @dataclass
