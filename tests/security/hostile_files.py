@@ -40,6 +40,15 @@ def h5_gzip_bomb(path: Path, n_samples: int = 2_000_000) -> Path:
     return path
 
 
+def h5_unlisted_filter(path: Path) -> Path:
+    """``ecg`` stored with the scale-offset filter (HDF5 filter 6), which the reader does not allow."""
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("ecg", data=np.zeros((12, 5000), dtype="<i2"), scaleoffset=0)
+    return path
+
+
 def h5_external_link(path: Path, target: Path) -> Path:
     """``ecg`` as an external link to ``target``'s ``/ecg`` (a server-side HDF5 file, written here)."""
     import h5py
