@@ -56,9 +56,13 @@ def _forkserver() -> Any:
         return _context
 
 
-def _address_space_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[0]) * resource.getpagesize()
+def _address_space_bytes() -> int | None:
+    """This process's virtual size (Linux); ``None`` where ``/proc`` is absent (no RLIMIT_AS then)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return None
 
 
 def _peak_rss_bytes() -> int:
@@ -69,8 +73,9 @@ def _child(conn: Connection, path: str, read_limits: ReadLimits, memory_bytes: i
     """Runs in the child: limit itself, read, send ``(status, payload, peak_rss_bytes)``."""
     from ingest.detect import read_recording
 
-    limit = _address_space_bytes() + memory_bytes
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    size = _address_space_bytes()
+    if size is not None:  # elsewhere (macOS) only the time limits below apply
+        resource.setrlimit(resource.RLIMIT_AS, (size + memory_bytes, size + memory_bytes))
     cpu = int(seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     try:
