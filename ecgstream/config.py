@@ -21,6 +21,9 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | METRICS_PORT | ``9108`` | port of the worker's ``/metrics`` (0 = pick a free one) |
 | GATEWAY_HOST / GATEWAY_PORT | ``127.0.0.1`` / ``8080`` | the web upload gateway |
 | MAX_RECORDING_BYTES | ``4194304`` | largest encoded recording accepted (60 s x 12 leads at 2 kHz int16 fits) |
+| PARSE_MEMORY_BYTES | ``536870912`` | address space one upload's parser process may add (``RLIMIT_AS``) |
+| PARSE_TIMEOUT_SECONDS | ``20`` | wall time one upload's parser process may take before it is killed |
+| UPLOAD_BODY_TIMEOUT_SECONDS | ``60`` | time a client has to send a whole upload request body (slow senders get 408) |
 | PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production!) |
 | STORE_SIGNAL | ``false`` | also store the raw signal bytes in the database |
 | DB_RETRY_MAX_SECONDS | ``30`` | cap of the exponential backoff while the database is down |
@@ -67,6 +70,9 @@ class Settings:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     max_recording_bytes: int = 4 * 1024 * 1024
+    parse_memory_bytes: int = 512 * 1024 * 1024
+    parse_timeout_seconds: float = 20.0
+    upload_body_timeout_seconds: float = 60.0
     patient_hmac_secret: str = DEV_HMAC_SECRET
     store_signal: bool = False
     db_retry_max_seconds: float = 30.0
@@ -79,6 +85,15 @@ class Settings:
     def embedded_broker(self) -> bool:
         """True when ecgstream must start its own Tansu broker."""
         return not self.kafka_bootstrap
+
+    @property
+    def max_inflated_batch_bytes(self) -> int:
+        """Most bytes one compressed Kafka record batch may inflate to in the worker (bomb guard).
+
+        A producer's batch holds at most ``max_recording_bytes`` + 1 MiB uncompressed
+        (``ingest.publisher``); 4x that leaves room for other well-behaved producers.
+        """
+        return 4 * (self.max_recording_bytes + 1024 * 1024)
 
     @property
     def effective_database_url(self) -> str:
@@ -111,6 +126,9 @@ ENV_FIELDS: dict[str, str] = {
     "GATEWAY_HOST": "gateway_host",
     "GATEWAY_PORT": "gateway_port",
     "MAX_RECORDING_BYTES": "max_recording_bytes",
+    "PARSE_MEMORY_BYTES": "parse_memory_bytes",
+    "PARSE_TIMEOUT_SECONDS": "parse_timeout_seconds",
+    "UPLOAD_BODY_TIMEOUT_SECONDS": "upload_body_timeout_seconds",
     "PATIENT_HMAC_SECRET": "patient_hmac_secret",
     "STORE_SIGNAL": "store_signal",
     "DB_RETRY_MAX_SECONDS": "db_retry_max_seconds",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from ingest.readers import aecg, dicom, sph, wfdb_format
 from schemas.errors import UnsupportedFormat
 from schemas.recording import Recording
@@ -33,6 +34,14 @@ def _head(path: Path, size: int = 132) -> bytes:
 
 
 def _looks_like_xml(head: bytes) -> bool:
+    """UTF-8 (with or without a BOM) or UTF-16 (either byte order, with or without a BOM) markup."""
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            head = head[2:].decode(encoding, "ignore").encode()
+            break
+    else:
+        if head[:2] in (b"<\x00", b"\x00<"):
+            return True
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     return text.startswith(b"<")
 
@@ -74,8 +83,11 @@ def detect_format(path: str | Path) -> str:
 _READERS = {"sph_h5": sph.read, "wfdb": wfdb_format.read, "dicom": dicom.read, "aecg": aecg.read}
 
 
-def read_recording(path: str | Path) -> Recording:
+def read_recording(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """The normalised ``Recording`` of one ECG file (12 leads, mV, float32, native rate).
+
+    ``limits`` bound what the reader may decode (see ``ingest.limits``); untrusted files should
+    also be read in a separate process (``ingest.sandbox.read_isolated``).
 
     Raises ``UnsupportedFormat`` (unknown or unreadable file) or ``InvalidRecording`` (e.g. missing
     leads); never a third-party exception. The recording is not validated: call
@@ -83,7 +95,7 @@ def read_recording(path: str | Path) -> Recording:
     """
     path = Path(path)
     kind = detect_format(path)
-    recording = _READERS[kind](path)
+    recording = _READERS[kind](path, limits=limits)
     # No file name in logs: hospital exports often name files after the patient.
     logger.debug("read recording", extra={"format": kind, "n_samples": recording.n_samples})
     return recording

@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from ecgstream.config import Settings
+from stream_processor.inflate_guard import SkippedBatch, install
 from stream_processor.messages import IncomingMessage
 from stream_processor.processing import BatchProcessor
 from stream_processor.topics import max_message_bytes
@@ -32,12 +33,16 @@ def build_app(
     bootstrap: str,
     processor_factory: Callable[[faust.App], BatchProcessor],
     on_assignment: Callable[[int], None] | None = None,
+    on_skipped_batch: Callable[[SkippedBatch], None] | None = None,
 ) -> faust.App:
     """A faust app wired to ``bootstrap``; ``processor_factory(app)`` builds the batch processor.
 
     ``on_assignment(n)`` is called after each rebalance with the number of recordings-topic partitions
-    this worker now owns (exported as ``ecgstream_assigned_partitions``).
+    this worker now owns (exported as ``ecgstream_assigned_partitions``). ``on_skipped_batch`` hears
+    of each compressed record batch the consumer skipped because it inflates beyond
+    ``settings.max_inflated_batch_bytes`` (``stream_processor.inflate_guard``).
     """
+    install(settings.max_inflated_batch_bytes, on_skipped_batch or (lambda _batch: None))
     max_bytes = max_message_bytes(settings)
     app = faust.App(
         settings.worker_group,
@@ -75,6 +80,13 @@ def build_app(
         logger.info("partitions assigned", extra={"recordings_partitions": owned})
         if on_assignment is not None:
             on_assignment(owned)
+
+    @app.timer(interval=1.0)
+    async def report_skipped_batches() -> None:
+        """Compressed batches skipped by the consumer are dead-lettered even if no message follows them."""
+        processor = holder.get("processor")
+        if processor is not None:
+            await processor.report_skipped_batches()
 
     @app.agent(recordings, concurrency=1, name="diagnose")
     async def diagnose(stream: Any) -> None:

@@ -2,11 +2,16 @@
 
 | failure | what happens |
 |---|---|
-| undecodable bytes, missing/garbled headers (``SchemaError``) | dead-letter topic, reason ``undecodable`` |
+| undecodable bytes (``SchemaError``) | dead-letter topic, reason ``undecodable`` |
+| missing or garbled CloudEvents/Kafka headers (``SchemaError``) | dead-letter topic, reason ``bad_headers`` |
+| a ``ce_type`` other than the recordings event (``SchemaError``) | dead-letter topic, reason ``wrong_event_type`` |
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
+| a compressed record batch that inflates beyond the fetch bound (zstd/gzip/lz4/snappy bomb) | the batch is skipped, its offsets reported in a dead letter (no original bytes), reason ``decompression_bomb``; the next batch of the partition is consumed |
 | message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original, its size and SHA-256 (the whole would not fit the topic) |
-| signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason |
+| signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason: ``wrong_lead_count``, ``missing_leads``, ``wrong_lead_order``, ``sampling_rate_out_of_range``, ``duration_out_of_range``, ``non_finite``, ``implausible_amplitude``, ``flat_signal``, ``saturated_signal``; any other ``InvalidRecording`` -> ``invalid_recording`` |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
+| ``UnsupportedFormat`` (a file reader's error; producers refuse such files before publishing) | dead-letter, ``unsupported_format`` |
+| a ``SchemaError`` or other error without a reason of this table | dead-letter, ``undecodable`` (never an unbounded metric label) |
 | database unreachable (``DatabaseUnavailable``) | retry the same batch with capped exponential backoff, forever; no offset is committed meanwhile |
 | Kafka produce fails with a retriable error (connection, timeout, leader change) | retry with backoff, like the database |
 | Kafka refuses a dead letter for good (e.g. too large for the topic) | publish it again without the original bytes (size and SHA-256 in the message); if that fails too, log it with its source offset and move on |
@@ -24,7 +29,8 @@ from schemas.errors import EcgstreamError, InvalidRecording
 
 __all__ = [
     "dead_letter_reason", "is_retriable_kafka_error",
-    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DEAD_LETTER_PREFIX_BYTES",
+    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DECOMPRESSION_BOMB", "DEAD_LETTER_PREFIX_BYTES",
+    "DEAD_LETTER_REASONS",
 ]  # fmt: skip
 
 # An oversize original is cut to this many bytes in its dead letter (enough to inspect its header).
@@ -33,13 +39,23 @@ DEAD_LETTER_PREFIX_BYTES = 64 * 1024
 OVERSIZE = "oversize"
 INFERENCE_ERROR = "inference_error"
 STORAGE_ERROR = "storage_error"
+DECOMPRESSION_BOMB = "decompression_bomb"
+
+# Every reason a dead letter can carry: the rows of the table above (a test keeps them in step with
+# the reasons the code raises).
+DEAD_LETTER_REASONS = frozenset({
+    "undecodable", "bad_headers", "wrong_event_type", "unknown_schema_version", OVERSIZE,
+    DECOMPRESSION_BOMB, "wrong_lead_count", "missing_leads", "wrong_lead_order",
+    "sampling_rate_out_of_range", "duration_out_of_range", "non_finite", "implausible_amplitude",
+    "flat_signal", "saturated_signal", "invalid_recording", "unsupported_format", INFERENCE_ERROR, STORAGE_ERROR,
+})  # fmt: skip
 
 
 def dead_letter_reason(error: EcgstreamError) -> str:
-    """The ``reason`` label of a dead letter for ``error`` (bounded set: used as a metric label)."""
-    if isinstance(error, InvalidRecording):
-        return error.reason or "invalid_recording"
-    return error.reason or "undecodable"
+    """The ``reason`` label of a dead letter for ``error``: always one of ``DEAD_LETTER_REASONS``."""
+    fallback = "invalid_recording" if isinstance(error, InvalidRecording) else "undecodable"
+    reason = error.reason or fallback
+    return reason if reason in DEAD_LETTER_REASONS else fallback
 
 
 def is_retriable_kafka_error(error: BaseException) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -34,10 +35,12 @@ from schemas import (
 )
 from schemas.validation import validate_recording
 from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError
+from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
 from stream_processor.policy import (
     DEAD_LETTER_PREFIX_BYTES,
+    DECOMPRESSION_BOMB,
     INFERENCE_ERROR,
     OVERSIZE,
     STORAGE_ERROR,
@@ -97,8 +100,10 @@ class BatchProcessor:
         metrics: WorkerMetrics,
         config: ProcessorConfig,
         executor: Executor | None = None,
+        skipped_batches: deque[SkippedBatch] | None = None,
     ) -> None:
         self.predictor = predictor
+        self.skipped_batches = skipped_batches if skipped_batches is not None else deque()
         self.sink = sink
         self.publisher = publisher
         self.metrics = metrics
@@ -111,6 +116,7 @@ class BatchProcessor:
         received_at = _utcnow()
         self.metrics.batch_records.observe(len(messages))
         valid, dead = self._decode_all(messages, received_at)
+        dead.extend(self._skipped_batch_letters())
         predictions, failed = await self._predict(valid)
         dead.extend(self._dead_letter(item.message, error) for item, error in failed)
         failed_ids = {id(item) for item, _ in failed}
@@ -163,6 +169,28 @@ class BatchProcessor:
                 self.metrics.queue_wait.observe(max(0.0, wait))
             valid.append(_Valid(message, recording, ingested_at))
         return valid, dead
+
+    async def report_skipped_batches(self) -> int:
+        """Dead-letter the record batches the consumer skipped, without waiting for the next batch."""
+        letters = self._skipped_batch_letters()
+        if letters:
+            await self._publish_dead_letters(letters)
+        return len(letters)
+
+    def _skipped_batch_letters(self) -> list[DeadLetter]:
+        """Dead letters for the record batches the consumer skipped (``inflate_guard``) since the last batch."""
+        letters = []
+        while self.skipped_batches:
+            batch = self.skipped_batches.popleft()
+            self.metrics.dead_letters.labels(reason=DECOMPRESSION_BOMB).inc()
+            letters.append(DeadLetter(
+                reason=DECOMPRESSION_BOMB,
+                message=f"{batch.codec} record batch at offsets {batch.first_offset}-{batch.last_offset} inflates "
+                        f"beyond {batch.limit_bytes} bytes; skipped without decoding (original bytes omitted)",
+                source_topic=batch.topic, source_partition=batch.partition, source_offset=batch.first_offset,
+                original_value=b"", original_headers=[], failed_at=_utcnow(),
+            ))  # fmt: skip
+        return letters
 
     def _run_model(self, items: Sequence[_Valid]) -> BatchPrediction:
         return self.predictor.predict(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
@@ -14,6 +15,7 @@ from ecgstream.stack_info import resolve_bootstrap
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
 from stream_processor.app import build_app
+from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import FaustResultPublisher
@@ -53,13 +55,15 @@ def run_worker(settings: Settings) -> None:
         store_signal=settings.store_signal,
         retry_max_seconds=settings.db_retry_max_seconds,
     )
+    skipped: deque[SkippedBatch] = deque()  # compression bombs the consumer skipped, to dead-letter
     app = build_app(
         settings,
         bootstrap,
         lambda faust_app: BatchProcessor(
-            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor
+            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped
         ),
         on_assignment=metrics.assigned_partitions.set,
+        on_skipped_batch=skipped.append,
     )
     worker = faust.Worker(
         app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecgstream.config import Settings
@@ -23,6 +24,7 @@ from ingest.gateway.errors import GatewayError, error_body, status_for
 from ingest.gateway.routes import router
 from ingest.gateway.service import GATEWAY_SOURCE, UploadService
 from ingest.gateway.state import GatewayState, default_max_upload_bytes
+from ingest.sandbox import SandboxLimits
 from schemas.errors import InvalidRecording
 
 __all__ = ["create_app"]
@@ -79,6 +81,12 @@ async def _validation_error(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_request", "the request is malformed"), status_code=422)
 
 
+async def _client_disconnected(request: Request, _exc: Exception) -> JSONResponse:
+    """A client that went away mid-request: one line, no traceback; the answer reaches nobody."""
+    logger.warning("client disconnected before the request was read", extra={"route": request.url.path})
+    return JSONResponse(error_body("client_disconnected", "the request was aborted"), status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error(
         "unexpected error in the gateway",
@@ -123,7 +131,14 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
         engine = create_engine(settings.effective_database_url)
         await publisher.start()
         app.state.gateway = GatewayState(
-            settings, UploadService(publisher, settings.max_recording_bytes), engine, upload_limit
+            settings,
+            UploadService(
+                publisher,
+                settings.max_recording_bytes,
+                SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds),
+            ),
+            engine,
+            upload_limit,
         )
         logger.info(
             "gateway ready", extra={"topic": settings.recordings_topic, "max_upload_bytes": upload_limit}
@@ -145,6 +160,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.add_exception_handler(InvalidRecording, _invalid_recording)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnected)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
     static = files("ingest.gateway").joinpath("static")

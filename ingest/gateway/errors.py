@@ -2,7 +2,8 @@
 
 GatewayError                 anything the gateway reports to the client as ``{"error": {...}}``
 ├── FieldError               a form field is missing or out of range (422, names the field)
-└── UploadTooLarge           the request body exceeds the upload limit (413)
+├── UploadTooLarge           the request body exceeds the upload limit (413)
+└── UploadTimeout            the client did not send the whole body in time (408)
 
 Recordings the readers reject (``schemas.InvalidRecording``) are mapped by ``status_for``.
 """
@@ -13,7 +14,12 @@ from typing import Any
 
 from schemas.errors import InvalidRecording, UnsupportedFormat
 
-__all__ = ["GatewayError", "FieldError", "UploadTooLarge", "status_for", "error_body"]
+__all__ = ["GatewayError", "FieldError", "UploadTooLarge", "UploadTimeout", "status_for", "error_body", "format_size"]
+
+
+def format_size(size_bytes: int) -> str:
+    """The one way sizes are written for people (``16.0 MiB``): error answers and the page use it."""
+    return f"{size_bytes / 1024 / 1024:.1f} MiB"
 
 
 class GatewayError(Exception):
@@ -37,8 +43,15 @@ class UploadTooLarge(GatewayError):
         super().__init__(
             413,
             "upload_too_large",
-            f"the upload is larger than the limit of {limit / 1024 / 1024:.1f} MB",
+            f"the upload is larger than the limit of {format_size(limit)}",
             limit_bytes=limit,
+        )
+
+
+class UploadTimeout(GatewayError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408, "upload_timeout", f"the upload was not received within {seconds:g} s", limit_seconds=seconds
         )
 
 

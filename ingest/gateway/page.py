@@ -6,6 +6,8 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
+from ingest.gateway.errors import format_size
+
 __all__ = ["render_index"]
 
 
@@ -17,5 +19,5 @@ def _template() -> Template:
 def render_index(max_upload_bytes: int) -> str:
     return _template().substitute(
         max_upload_bytes=str(max_upload_bytes),
-        max_upload_mb=f"{max_upload_bytes / 1024 / 1024:.0f}",
+        max_upload_size=format_size(max_upload_bytes),
     )

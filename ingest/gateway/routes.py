@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
-from ingest.gateway.errors import GatewayError, UploadTooLarge
+from ingest.gateway.errors import GatewayError, UploadTimeout, UploadTooLarge
 from ingest.gateway.fields import parse_fields
 from ingest.gateway.page import render_index
 from ingest.gateway.results import diagnosis_json, pending_json
@@ -33,17 +34,28 @@ def _state(request: Request) -> GatewayState:
     return state
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises ``UploadTooLarge`` once the body exceeds ``limit`` bytes."""
+def _limited(receive: Receive, state: GatewayState) -> Receive:
+    """``receive`` bounded in size and time.
+
+    Raises ``UploadTooLarge`` (quoting the upload limit) once the body exceeds ``max_body_bytes``
+    (the upload limit plus the multipart overhead), and ``UploadTimeout`` when the whole body has not
+    arrived within ``upload_body_timeout_seconds`` (slow senders hold a connection and a buffer).
+    """
     seen = 0
+    seconds = state.settings.upload_body_timeout_seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
 
     async def wrapped() -> Message:
         nonlocal seen
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            raise UploadTimeout(seconds) from None
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > limit:
-                raise UploadTooLarge(limit)
+            if seen > state.max_body_bytes:
+                raise UploadTooLarge(state.max_upload_bytes)
         return message
 
     return wrapped
@@ -83,7 +95,7 @@ async def create_recording(request: Request) -> JSONResponse:
     [+ patient_ref, device_id] -> 202 ``{"recording_id", "status": "queued"}``."""
     state = _state(request)
     _check_headers(request, state)
-    limited = Request(request.scope, _limited(request.receive, state.max_body_bytes))
+    limited = Request(request.scope, _limited(request.receive, state))
     async with limited.form(max_files=MAX_FILES, max_fields=16) as form:
         items = form.multi_items()
         fields = parse_fields({name: value for name, value in items if isinstance(value, str)})

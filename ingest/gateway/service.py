@@ -2,7 +2,8 @@
 
 Uploads are copied into a private temporary folder (mode 0700, one per request) under sanitised
 names, read there by ``ingest.read_recording`` (which detects the format from the content, never
-trusting the extension alone) and deleted as soon as they are read. Reader messages are scrubbed of
+trusting the extension alone) in a separate, memory- and time-limited process
+(``ingest.sandbox``), and deleted as soon as they are read. Reader messages are scrubbed of
 that folder's path before they reach the client. File names, demographics and the patient reference
 are never logged.
 """
@@ -13,8 +14,9 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
@@ -23,7 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from ingest.detect import read_recording
 from ingest.gateway.errors import GatewayError
 from ingest.gateway.fields import UploadFields
+from ingest.limits import ReadLimits
 from ingest.publisher import Publisher
+from ingest.sandbox import SandboxLimits, read_isolated
 from schemas.errors import InvalidRecording
 from schemas.recording import Recording, new_recording_id
 from schemas.validation import validate_recording
@@ -84,8 +88,10 @@ def _scrubbed(exc: InvalidRecording, folder: str) -> InvalidRecording:
     return type(exc)(message, reason=exc.reason)
 
 
-def read_uploaded(files: Sequence[UploadedFile]) -> Recording:
-    """Copy ``files`` into a private temporary folder, read the recording, delete the files.
+def read_uploaded(
+    files: Sequence[UploadedFile], read: Callable[[Path], Recording] = read_recording
+) -> Recording:
+    """Copy ``files`` into a private temporary folder, ``read`` the recording, delete the files.
 
     Raises ``GatewayError`` for an unusable selection of files, ``InvalidRecording`` (or its
     ``UnsupportedFormat``) for content the readers reject. Blocking: call it in a worker thread.
@@ -103,7 +109,7 @@ def read_uploaded(files: Sequence[UploadedFile]) -> Recording:
             paths.append(path)
         target = _target(paths)
         try:
-            return read_recording(target)
+            return read(target)
         except InvalidRecording as exc:
             raise _scrubbed(exc, folder) from None
 
@@ -124,16 +130,23 @@ def apply_fields(rec: Recording, fields: UploadFields) -> Recording:
 class UploadService:
     """Reads uploads and publishes them with the app's one ``Publisher``."""
 
-    def __init__(self, publisher: Publisher, max_recording_bytes: int) -> None:
+    def __init__(
+        self, publisher: Publisher, max_recording_bytes: int, sandbox: SandboxLimits | None = None
+    ) -> None:
         self.publisher = publisher
         self.max_recording_bytes = max_recording_bytes
+        self._read = partial(
+            read_isolated,
+            read_limits=ReadLimits.for_recording_bytes(max_recording_bytes),
+            limits=sandbox or SandboxLimits(),
+        )
 
     async def submit(self, files: Sequence[UploadedFile], fields: UploadFields) -> str:
         """Read, validate and publish one upload; returns the new recording id."""
         from aiokafka.errors import KafkaError
 
         try:
-            rec = await run_in_threadpool(read_uploaded, files)
+            rec = await run_in_threadpool(read_uploaded, files, self._read)
             rec = apply_fields(rec, fields)
             await run_in_threadpool(validate_recording, rec, max_bytes=self.max_recording_bytes)
         except InvalidRecording as exc:

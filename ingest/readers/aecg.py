@@ -11,7 +11,9 @@ Structure read (namespace ``urn:hl7-org:v3``, or none)::
           code TIME_ABSOLUTE|TIME_RELATIVE, value GLIST_TS|GLIST_PQ increment -> sampling rate
           code MDC_ECG_LEAD_*, value SLIST_PQ: origin + scale * digits (unit uV or mV)
 
-Documents with a DTD or entity declarations are refused (no XML entity expansion).
+Documents are parsed with defusedxml: a DTD (``<!DOCTYPE``), an entity declaration or an external
+reference is refused with reason ``forbidden_content``, in every encoding the parser understands
+(UTF-16 with or without a byte order mark included), never expanded.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
+from ingest.limits import DEFAULT_LIMITS, FORBIDDEN_CONTENT, ReadLimits, refuse_above
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
@@ -94,7 +97,7 @@ def _sampling_rate(sequence_set: ET.Element) -> float:
     raise UnsupportedFormat("aECG sequenceSet has no TIME_* sequence with an increment", reason="unreadable")
 
 
-def _lead_values(seq: ET.Element) -> tuple[str, np.ndarray] | None:
+def _lead_values(seq: ET.Element, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, np.ndarray] | None:
     code = seq.find(_q("code"))
     name = normalise_lead_name(code.get("code", "")) if code is not None else None
     value = seq.find(_q("value"))
@@ -109,6 +112,7 @@ def _lead_values(seq: ET.Element) -> tuple[str, np.ndarray] | None:
     text = digits.text or ""
     if len(text) > 16 * MAX_SAMPLES:
         raise UnsupportedFormat(f"lead {name}: too many samples", reason="unreadable")
+    refuse_above(f"lead {name}", "the number of samples", text.count(" ") + 1, limits.max_values)
     counts = np.array(text.split(), dtype=np.float64)
     offset = float(origin.get("value", "0")) if origin is not None else 0.0
     return name, (offset + float(scale.get("value", "1")) * counts) * UNIT_TO_MV[unit]
@@ -144,7 +148,7 @@ def _document_id(element: ET.Element | None) -> str | None:
     return f"{root}:{extension}" if extension else root
 
 
-def parse(root: ET.Element, *, source: str | None = None) -> Recording:
+def parse(root: ET.Element, *, source: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """A ``Recording`` from a parsed ``AnnotatedECG`` element."""
     _strip_namespaces(root)  # files with and without the urn:hl7-org:v3 default namespace exist
     if root.tag != "AnnotatedECG":
@@ -163,10 +167,13 @@ def parse(root: ET.Element, *, source: str | None = None) -> Recording:
         raise UnsupportedFormat("aECG series has no sequenceSet", reason="unreadable")
     fs = _sampling_rate(sequence_set)
     named: dict[str, np.ndarray] = {}
+    total = 0
     for seq in sequence_set.iterfind(_q("component/sequence")):
-        lead = _lead_values(seq)
+        lead = _lead_values(seq, limits)
         if lead is not None and lead[0] not in named:
             named[lead[0]] = lead[1]
+            total += lead[1].size
+            refuse_above(source or "aECG", "the number of samples", total, limits.max_values)
     if not named:
         raise InvalidRecording("aECG series has no MDC_ECG_LEAD_* sequence", reason="missing_leads")
     low = root.find(_q("effectiveTime/low"))
@@ -185,20 +192,33 @@ def parse(root: ET.Element, *, source: str | None = None) -> Recording:
     )
 
 
-def read(path: Path) -> Recording:
+def _parse_xml(data: bytes, name: str) -> ET.Element:
+    """The document's root; DTDs, entities and external references are refused, never expanded."""
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root: ET.Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise InvalidRecording(
+            f"{name}: XML with a DTD, entity declarations or external references is refused "
+            f"({type(exc).__name__})",
+            reason=FORBIDDEN_CONTENT,
+        ) from None
+    return root
+
+
+def read(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """An HL7 aECG file as a normalised 12-lead ``Recording`` in mV."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_XML_BYTES:
             raise UnsupportedFormat(f"{path.name}: XML file above {MAX_XML_BYTES} bytes", reason="oversize")
-        data = path.read_bytes()
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-            raise UnsupportedFormat(
-                f"{path.name}: XML with a DTD or entities is refused", reason="unreadable"
-            )
-        root = ET.fromstring(data)
-        return parse(root, source=path.name)
+        root = _parse_xml(path.read_bytes(), path.name)
+        return parse(root, source=path.name, limits=limits)
     except EcgstreamError:
+        raise
+    except MemoryError:
         raise
     except Exception as exc:  # ParseError, ValueError (bad numbers), OSError...
         raise UnsupportedFormat(

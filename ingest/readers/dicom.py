@@ -4,11 +4,17 @@ The multiplex group with the most ECG leads is read (``RHYTHM`` preferred); valu
 channel sensitivity, correction factor and baseline, then converted from the channel's units
 (``uV``/``mV`` per ``ChannelSensitivityUnitsSequence``) to mV. Lead names come from
 ``ChannelSourceSequence`` code meanings (``Lead I``...), else ``ChannelLabel``.
+
+Only the elements listed in ``READ_TAGS`` are parsed (pydicom skips the others, private elements
+included, without reading their values). A Deflated Explicit VR Little Endian file is inflated here,
+streaming, up to ``ReadLimits.max_decoded_bytes`` (pydicom would inflate all of it at once), and the
+waveform's declared channels x samples are checked against ``ReadLimits`` before it is decoded.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,7 @@ import numpy as np
 
 from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
+from ingest.limits import DEFAULT_LIMITS, ReadLimits, refuse_above
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
@@ -28,6 +35,66 @@ DICOM_MAGIC_OFFSET = 128
 DICOM_MAGIC = b"DICM"
 UNIT_SCALE = {"uv": 1e-3, "mv": 1.0, "v": 1e3}
 MAX_SAMPLES = 2_000_000
+READ_TAGS = [
+    "WaveformSequence", "PatientAge", "PatientSex", "PatientSize", "PatientWeight", "PatientID",
+    "DeviceSerialNumber", "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", "SOPInstanceUID",
+]  # fmt: skip
+_INFLATE_CHUNK = 1024 * 1024
+
+
+def _inflate_bounded(stream: Any, name: str, limit: int) -> bytes:
+    """The raw-DEFLATE rest of ``stream``, refused once it inflates beyond ``limit`` bytes."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    while chunk := stream.read(_INFLATE_CHUNK):
+        while chunk:
+            out += inflater.decompress(chunk, _INFLATE_CHUNK)
+            refuse_above(name, "the inflated (Deflated transfer syntax) size in bytes", len(out), limit)
+            chunk = inflater.unconsumed_tail
+        if inflater.eof:
+            break
+    return bytes(out)
+
+
+def _open_dataset(path: Path, limits: ReadLimits) -> Any:
+    """The dataset's ``READ_TAGS``, inflating a Deflated transfer syntax within ``limits``."""
+    import pydicom
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+
+    with path.open("rb") as handle:
+        read_preamble(handle, False)
+        meta = _read_file_meta_info(handle)
+        if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+            handle.seek(0)
+            return pydicom.dcmread(handle, specific_tags=READ_TAGS, stop_before_pixels=True)
+        inflated = _inflate_bounded(handle, path.name, limits.max_decoded_bytes)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buffer = DicomBytesIO()
+    buffer.write(b"\0" * DICOM_MAGIC_OFFSET + DICOM_MAGIC)
+    write_file_meta_info(buffer, meta, enforce_standard=True)
+    buffer.write(inflated)
+    del inflated
+    buffer.seek(0)
+    return pydicom.dcmread(buffer, specific_tags=READ_TAGS, stop_before_pixels=True)
+
+
+def _check_waveform_size(group: Any, name: str, limits: ReadLimits) -> None:
+    """Channels x samples x bytes declared by ``group`` against ``limits`` and its WaveformData."""
+    channels = int(group.NumberOfWaveformChannels)
+    samples = int(group.NumberOfWaveformSamples)
+    if not 0 < samples <= MAX_SAMPLES or not 0 < channels <= 64:
+        raise UnsupportedFormat(
+            f"{name}: implausible waveform ({channels} channels x {samples} samples)", reason="unreadable"
+        )
+    refuse_above(name, "the number of samples (channels x samples)", channels * samples, limits.max_values)
+    bits = int(getattr(group, "WaveformBitsAllocated", 16) or 16)
+    expected = channels * samples * bits // 8
+    data = getattr(group, "WaveformData", None)
+    if data is None or len(data) < expected:
+        raise UnsupportedFormat(f"{name}: WaveformData is shorter than its channels x samples", reason="unreadable")
 
 
 def _channel_name(channel: Any) -> str | None:
@@ -111,20 +178,14 @@ def _optional_float(value: Any, factor: float = 1.0) -> float | None:
     return number if np.isfinite(number) and number > 0 else None
 
 
-def read(path: Path) -> Recording:
+def read(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """A DICOM ECG waveform file as a normalised 12-lead ``Recording`` in mV."""
-    import pydicom
-
     path = Path(path)
     try:
-        ds = pydicom.dcmread(path)
+        ds = _open_dataset(path, limits)
         index = _pick_group(ds)
         group = ds.WaveformSequence[index]
-        n_samples = int(group.NumberOfWaveformSamples)
-        if not 0 < n_samples <= MAX_SAMPLES:
-            raise UnsupportedFormat(
-                f"{path.name}: implausible NumberOfWaveformSamples {n_samples}", reason="unreadable"
-            )
+        _check_waveform_size(group, path.name, limits)
         fs = float(group.SamplingFrequency)
         values = np.asarray(ds.waveform_array(index), dtype=np.float64)  # (samples, channels)
         channels = list(group.ChannelDefinitionSequence)
@@ -153,6 +214,8 @@ def read(path: Path) -> Recording:
             "dicom", path.stem, signal, fs
         )
     except EcgstreamError:
+        raise
+    except MemoryError:
         raise
     except Exception as exc:  # pydicom raises InvalidDicomError, AttributeError, ValueError... on bad files
         raise UnsupportedFormat(

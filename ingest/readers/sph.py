@@ -1,4 +1,11 @@
-"""SPH data set: ``records/<ECG_ID>.h5`` (dataset ``ecg``, (12, N) float16 mV, 500 Hz) + ``metadata.csv``."""
+"""SPH data set: ``records/<ECG_ID>.h5`` (dataset ``ecg``, (12, N) float16 mV, 500 Hz) + ``metadata.csv``.
+
+Untrusted ``.h5`` files are checked before any sample is read: ``ecg`` must be a hard-linked,
+contiguous or chunked dataset stored in the file itself (no external or soft link, no external raw
+storage, no virtual dataset, only the deflate/shuffle/fletcher32/LZF filters), of a numeric scalar
+dtype (no compound, array, vlen or string elements), whose declared size fits ``ReadLimits``
+(h5py inflates the whole declared shape, so a gzip bomb is bounded by the declared size).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.limits import DEFAULT_LIMITS, FORBIDDEN_CONTENT, ReadLimits, refuse_above
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
@@ -20,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SPH_FS = 500.0
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# HDF5 filter ids h5py decodes without plugins: deflate, shuffle, fletcher32, LZF
+ALLOWED_FILTERS = {1, 2, 3, 32000}
 
 
 def is_sph_dataset(folder: Path) -> bool:
@@ -58,23 +68,60 @@ def _demographics(row: dict[str, str] | None) -> dict[str, Any]:
     return result
 
 
-def read(path: Path, *, row: dict[str, str] | None = None) -> Recording:
+def _forbid(name: str, what: str) -> None:
+    raise InvalidRecording(f"{name}: {what} is refused (it could read other files)", reason=FORBIDDEN_CONTENT)
+
+
+def _checked_dataset(handle: Any, name: str, limits: ReadLimits) -> Any:
+    """The ``ecg`` dataset, after every check that needs no sample to be read."""
+    import h5py
+
+    link = handle.get("ecg", getlink=True)
+    if link is None:
+        raise UnsupportedFormat(f"{name}: HDF5 file has no 'ecg' dataset", reason="unreadable")
+    if isinstance(link, h5py.ExternalLink):
+        _forbid(name, "an external link for 'ecg'")
+    if not isinstance(link, h5py.HardLink):
+        _forbid(name, "a soft link for 'ecg'")
+    dataset = handle.get("ecg")
+    if not isinstance(dataset, h5py.Dataset):
+        raise UnsupportedFormat(f"{name}: HDF5 file has no 'ecg' dataset", reason="unreadable")
+    if dataset.is_virtual:
+        _forbid(name, "a virtual dataset")
+    if dataset.external:
+        _forbid(name, "external raw storage")
+    plist = dataset.id.get_create_plist()
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code not in ALLOWED_FILTERS:
+            raise UnsupportedFormat(f"{name}: HDF5 filter {code} is not supported", reason="unreadable")
+    dtype = dataset.dtype
+    if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in "fiu" or h5py.check_vlen_dtype(dtype):
+        raise UnsupportedFormat(
+            f"{name}: 'ecg' elements are {dtype}, not numbers (compound, array and text types are refused)",
+            reason="unreadable",
+        )
+    if dataset.ndim != 2 or 12 not in dataset.shape:
+        raise InvalidRecording(
+            f"{name}: 'ecg' has shape {dataset.shape}, expected (12, N)", reason="wrong_lead_count"
+        )
+    refuse_above(name, "the number of samples", int(dataset.size), limits.max_values)
+    refuse_above(name, "the decoded size in bytes", int(dataset.size) * 8, limits.max_decoded_bytes)
+    return dataset
+
+
+def read(path: Path, *, row: dict[str, str] | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """One SPH ``.h5`` record; demographics from ``row`` or from ``../metadata.csv`` when present."""
     import h5py
 
     path = Path(path)
     try:
         with h5py.File(path, "r") as handle:
-            dataset = handle.get("ecg")
-            if not isinstance(dataset, h5py.Dataset):
-                raise UnsupportedFormat(f"{path.name}: HDF5 file has no 'ecg' dataset", reason="unreadable")
-            if dataset.ndim != 2 or 12 not in dataset.shape or dataset.size > 12 * 2_000_000:
-                raise InvalidRecording(
-                    f"{path.name}: 'ecg' has shape {dataset.shape}, expected (12, N)",
-                    reason="wrong_lead_count",
-                )
+            dataset = _checked_dataset(handle, path.name, limits)
             signal = np.asarray(dataset[()], dtype=np.float32)
     except EcgstreamError:
+        raise
+    except MemoryError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError... on damaged files
         raise UnsupportedFormat(f"{path.name}: unreadable HDF5 file ({exc})", reason="unreadable") from exc

@@ -2,6 +2,10 @@
 
 Demographics come from header comments, in the forms ``# Age: 65`` / ``# Sex: Male`` (PhysioNet
 Challenge) and ``#<age>: 51`` / ``#<sex>: F`` (LUDB). Physical units are converted to mV.
+
+The header is checked before any sample is decoded: wfdb allocates ``sig_len`` x samples per frame
+for every signal (FLAC formats 508/516/524 included) whatever the signal file's size, so their
+product is bounded by ``ReadLimits``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 
 from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
+from ingest.limits import DEFAULT_LIMITS, ReadLimits, refuse_above
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
@@ -25,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SIGNALS = 64
 MAX_SAMPLES = 2_000_000  # per lead: far beyond 120 s at 2 kHz, small enough to never exhaust memory
+MAX_SAMPLES_PER_FRAME = 32
 UNIT_SCALE = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
 _COMMENT = re.compile(r"^\s*<?\s*(age|sex|gender)\s*>?\s*:\s*(.*?)\s*$", re.IGNORECASE)
 
@@ -57,7 +63,25 @@ def parse_comments(comments: list[str]) -> dict[str, Any]:
     return found
 
 
-def read(path: Path) -> Recording:
+def _check_header(header: Any, name: str, limits: ReadLimits) -> None:
+    """Refuse a header whose declared sizes would decode to more than ``limits`` allow."""
+    n_sig, sig_len = int(header.n_sig or 0), int(header.sig_len or 0)
+    if not 0 < n_sig <= MAX_SIGNALS or not 0 < sig_len <= MAX_SAMPLES:
+        raise UnsupportedFormat(
+            f"{name}: implausible header ({n_sig} signals x {sig_len} samples)", reason="unreadable"
+        )
+    frames = [int(spf or 1) for spf in (header.samps_per_frame or [1] * n_sig)]
+    if max(frames) > MAX_SAMPLES_PER_FRAME or min(frames) < 1:
+        raise UnsupportedFormat(
+            f"{name}: {max(frames)} samples per frame (at most {MAX_SAMPLES_PER_FRAME} are read)",
+            reason="unreadable",
+        )
+    values = sig_len * sum(frames)
+    refuse_above(name, "the number of samples (signals x length x samples per frame)", values, limits.max_values)
+    refuse_above(name, "the decoded size in bytes", 8 * values, limits.max_decoded_bytes)
+
+
+def read(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Recording:
     """A WFDB record as a normalised 12-lead ``Recording`` in mV at its native rate."""
     import wfdb
 
@@ -71,14 +95,12 @@ def read(path: Path) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             header = wfdb.rdheader(base)
-            n_sig, sig_len = int(header.n_sig or 0), int(header.sig_len or 0)
-            if not 0 < n_sig <= MAX_SIGNALS or sig_len > MAX_SAMPLES:
-                raise UnsupportedFormat(
-                    f"{hea.name}: implausible header ({n_sig} signals x {sig_len} samples)",
-                    reason="unreadable",
-                )
+            _check_header(header, hea.name, limits)
+            n_sig = int(header.n_sig)
             record = wfdb.rdrecord(base, physical=True)
     except EcgstreamError:
+        raise
+    except MemoryError:
         raise
     except Exception as exc:  # wfdb raises ValueError, IndexError, OSError, struct errors...
         raise UnsupportedFormat(

@@ -151,8 +151,8 @@
     let total = 0;
     for (const f of files) total += f.size;
     if (total > maxBytes) {
-      showError("File too large. ", "The upload is " + (total / 1048576).toFixed(1) + " MB; the limit is " +
-        (maxBytes / 1048576).toFixed(0) + " MB.", "file");
+      showError("File too large. ", "The upload is " + (total / 1048576).toFixed(1) + " MiB; the limit is " +
+        (maxBytes / 1048576).toFixed(1) + " MiB.", "file");
       return;
     }
     button.disabled = true;

@@ -1,0 +1,57 @@
+"""Finding 13: every dead-letter reason the worker's code can emit is a row of the policy table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from schemas.errors import EcgstreamError, InvalidRecording, SchemaError
+from stream_processor import policy
+from stream_processor.policy import DEAD_LETTER_REASONS, dead_letter_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+# The packages whose errors reach the worker's dead letters: the contract and the worker itself.
+SCANNED = [ROOT / "schemas", ROOT / "stream_processor"]
+_PATTERNS = [
+    re.compile(r"""\breason\s*=\s*["']([a-z_]+)["']"""),  # raise X(..., reason="...") / class attribute
+    re.compile(r"""\b_fail\(\s*["']([a-z_]+)["']"""),  # schemas.validation's helper
+    re.compile(r"""^[A-Z_]+\s*=\s*["']([a-z_]+)["']""", re.MULTILINE),  # policy constants
+]
+
+
+def _emitted_reasons() -> set[str]:
+    found: set[str] = set()
+    for folder in SCANNED:
+        for path in folder.rglob("*.py"):
+            text = path.read_text()
+            for pattern in _PATTERNS:
+                found.update(pattern.findall(text))
+    return found
+
+
+def test_the_scan_finds_the_reasons_it_must():
+    reasons = _emitted_reasons()
+    assert {"bad_headers", "wrong_event_type", "undecodable", "flat_signal", "inference_error"} <= reasons
+
+
+def test_every_reason_the_code_emits_is_in_the_policy_table():
+    doc = policy.__doc__ or ""
+    missing_from_set = _emitted_reasons() - DEAD_LETTER_REASONS
+    missing_from_table = {reason for reason in DEAD_LETTER_REASONS if f"``{reason}``" not in doc}
+    assert not missing_from_set, f"reasons raised but absent from DEAD_LETTER_REASONS: {missing_from_set}"
+    assert not missing_from_table, f"reasons without a row in the policy table: {missing_from_table}"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(SchemaError("x", reason="bad_headers"), "bad_headers"),
+     (SchemaError("x", reason="wrong_event_type"), "wrong_event_type"),
+     (SchemaError("x", reason="made_up"), "undecodable"),
+     (InvalidRecording("x", reason="made_up"), "invalid_recording"),
+     (EcgstreamError("x"), "undecodable")],
+)  # fmt: skip
+def test_dead_letter_reason_is_always_a_table_reason(error, reason):
+    assert dead_letter_reason(error) == reason
+    assert reason in DEAD_LETTER_REASONS

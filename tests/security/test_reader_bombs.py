@@ -1,0 +1,105 @@
+"""Findings 1 and 2: hostile files are refused in bounded memory and time, with a specific reason.
+
+Every hostile file is built here with the real library. Each is read twice: by ``read_recording``
+(the readers' own bounds, checked before allocating) and by ``ingest.sandbox`` (a separate process
+with an address-space limit), whose peak RSS is asserted. Before the fix the same files made the
+readers allocate 5.5 GB (array dtype), 2.9 GB (deflated DICOM), 0.7 GB (WFDB FLAC) or read
+another file's bytes (HDF5 links, external storage, virtual datasets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ingest.detect import read_recording
+from ingest.limits import DECODE_LIMIT, FORBIDDEN_CONTENT, ReadLimits
+from ingest.sandbox import TOO_COMPLEX, TOO_COMPLEX_MESSAGE, SandboxLimits, read_isolated_measured
+from schemas.errors import InvalidRecording
+from tests.security import hostile_files as hostile
+
+MiB = 1024 * 1024
+PEAK_RSS_BOUND = 500 * MiB
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    server = tmp_path_factory.mktemp("server-files")  # files of the server an upload must never reach
+    return {
+        "h5_array_dtype": hostile.h5_array_dtype_bomb(folder / "array.h5"),
+        "h5_gzip": hostile.h5_gzip_bomb(folder / "gzip.h5"),
+        "h5_unlisted_filter": hostile.h5_unlisted_filter(folder / "filter.h5"),
+        "h5_external_link": hostile.h5_external_link(folder / "link.h5", server / "other.h5"),
+        "h5_soft_link": hostile.h5_soft_link(folder / "soft.h5"),
+        "h5_external_storage": hostile.h5_external_storage(folder / "storage.h5", "/etc/passwd"),
+        "h5_virtual": hostile.h5_virtual_dataset(folder / "virtual.h5", server / "source.h5"),
+        "wfdb_flac": hostile.wfdb_flac_bomb(folder / "wfdb"),
+        "dicom_deflate": hostile.dicom_deflate_bomb(folder / "deflate.dcm"),
+    }
+
+
+EXPECTED = {
+    "h5_array_dtype": ("unreadable", "not numbers"),
+    "h5_gzip": (DECODE_LIMIT, "number of samples"),
+    "h5_unlisted_filter": ("unreadable", "filter 6"),
+    "h5_external_link": (FORBIDDEN_CONTENT, "external link"),
+    "h5_soft_link": (FORBIDDEN_CONTENT, "soft link"),
+    "h5_external_storage": (FORBIDDEN_CONTENT, "external raw storage"),
+    "h5_virtual": (FORBIDDEN_CONTENT, "virtual dataset"),
+    "wfdb_flac": ("unreadable", "samples per frame"),
+    "dicom_deflate": (DECODE_LIMIT, "inflated"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_file_is_refused_with_a_specific_reason_in_bounded_memory(bombs, name):
+    reason, phrase = EXPECTED[name]
+    for read in (read_recording, read_isolated_measured):  # in-process bounds, then the sandbox
+        with pytest.raises(InvalidRecording) as caught:
+            read(bombs[name])
+        assert caught.value.reason == reason, caught.value.message
+        assert phrase in caught.value.message
+    peak = caught.value.peak_rss_bytes  # type: ignore[attr-defined]
+    print(f"\nBOMB-FIGURES {name}: parser peak RSS {peak / MiB:.0f} MiB")
+    assert 0 < peak < PEAK_RSS_BOUND
+
+
+def test_wfdb_within_frames_limit_but_above_sample_limit_is_refused(tmp_path):
+    header = hostile.wfdb_flac_bomb(tmp_path / "wfdb", sig_len=200_000, samples_per_frame=4)
+    with pytest.raises(InvalidRecording) as caught:
+        read_recording(header)
+    assert caught.value.reason == DECODE_LIMIT and "samples per frame" in caught.value.message
+
+
+def test_parser_process_over_its_memory_limit_gives_too_complex(bombs):
+    """A reader whose own bounds are off (limits far too high) is stopped by the process's RLIMIT_AS."""
+    unbounded = ReadLimits(max_values=10**12, max_decoded_bytes=10**13)
+    with pytest.raises(InvalidRecording) as caught:
+        read_isolated_measured(bombs["dicom_deflate"], read_limits=unbounded,
+                               limits=SandboxLimits(memory_bytes=256 * MiB))  # fmt: skip
+    assert caught.value.reason == TOO_COMPLEX
+    assert TOO_COMPLEX_MESSAGE in caught.value.message
+
+
+def test_parser_process_over_its_time_limit_is_killed(tmp_path):
+    """A file the parser blocks on (a FIFO nobody writes to) is killed after the wall-time limit."""
+    fifo = tmp_path / "stuck.xml"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidRecording) as caught:
+        read_isolated_measured(fifo, limits=SandboxLimits(seconds=1.0))
+    assert caught.value.reason == TOO_COMPLEX and "1 s" in caught.value.message
+
+
+def test_isolated_reader_returns_a_real_recording(tmp_path):
+    from ingest.writers import write_dicom
+    from tests.faults.messages import synthetic_recording
+
+    path = write_dicom(synthetic_recording(3), tmp_path / "ok.dcm")
+    result = read_isolated_measured(path)
+    direct = read_recording(path)
+    assert result.recording.signal.shape == direct.signal.shape == (12, 5000)
+    assert (result.recording.signal == direct.signal).all()
+    assert result.peak_rss_bytes < PEAK_RSS_BOUND
