@@ -7,6 +7,7 @@ Alembic with them) are imported on first use only.
 
 from typing import Any
 
+from storage.auth_models import ApiToken, LoginSession, RecordingOwner, User
 from storage.engine import create_engine
 from storage.errors import DatabaseUnavailable, StorageError
 from storage.models import Base, Diagnosis, Recording
@@ -33,6 +34,10 @@ __all__ = [
     "Base",
     "Recording",
     "Diagnosis",
+    "ApiToken",
+    "User",
+    "LoginSession",
+    "RecordingOwner",
     "hash_patient_ref",
     "DiagnosisResult",
     "DiagnosisSink",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ecgstream.config import load_settings
 
@@ -11,13 +12,21 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-port", type=int, help="port of /metrics (default METRICS_PORT)")
+    parser.add_argument("--metrics-host", help="address of /metrics (default METRICS_HOST, 127.0.0.1)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ecgstream.secret_check import InsecureConfiguration
     from stream_processor.worker import run_worker
 
     settings = load_settings()
     if args.metrics_port is not None:
         settings = settings.with_overrides(metrics_port=args.metrics_port)
-    run_worker(settings)
+    if args.metrics_host:
+        settings = settings.with_overrides(metrics_host=args.metrics_host)
+    try:
+        run_worker(settings)
+    except InsecureConfiguration as exc:
+        print(f"ecgstream worker: {exc}", file=sys.stderr)
+        return 2
     return 0

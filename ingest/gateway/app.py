@@ -19,7 +19,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecgstream.config import Settings
+from ingest.gateway.auth import AuthError, auth_config, auth_error_response
 from ingest.gateway.errors import GatewayError, error_body, status_for
+from ingest.gateway.login import router as login_router
 from ingest.gateway.routes import router
 from ingest.gateway.service import GATEWAY_SOURCE, UploadService
 from ingest.gateway.state import GatewayState, default_max_upload_bytes
@@ -140,13 +142,16 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
         docs_url=None,  # the Swagger UI loads from a CDN; /openapi.json stays available
         redoc_url=None,
     )
+    app.state.auth = auth_config(settings)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(AuthError, auth_error_response)
     app.add_exception_handler(InvalidRecording, _invalid_recording)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
+    app.include_router(login_router)
     static = files("ingest.gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app
