@@ -17,15 +17,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.gateway.login import LOGIN_FAILED
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, login_user, serve_gateway
+from tests.gateway.conftest import cinc_as_dicom, serve_gateway
 
 pytestmark = pytest.mark.integration
 
 FORM = {"age": "61", "sex": "F", "height_cm": "164.5", "weight_kg": "70"}
 PASSWORD = "correct horse battery staple"
+LOGIN_FAILED = "Wrong user name or password, or the account is locked for a while after repeated failures."
+
+
+def login_user(database_url: str, username: str, password: str) -> None:
+    from tests.gateway.conftest import login_user as create
+
+    create(database_url, username, password)
 
 
 @pytest.fixture
@@ -118,7 +124,8 @@ def test_repeated_failures_lock_the_account(settings, base_url):
     async def locked_until() -> object:
         from sqlalchemy import select
 
-        from storage import User, create_engine
+        from storage import create_engine
+        from storage.auth_models import User
 
         engine = create_engine(settings.database_url)
         try:

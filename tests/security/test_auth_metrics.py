@@ -14,7 +14,6 @@ from ecgstream.config import Settings, load_settings
 from ecgstream.embedded import free_port, wait_for_port
 from storage import upgrade
 from stream_processor.metrics import WorkerMetrics, serve_metrics
-from tests.e2e.helpers import TEST_PATIENT_SECRET
 
 
 def _listening_address(port: int) -> str:
@@ -45,7 +44,7 @@ def test_real_worker_serves_metrics_on_loopback_by_default(tmp_path, tansu, fres
     upgrade(fresh_postgres_url)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "METRICS_HOST"}
-    env.update(KAFKA_BOOTSTRAP=tansu.bootstrap, DATABASE_URL=fresh_postgres_url, PATIENT_HMAC_SECRET=TEST_PATIENT_SECRET,
+    env.update(KAFKA_BOOTSTRAP=tansu.bootstrap, DATABASE_URL=fresh_postgres_url, PATIENT_HMAC_SECRET="metrics-test-patient-secret",
                METRICS_PORT=str(port), ECGSTREAM_HOME=str(tmp_path), RECORDINGS_TOPIC=f"rec-{unique_name}",
                DIAGNOSES_TOPIC=f"diag-{unique_name}", DEADLETTER_TOPIC=f"dlq-{unique_name}",
                WORKER_GROUP=f"group-{unique_name}", TORCH_THREADS="1", LOG_LEVEL="WARNING")  # fmt: skip

@@ -17,7 +17,6 @@ import pytest
 
 from ecgstream.config import DEV_HMAC_SECRET, Settings
 from ecgstream.embedded import free_port
-from ecgstream.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
 from storage import upgrade
 
 KAFKA = {"KAFKA_BOOTSTRAP": "127.0.0.1:{port}"}
@@ -73,6 +72,8 @@ def test_gateway_starts_with_a_real_secret(tmp_path, tansu, fresh_postgres_url):
 
 
 def test_embedded_stack_flag_only_covers_a_loopback_broker_and_sqlite(tmp_path):
+    from ecgstream.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
+
     sqlite = f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"
     assert is_development_stack(Settings())  # nothing external: `ecgstream up`, `demo`
     assert is_development_stack(Settings(kafka_bootstrap="127.0.0.1:9", database_url=sqlite, embedded_stack=True))

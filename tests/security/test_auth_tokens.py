@@ -20,7 +20,7 @@ import pytest
 
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import api_token, cinc_as_dicom, serve_gateway
+from tests.gateway.conftest import cinc_as_dicom, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +106,8 @@ def test_scopes_uploader_reads_own_others_get_404(settings, base_url, dicom):
 
 
 def test_revoked_and_expired_tokens_are_401(settings, base_url, dicom):
+    from tests.gateway.conftest import api_token
+
     db = settings.database_url
     token = _cli_token(db, "cart-revoked", "recordings:write")
     assert _upload(base_url, dicom, _bearer(token)).status_code == 202
