@@ -37,7 +37,7 @@ from storage.principals import authenticate_token, recording_owner, session_user
 __all__ = [
     "SCOPES", "RECORDINGS_WRITE", "RECORDINGS_READ", "RESULTS_READ_ALL", "ADMIN", "SESSION_COOKIE",
     "Principal", "AuthConfig", "AuthError", "authenticate", "require_scope", "check_csrf", "csrf_token",
-    "authorize_read", "auth_error_response", "auth_config",
+    "authorize_read", "auth_error_response", "auth_config", "database_unavailable_response",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -128,6 +128,13 @@ async def auth_error_response(_request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, AuthError)
     headers = {"WWW-Authenticate": 'Bearer realm="ecgstream"'} if exc.status == 401 else None
     return JSONResponse(error_body(exc.reason, exc.message), status_code=exc.status, headers=headers)
+
+
+async def database_unavailable_response(_request: Request, exc: Exception) -> JSONResponse:
+    """Credentials cannot be checked while the database is down: 503, never a silent pass."""
+    logger.warning("credential check: database unavailable", extra={"error": type(exc).__name__})
+    body = error_body("database_unavailable", "the database is unavailable; try again shortly")
+    return JSONResponse(body, status_code=503)
 
 
 def _peer_is_trusted(request: Request, config: AuthConfig) -> bool:

@@ -155,3 +155,28 @@ def test_token_cli_refuses_unknown_scopes_and_bad_expiry(settings):
     assert bad_scope.returncode == 2 and "invalid choice" in bad_scope.stderr
     bad_expiry = _cli(settings.database_url, "token", "create", "--name", "x", "--scope", "admin", "--expires", "soon")
     assert bad_expiry.returncode == 2 and "--expires" in bad_expiry.stderr
+
+
+def test_database_outage_is_503_never_a_pass(tansu, fresh_postgres_url, unique_name, tmp_path):
+    """Credentials cannot be checked while Postgres is unreachable (a real outage through a TCP proxy)."""
+    from sqlalchemy.engine import make_url
+
+    from tests.gateway.conftest import api_token
+    from tests.tcp_proxy import TcpProxy
+
+    upgrade(fresh_postgres_url)
+    token = api_token(fresh_postgres_url, "recordings:read")
+    direct = make_url(fresh_postgres_url)
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432).start()
+    try:
+        through = direct.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = isolated_settings(tansu.bootstrap, through, tmp_path / "home", unique_name)
+        with serve_gateway(settings, settings.kafka_bootstrap) as url:
+            path = f"{url}/api/recordings/{uuid.uuid4()}"
+            assert httpx.get(path, headers=_bearer(token), timeout=30).status_code == 404  # checked: unknown id
+            proxy.outage()
+            response = httpx.get(path, headers=_bearer(token), timeout=60)
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["reason"] == "database_unavailable"
+    finally:
+        proxy.close()
