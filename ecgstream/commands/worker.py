@@ -16,8 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgstream.secret_check import InsecureConfiguration
-    from stream_processor.worker import run_worker
+    from ecgstream.secret_check import InsecureConfiguration, require_patient_secret
 
     settings = load_settings()
     if args.metrics_port is not None:
@@ -25,6 +24,9 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_host:
         settings = settings.with_overrides(metrics_host=args.metrics_host)
     try:
+        require_patient_secret(settings)  # before importing torch and faust: refuse within a second
+        from stream_processor.worker import run_worker
+
         run_worker(settings)
     except InsecureConfiguration as exc:
         print(f"ecgstream worker: {exc}", file=sys.stderr)
