@@ -59,6 +59,7 @@ def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_ma
         batch_wait=0.2,
         torch_threads=torch_threads,
         log_level="WARNING",
+        patient_hmac_secret="ecgstream-benchmark-patient-secret",  # an external broker refuses the default
     )
     recordings = [
         dataclasses.replace(templates[i % len(templates)], recording_id=new_recording_id()) for i in range(n)

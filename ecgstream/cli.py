@@ -26,12 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("ecgstream.commands.diagnose", "diagnose ECG files locally (no broker, no database)"),
     "generate": ("ecgstream.commands.generate", "write a small synthetic data set in the SPH layout"),
     "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),
+    "token": ("ecgstream.commands.token", "API tokens for devices and integrations: create, list, revoke"),
+    "user": ("ecgstream.commands.user", "people who sign in on the gateway page: create, password, disable, list"),
 }
 
 
 # Interactive one-shot commands print their own results: only warnings and errors are logged unless
 # LOG_LEVEL is set. Services (worker, gateway, up) log at LOG_LEVEL (default INFO).
-QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate"})
+QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate", "token", "user"})
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:

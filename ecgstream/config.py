@@ -31,6 +31,15 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | BROKER_SESSION_TIMEOUT | ``6`` | consumer-group session timeout (s); short so workers join within seconds |
 | BROKER_HEARTBEAT_INTERVAL | ``1`` | consumer heartbeat interval (s) |
 | BROKER_REBALANCE_TIMEOUT | ``6`` | rebalance timeout (s) |
+| METRICS_HOST | ``127.0.0.1`` | address the worker's ``/metrics`` listens on (``0.0.0.0`` inside a container network) |
+| TRUSTED_PROXY_CIDRS | (empty: none) | comma-separated addresses/networks of SSO reverse proxies whose user header is believed |
+| SSO_USER_HEADER | ``X-Forwarded-User`` | header carrying the signed-in user from a trusted SSO proxy |
+| SSO_SCOPES | ``recordings:write recordings:read`` | scopes of a person signed in through the SSO proxy |
+| SESSION_SECRET | (empty: random per process) | key for CSRF tokens; set it when several gateways share sessions |
+| SESSION_MAX_AGE | ``28800`` | seconds a login session lasts |
+| SESSION_COOKIE_SECURE | ``auto`` | ``true``/``false``/``auto`` (Secure when the request came over https) |
+| LOGIN_MAX_FAILURES / LOGIN_LOCKOUT_SECONDS | ``5`` / ``900`` | failed logins that lock an account, and for how long |
+| ECGSTREAM_EMBEDDED_STACK | (set by ``ecgstream up`` for its children) | marks a loopback development stack |
 """
 
 from __future__ import annotations
@@ -80,6 +89,16 @@ class Settings:
     broker_session_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
     broker_rebalance_timeout: float = 6.0
+    metrics_host: str = "127.0.0.1"
+    trusted_proxy_cidrs: str = ""
+    sso_user_header: str = "X-Forwarded-User"
+    sso_scopes: str = "recordings:write recordings:read"
+    session_secret: str = ""
+    session_max_age: int = 8 * 3600
+    session_cookie_secure: str = "auto"
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    embedded_stack: bool = False
 
     @property
     def embedded_broker(self) -> bool:
@@ -136,6 +155,16 @@ ENV_FIELDS: dict[str, str] = {
     "BROKER_SESSION_TIMEOUT": "broker_session_timeout",
     "BROKER_HEARTBEAT_INTERVAL": "broker_heartbeat_interval",
     "BROKER_REBALANCE_TIMEOUT": "broker_rebalance_timeout",
+    "METRICS_HOST": "metrics_host",
+    "TRUSTED_PROXY_CIDRS": "trusted_proxy_cidrs",
+    "SSO_USER_HEADER": "sso_user_header",
+    "SSO_SCOPES": "sso_scopes",
+    "SESSION_SECRET": "session_secret",
+    "SESSION_MAX_AGE": "session_max_age",
+    "SESSION_COOKIE_SECURE": "session_cookie_secure",
+    "LOGIN_MAX_FAILURES": "login_max_failures",
+    "LOGIN_LOCKOUT_SECONDS": "login_lockout_seconds",
+    "ECGSTREAM_EMBEDDED_STACK": "embedded_stack",
 }
 
 

@@ -114,6 +114,9 @@ class LocalStack:
         env = dict(os.environ)
         env.update(settings_to_env(self.settings))
         env.update(KAFKA_BOOTSTRAP=self.bootstrap, DATABASE_URL=self.database_url)
+        # the children of a loopback development stack may keep the development PATIENT_HMAC_SECRET
+        development = self.settings.embedded_broker and not self.settings.database_url
+        env["ECGSTREAM_EMBEDDED_STACK"] = "true" if development else "false"
         return env
 
     def start(self) -> LocalStack:

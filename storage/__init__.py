@@ -2,11 +2,13 @@
 
 Nothing here connects at import time; services call ``create_engine(settings.effective_database_url)``
 at start-up and ``ecgstream db upgrade`` applies the migrations. The migration functions (and
-Alembic with them) are imported on first use only.
+Alembic with them) are imported on first use only. Access control (tokens, users, sessions,
+recording owners) lives in ``storage.auth_models`` and ``storage.principals``.
 """
 
 from typing import Any
 
+from storage import auth_models as _auth_models  # noqa: F401 - registers the access-control tables
 from storage.engine import create_engine
 from storage.errors import DatabaseUnavailable, StorageError
 from storage.models import Base, Diagnosis, Recording

@@ -102,7 +102,11 @@ class WorkerMetrics:
         )  # fmt: skip
 
 
-def serve_metrics(metrics: WorkerMetrics, port: int, addr: str = "0.0.0.0") -> int:
-    """Serve ``/metrics`` over HTTP in a background thread; returns the bound port."""
+def serve_metrics(metrics: WorkerMetrics, port: int, addr: str = "127.0.0.1") -> int:
+    """Serve ``/metrics`` over HTTP in a background thread; returns the bound port.
+
+    Loopback by default (``METRICS_HOST``): the page is unauthenticated, so only a container network
+    or a host firewall should ever expose it to a Prometheus server.
+    """
     server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
     return int(server.server_address[1])

@@ -11,6 +11,7 @@ import faust
 import numpy as np
 
 from ecgstream.config import Settings
+from ecgstream.secret_check import require_patient_secret
 from ecgstream.stack_info import resolve_bootstrap
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
@@ -33,16 +34,20 @@ def _warm_up(predictor: Predictor) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until SIGTERM/SIGINT (faust handles the signals and stops gracefully)."""
+    """Run a worker until SIGTERM/SIGINT (faust handles the signals and stops gracefully).
+
+    Raises ``InsecureConfiguration`` outside the development stack without a real PATIENT_HMAC_SECRET.
+    """
+    require_patient_secret(settings)  # before connecting anywhere
     bootstrap = resolve_bootstrap(settings)
     asyncio.run(create_topics(settings, bootstrap))
     predictor = Predictor.load(settings.model_path, torch_threads=settings.torch_threads)
     _warm_up(predictor)
     metrics = WorkerMetrics.create()
-    port = serve_metrics(metrics, settings.metrics_port)
+    port = serve_metrics(metrics, settings.metrics_port, settings.metrics_host)
     logger.info(
         "worker starting",
-        extra={"bootstrap": bootstrap, "metrics_port": port, "model_version": predictor.version,
+        extra={"bootstrap": bootstrap, "metrics_host": settings.metrics_host, "metrics_port": port, "model_version": predictor.version,
                "group": settings.worker_group, "batch_max": settings.batch_max, "batch_wait": settings.batch_wait},
     )  # fmt: skip
     engine = create_engine(settings.effective_database_url)

@@ -1,7 +1,8 @@
 """``ecgstream gateway``: the web upload gateway (page + JSON API) on GATEWAY_HOST:GATEWAY_PORT.
 
 Publishes to KAFKA_BOOTSTRAP (or the broker of a running ``ecgstream up``) and reads diagnoses from
-DATABASE_URL. Exit code 2 when no broker is configured.
+DATABASE_URL. Exit code 2 when no broker is configured, or when PATIENT_HMAC_SECRET is unset or the
+development default outside the embedded stack.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecgstream.config import load_settings
+    from ecgstream.secret_check import InsecureConfiguration
     from ecgstream.stack_info import NoBrokerConfigured
     from ingest.gateway import run_gateway
 
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["gateway_port"] = args.port
     try:
         run_gateway(settings.with_overrides(**overrides))
-    except NoBrokerConfigured as exc:
+    except (NoBrokerConfigured, InsecureConfiguration) as exc:
         print(f"ecgstream gateway: {exc}", file=sys.stderr)
         return 2
     return 0

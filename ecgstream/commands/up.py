@@ -14,6 +14,7 @@ from types import FrameType
 
 from ecgstream.config import load_settings
 from ecgstream.embedded import wait_for_port
+from ecgstream.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
 from ecgstream.stack import LocalStack
 from ecgstream.stack_info import StackInfo, write_stack_info
 
@@ -25,8 +26,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-gateway", action="store_true", help="do not start the web upload gateway")
 
 
+def _development_login(stack: LocalStack) -> str:
+    """A fresh random password for the ``admin`` login of a development stack, printed once."""
+    import asyncio
+    import secrets
+
+    from ecgstream.commands.user import admin_login
+
+    password = secrets.token_urlsafe(15)
+    asyncio.run(admin_login(stack.database_url, "admin", password))
+    return password
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    try:
+        require_patient_secret(settings)
+    except InsecureConfiguration as exc:
+        print(f"ecgstream up: {exc}", file=sys.stderr)
+        return 2
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -55,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {worker.name}: metrics {worker.metrics_url} (log {worker.log_path})")
             if gateway_url:
                 print(f"  web upload gateway: {gateway_url}")
+                if is_development_stack(settings):
+                    password = _development_login(stack)
+                    print(f"  sign in as admin / {password} (a new password every `ecgstream up`; shown once)")
+                else:
+                    print("  sign in with a user from `ecgstream user create`; devices use `ecgstream token create`")
             print("  publish files with `ecgstream publish PATH...`; stop with Ctrl-C")
             while not stopping.wait(1.0):
                 if any(not worker.running for worker in stack.workers):

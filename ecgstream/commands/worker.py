@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ecgstream.config import load_settings
 
@@ -11,13 +12,23 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-port", type=int, help="port of /metrics (default METRICS_PORT)")
+    parser.add_argument("--metrics-host", help="address of /metrics (default METRICS_HOST, 127.0.0.1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from stream_processor.worker import run_worker
+    from ecgstream.secret_check import InsecureConfiguration, require_patient_secret
 
     settings = load_settings()
     if args.metrics_port is not None:
         settings = settings.with_overrides(metrics_port=args.metrics_port)
-    run_worker(settings)
+    if args.metrics_host:
+        settings = settings.with_overrides(metrics_host=args.metrics_host)
+    try:
+        require_patient_secret(settings)  # before importing torch and faust: refuse within a second
+        from stream_processor.worker import run_worker
+
+        run_worker(settings)
+    except InsecureConfiguration as exc:
+        print(f"ecgstream worker: {exc}", file=sys.stderr)
+        return 2
     return 0

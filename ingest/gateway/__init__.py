@@ -5,7 +5,8 @@
 
 Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``service`` (files ->
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
-+ ``static/`` (the page), ``server`` (uvicorn).
++ ``static/`` (the page), ``server`` (uvicorn), ``auth`` (tokens, sessions, SSO headers, scopes,
+CSRF) and ``login`` (sign in and out).
 """
 
 from ingest.gateway.app import create_app

@@ -20,12 +20,15 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecgstream.config import Settings
+from ingest.gateway.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
 from ingest.gateway.errors import GatewayError, error_body, status_for
+from ingest.gateway.login import router as login_router
 from ingest.gateway.routes import router
 from ingest.gateway.service import GATEWAY_SOURCE, UploadService
 from ingest.gateway.state import GatewayState, default_max_upload_bytes
 from ingest.sandbox import SandboxLimits
 from schemas.errors import InvalidRecording
+from storage.errors import DatabaseUnavailable
 
 __all__ = ["create_app"]
 
@@ -155,14 +158,18 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
         docs_url=None,  # the Swagger UI loads from a CDN; /openapi.json stays available
         redoc_url=None,
     )
+    app.state.auth = auth_config(settings)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(AuthError, auth_error_response)
+    app.add_exception_handler(DatabaseUnavailable, database_unavailable_response)
     app.add_exception_handler(InvalidRecording, _invalid_recording)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientDisconnect, _client_disconnected)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
+    app.include_router(login_router)
     static = files("ingest.gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

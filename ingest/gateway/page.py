@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from importlib.resources import files
 from string import Template
@@ -16,8 +17,11 @@ def _template() -> Template:
     return Template(files("ingest.gateway").joinpath("templates", "index.html").read_text("utf-8"))
 
 
-def render_index(max_upload_bytes: int) -> str:
+def render_index(max_upload_bytes: int, *, csrf_token: str = "", user: str = "") -> str:
+    """The page for a signed-in ``user``; ``csrf_token`` goes into every form it posts."""
     return _template().substitute(
+        csrf_token=html.escape(csrf_token),
+        user=html.escape(user),
         max_upload_bytes=str(max_upload_bytes),
         max_upload_size=format_size(max_upload_bytes),
     )

@@ -7,11 +7,22 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
+from ingest.gateway.auth import (
+    RECORDINGS_READ,
+    RECORDINGS_WRITE,
+    RESULTS_READ_ALL,
+    Principal,
+    authenticate,
+    authorize_read,
+    check_csrf,
+    csrf_token,
+    require_scope,
+)
 from ingest.gateway.errors import GatewayError, UploadTimeout, UploadTooLarge
 from ingest.gateway.fields import parse_fields
 from ingest.gateway.page import render_index
@@ -19,6 +30,7 @@ from ingest.gateway.results import diagnosis_json, pending_json
 from ingest.gateway.service import UploadedFile
 from ingest.gateway.state import GatewayState
 from storage import DatabaseUnavailable, get_diagnosis
+from storage.principals import record_owner
 
 __all__ = ["router"]
 
@@ -71,8 +83,15 @@ def _check_headers(request: Request, state: GatewayState) -> None:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def index(request: Request) -> HTMLResponse:
-    return HTMLResponse(render_index(_state(request).max_upload_bytes))
+async def index(request: Request) -> Response:
+    principal = await authenticate(request)
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    token = csrf_token(request.app.state.auth, principal)
+    return HTMLResponse(
+        render_index(_state(request).max_upload_bytes, csrf_token=token, user=principal.name),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/healthz")
@@ -90,14 +109,17 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.post("/api/recordings", status_code=202)
-async def create_recording(request: Request) -> JSONResponse:
+async def create_recording(
+    request: Request, principal: Principal = Depends(require_scope(RECORDINGS_WRITE))
+) -> JSONResponse:
     """Multipart ``file`` (once, or twice for WFDB) + age, sex, height_cm, weight_kg
-    [+ patient_ref, device_id] -> 202 ``{"recording_id", "status": "queued"}``."""
+    [+ patient_ref, device_id] -> 202 ``{"recording_id", "status": "queued"}``; scope recordings:write."""
     state = _state(request)
     _check_headers(request, state)
     limited = Request(request.scope, _limited(request.receive, state))
     async with limited.form(max_files=MAX_FILES, max_fields=16) as form:
         items = form.multi_items()
+        check_csrf(request, principal, form.get("csrf_token"))
         fields = parse_fields({name: value for name, value in items if isinstance(value, str)})
         files = [
             UploadedFile(value.filename or "upload", value.file)
@@ -105,16 +127,35 @@ async def create_recording(request: Request) -> JSONResponse:
             if name == "file" and isinstance(value, UploadFile)
         ]
         recording_id = await state.service.submit(files, fields)
+    await _remember_owner(state, recording_id, principal)
     body: dict[str, Any] = {"recording_id": recording_id, "status": "queued"}
     return JSONResponse(body, status_code=202, headers={"Location": f"/api/recordings/{recording_id}"})
 
 
+async def _remember_owner(state: GatewayState, recording_id: str, principal: Principal) -> None:
+    try:
+        await record_owner(state.engine, recording_id, principal.key)
+    except DatabaseUnavailable as exc:
+        logger.error("upload queued but its owner not stored", extra={"recording_id": recording_id})
+        raise GatewayError(
+            503, "database_unavailable", "the recording was queued, but the database is unavailable to file it"
+        ) from exc
+
+
 @router.get("/api/recordings/{recording_id}")
-async def read_recording_result(recording_id: str, request: Request) -> JSONResponse:
-    """``{"status": "pending"}`` until the worker has stored the diagnosis, then the diagnosis."""
+async def read_recording_result(
+    recording_id: str,
+    request: Request,
+    principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL)),
+) -> JSONResponse:
+    """``{"status": "pending"}`` until the worker has stored the diagnosis, then the diagnosis.
+
+    Only the principal that uploaded the recording, or one with results:read:all, may read it;
+    everyone else gets the same 404 as for an id that does not exist."""
     if not _RECORDING_ID.match(recording_id):
         raise GatewayError(404, "unknown_recording", "no such recording")
     try:
+        owner = await authorize_read(request, principal, recording_id)
         view = await get_diagnosis(_state(request).engine, recording_id)
     except DatabaseUnavailable as exc:
         logger.warning("results database unavailable", extra={"error": type(exc).__name__})
@@ -122,5 +163,7 @@ async def read_recording_result(recording_id: str, request: Request) -> JSONResp
             503, "database_unavailable", "the results database is unavailable; the page keeps trying"
         ) from exc
     if view is None:
+        if owner is None:  # neither uploaded here nor diagnosed
+            raise GatewayError(404, "unknown_recording", "no such recording")
         return JSONResponse(pending_json(recording_id), headers={"Cache-Control": "no-store"})
     return JSONResponse(diagnosis_json(view), headers={"Cache-Control": "no-store"})

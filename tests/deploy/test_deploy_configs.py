@@ -41,12 +41,12 @@ def test_promtool_accepts_configuration(args):
 
 
 def test_compose_file_is_valid():
-    env = {**os.environ, "PATIENT_HMAC_SECRET": "test-secret"}
+    env = {**os.environ, "PATIENT_HMAC_SECRET": "test-secret", "POSTGRES_PASSWORD": "pw", "GRAFANA_ADMIN_PASSWORD": "pw"}
     result = subprocess.run(
         [_tool("docker-compose"), "config", "--services"], capture_output=True, text=True, cwd=REPO, env=env
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"kafka", "postgres", "migrate", "worker", "gateway", "prometheus", "grafana"}
+    assert set(result.stdout.split()) == {"kafka", "postgres", "migrate", "worker", "gateway", "tls-proxy", "prometheus", "grafana"}
 
 
 def _dashboard_queries() -> list[str]:

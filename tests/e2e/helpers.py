@@ -11,6 +11,8 @@ from pathlib import Path
 from ecgstream.config import Settings
 from schemas import Recording
 
+TEST_PATIENT_SECRET = "ecgstream-tests-only-patient-secret"
+
 
 def isolated_settings(bootstrap: str, database_url: str, home: Path, suffix: str, **overrides: object) -> Settings:
     """Settings whose topics and consumer group belong to one test only."""
@@ -24,6 +26,7 @@ def isolated_settings(bootstrap: str, database_url: str, home: Path, suffix: str
         worker_group=f"workers-{suffix}",
         batch_wait=0.2,
         torch_threads=1,
+        patient_hmac_secret=TEST_PATIENT_SECRET,  # an external broker/database refuses the development default
     )
     return settings.with_overrides(**overrides)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,8 @@ def serve_gateway(settings: Settings, bootstrap: str, **app_options: object) -> 
 
     app = create_app(settings, bootstrap, **app_options)  # type: ignore[arg-type]
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    server = uvicorn.Server(config)  # proxy_headers off, as in run_gateway: the peer decides SSO trust
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -39,6 +42,36 @@ def serve_gateway(settings: Settings, bootstrap: str, **app_options: object) -> 
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def api_token(database_url: str, *scopes: str, name: str = "tests", expires_at: datetime | None = None) -> str:
+    """A new API token in the real database (as `ecgstream token create` makes it)."""
+    from storage import create_engine
+    from storage.principals import create_token
+
+    async def create() -> str:
+        engine = create_engine(database_url)
+        try:
+            return (await create_token(engine, name, scopes or ("admin",), expires_at))[1]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
+def login_user(database_url: str, username: str, password: str, *scopes: str) -> None:
+    """A new page user in the real database (as `ecgstream user create` makes it)."""
+    from storage import create_engine
+    from storage.principals import create_user
+
+    async def create() -> None:
+        engine = create_engine(database_url)
+        try:
+            await create_user(engine, username, password, scopes or ("recordings:write", "recordings:read"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
 
 
 def cinc_record(name: str = "E07501") -> Path:

@@ -17,7 +17,7 @@ from ingest.writers import write_dicom
 from schemas import Recording, decode_recording
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, cinc_record, cinc_recording, serve_gateway
+from tests.gateway.conftest import api_token, cinc_as_dicom, cinc_record, cinc_recording, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +32,15 @@ def settings(tansu, fresh_postgres_url, unique_name, tmp_path):
 
 
 @pytest.fixture
-def client(settings) -> Iterator[httpx.Client]:
+def token(settings) -> str:
+    """An admin API token (authentication itself is tested in tests/security)."""
+    return api_token(settings.database_url, "admin")
+
+
+@pytest.fixture
+def client(settings, token) -> Iterator[httpx.Client]:
     with serve_gateway(settings, settings.kafka_bootstrap, max_upload_bytes=SMALL_LIMIT) as url:
-        with httpx.Client(base_url=url, timeout=30) as http:
+        with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as http:
             yield http
 
 
@@ -242,7 +248,8 @@ def test_not_multipart_is_415(client):
 
 
 def test_unknown_and_malformed_ids(client):
-    assert client.get(f"/api/recordings/{uuid.uuid4()}").json()["status"] == "pending"
+    response = client.get(f"/api/recordings/{uuid.uuid4()}")  # neither uploaded here nor diagnosed
+    assert response.status_code == 404 and _error(response)["reason"] == "unknown_recording"
     response = client.get("/api/recordings/" + "x" * 200)
     assert response.status_code == 404 and _error(response)["reason"] == "unknown_recording"
     response = client.get("/no/such/page")
@@ -274,8 +281,11 @@ def test_unexpected_errors_are_a_generic_500_without_details(client, dicom_file,
     assert any("unexpected error" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
-def test_real_cinc_dicom_is_not_oversize_with_default_limits(settings, tmp_path):
+def test_real_cinc_dicom_is_not_oversize_with_default_limits(settings, token, tmp_path):
     path = cinc_as_dicom(tmp_path)
     with serve_gateway(settings, settings.kafka_bootstrap) as url:
-        response = httpx.post(f"{url}/api/recordings", data=FORM, files=_files(path), timeout=30)
+        response = httpx.post(
+            f"{url}/api/recordings", data=FORM, files=_files(path), timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
     assert response.status_code == 202, response.text

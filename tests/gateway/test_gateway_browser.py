@@ -15,7 +15,7 @@ import pytest
 
 from ecgstream.stack import LocalStack
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, cinc_record, serve_gateway
+from tests.gateway.conftest import cinc_as_dicom, cinc_record, login_user, serve_gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
@@ -69,6 +69,21 @@ def _fill_form(
     driver.find_element(By.ID, "submit").click()
 
 
+def _sign_in(driver, url: str, username: str, password: str) -> None:
+    """Open the page: it sends a signed-out browser to /login; sign in there and land on the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url + "/")
+    assert driver.current_url.endswith("/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 30).until(ec.visibility_of_element_located((By.ID, "upload-form")))
+    assert driver.find_element(By.ID, "signed-in-user").text == username
+
+
 def _screenshot(driver, path: Path) -> Path:
     """A full-page PNG (the window grown to the page's height first), also copied to
     ``$ECGSTREAM_SCREENSHOT_DIR`` when set (CI keeps them as artifacts)."""
@@ -95,9 +110,11 @@ def test_upload_a_real_record_and_read_its_diagnosis(
     settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
 
     with LocalStack(settings, workers=1) as stack:
+        login_user(fresh_postgres_url, "nurse", "a long enough password")
         with serve_gateway(settings, stack.bootstrap) as url:
             stack.wait_ready()
             driver = browser
+            _sign_in(driver, url, "nurse", "a long enough password")
             driver.get(url + "/")
             assert "not a medical device" in driver.find_element(By.CSS_SELECTOR, ".notice").text
 
