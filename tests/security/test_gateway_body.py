@@ -18,7 +18,7 @@ import pytest
 from ingest.gateway.errors import format_size
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import serve_gateway
+from tests.gateway.conftest import api_token, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,16 @@ FORM_HEAD = (
 
 @pytest.fixture
 def gateway(tansu, fresh_postgres_url, unique_name, tmp_path) -> Iterator[str]:
+    global TOKEN
     upgrade(fresh_postgres_url)
+    TOKEN = api_token(fresh_postgres_url, "admin")
     settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name,
                                  upload_body_timeout_seconds=1.0)  # fmt: skip
     with serve_gateway(settings, tansu.bootstrap, max_upload_bytes=UPLOAD_LIMIT) as url:
         yield url
+
+
+TOKEN = ""  # an admin API token of the running gateway (set by the fixture): uploads need one
 
 
 def _connect(url: str) -> socket.socket:
@@ -47,7 +52,8 @@ def _connect(url: str) -> socket.socket:
 
 
 def _request_head(length: int | None) -> bytes:
-    lines = ["POST /api/recordings HTTP/1.1", "Host: test", f"Content-Type: multipart/form-data; boundary={BOUNDARY}"]
+    lines = ["POST /api/recordings HTTP/1.1", "Host: test", f"Authorization: Bearer {TOKEN}",
+             f"Content-Type: multipart/form-data; boundary={BOUNDARY}"]
     lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -124,7 +130,7 @@ def test_the_413_answer_quotes_one_limit_whichever_check_fires(gateway):
             break
     status_streamed, body_streamed = _response(streamed)
     streamed.close()
-    page = httpx.get(gateway, timeout=10).text
+    page = httpx.get(gateway, timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}).text
 
     assert status_declared == status_streamed == 413
     assert body_declared["error"] == body_streamed["error"]

@@ -16,7 +16,7 @@ import pytest
 
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import serve_gateway
+from tests.gateway.conftest import api_token, serve_gateway
 from tests.security import hostile_files as hostile
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,9 @@ def test_hostile_uploads_get_4xx_in_bounded_gateway_memory(tansu, fresh_postgres
         "wfdb_flac": ((wfdb, wfdb.with_suffix(".dat")), 415, "unreadable"),
         "dicom_deflate": ((hostile.dicom_deflate_bomb(tmp_path / "deflate.dcm"),), 422, "decode_limit_exceeded"),
     }  # fmt: skip
-    with serve_gateway(settings, tansu.bootstrap) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with serve_gateway(settings, tansu.bootstrap) as url, httpx.Client(
+        base_url=url, timeout=60, headers={"Authorization": f"Bearer {api_token(fresh_postgres_url, 'admin')}"}
+    ) as http:
         _reset_peak_rss()
         start = _vm_hwm_bytes()
         with ThreadPoolExecutor(len(uploads) * 2) as pool:  # in parallel, each twice: the gateway's thread pool
@@ -75,7 +77,9 @@ def test_a_parser_stopped_by_its_memory_limit_gives_422_too_complex(tansu, fresh
     settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name,
                                  parse_memory_bytes=32 * 1024 * 1024)  # fmt: skip
     bomb = hostile.dicom_deflate_bomb(tmp_path / "deflate.dcm")
-    with serve_gateway(settings, tansu.bootstrap) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with serve_gateway(settings, tansu.bootstrap) as url, httpx.Client(
+        base_url=url, timeout=60, headers={"Authorization": f"Bearer {api_token(fresh_postgres_url, 'admin')}"}
+    ) as http:
         answer = _upload(http, bomb)
         health = http.get("/healthz")
     error = answer.json()["error"]
