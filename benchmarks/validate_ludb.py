@@ -161,7 +161,9 @@ def main() -> int:
     parser.add_argument("--worst", type=int, default=0, help="list the N largest differences per interval")
     args = parser.parse_args()
     paths = record_paths(args.data, args.records)
-    methods: dict[str, Callable[[np.ndarray, float], dict[str, float | None]]] = {"ecgstream (global, median beat)": ours}
+    methods: dict[str, Callable[[np.ndarray, float], dict[str, float | None]]] = {
+        "ecgstream (global, median beat)": ours
+    }
     if args.neurokit:
         methods["neurokit2 dwt (lead II)"] = neurokit_lead_ii("dwt")
         methods["neurokit2 prominence (lead II)"] = neurokit_lead_ii("prominence")

@@ -1,7 +1,7 @@
 """Beats: R peaks from all leads, premature and ventricular beats, P wave present per beat.
 
 R peaks: neurokit2's gradient detector (``ecg_findpeaks``, method ``neurokit``) on a spatial QRS-energy
-curve (root sum of squares over the independent leads of the 8-25 Hz band), so no single lead's
+curve (spatial velocity over the independent leads of the 0.5-40 Hz band), so no single lead's
 polarity or noise decides; each peak is then moved to the energy maximum within +-50 ms.
 
 Classes (rules, stated once here):
@@ -23,11 +23,16 @@ import logging
 
 import numpy as np
 
-from measurements.filters import detection_band
-
 logger = logging.getLogger(__name__)
 
-__all__ = ["INDEPENDENT_LEADS", "BeatFeatures", "classify_beats", "detect_r_peaks", "qrs_energy"]
+__all__ = [
+    "INDEPENDENT_LEADS",
+    "BeatFeatures",
+    "align_peaks",
+    "classify_beats",
+    "detect_r_peaks",
+    "qrs_energy",
+]
 
 # I, II, V1-V6: the 8 independent leads (III, aVR, aVL, aVF are linear combinations of I and II).
 INDEPENDENT_LEADS = np.array([0, 1, 6, 7, 8, 9, 10, 11])
@@ -36,11 +41,11 @@ MORPHOLOGY_CORRELATION = 0.80
 WIDE_RATIO = 1.3
 
 
-def qrs_energy(signal: np.ndarray, fs: float) -> np.ndarray:
-    """Spatial QRS energy: root sum of squares of the 8-25 Hz band over the independent leads,
-    smoothed over 20 ms. Shape (samples,)."""
-    band = detection_band(signal[INDEPENDENT_LEADS], fs)
-    energy = np.sqrt(np.sum(band * band, axis=0))
+def qrs_energy(filtered: np.ndarray, fs: float) -> np.ndarray:
+    """Spatial QRS energy: the spatial velocity (root sum of squared first differences over the
+    independent leads) of the diagnostic-band signal, smoothed over 20 ms. Shape (samples,)."""
+    d = np.diff(filtered[INDEPENDENT_LEADS], axis=1, prepend=filtered[INDEPENDENT_LEADS, :1])
+    energy = np.sqrt(np.sum(d * d, axis=0))
     width = max(1, int(round(0.02 * fs)))
     return np.convolve(energy, np.ones(width) / width, mode="same")
 
@@ -93,7 +98,11 @@ class BeatFeatures:
         return widths / max(float(np.median(widths)), 1.0)
 
     def differs(self) -> np.ndarray:
-        return (self.correlation < MORPHOLOGY_CORRELATION) | (self.energy_ratio < 0.5) | (self.energy_ratio > 2.0)
+        return (
+            (self.correlation < MORPHOLOGY_CORRELATION)
+            | (self.energy_ratio < 0.5)
+            | (self.energy_ratio > 2.0)
+        )
 
 
 def _premature(rr: np.ndarray, ectopic_hint: np.ndarray) -> np.ndarray:
@@ -139,3 +148,25 @@ def classify_beats(
         else:
             classes.append("N")
     return tuple(classes)
+
+
+def align_peaks(energy: np.ndarray, r_peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Move each R peak by up to +-20 ms to best match the median QRS-energy shape (-100..+100 ms),
+    so that a QRS with two similar energy maxima is aligned the same way in every beat."""
+    if r_peaks.size < 3:
+        return r_peaks
+    half, reach = int(round(0.1 * fs)), int(round(0.02 * fs))
+    offsets = np.arange(-half, half + 1)
+    idx = np.clip(r_peaks[:, None] + offsets[None, :], 0, energy.size - 1)
+    template = np.median(energy[idx], axis=0)
+    template = template - template.mean()
+    shifts = np.arange(-reach, reach + 1)
+    sidx = np.clip(
+        r_peaks[:, None, None] + shifts[None, :, None] + offsets[None, None, :], 0, energy.size - 1
+    )
+    windows = energy[sidx]  # (beats, shifts, window)
+    windows = windows - windows.mean(axis=2, keepdims=True)
+    score = (windows @ template) / np.maximum(np.linalg.norm(windows, axis=2), 1e-12)
+    aligned = r_peaks + shifts[np.argmax(score, axis=1)]
+    margin = int(round(0.1 * fs))
+    return np.clip(aligned, margin, energy.size - margin - 1)

@@ -25,7 +25,7 @@ def _band(fs: float, low: float, high: float, order: int) -> np.ndarray:
 
 def _filter(x: np.ndarray, fs: float, band: tuple[float, float], order: int) -> np.ndarray:
     sos = _band(float(fs), band[0], band[1], order)
-    padlen = min(x.shape[-1] - 1, int(3 * fs))
+    padlen = min(x.shape[-1] - 1, int(fs))
     return np.asarray(sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from measurements.axes import frontal_axis
-from measurements.beats import BeatFeatures, classify_beats, detect_r_peaks, qrs_energy
+from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
 from measurements.delineation import DelineationParams, Fiducials, _pr_baseline, delineate
 from measurements.filters import diagnostic_band
 from measurements.intervals import intervals
@@ -37,7 +37,9 @@ SCALAR_FIELDS = (
 P_CORRELATION = 0.5
 
 
-def _empty(fs: float, reason: str, r_peaks: np.ndarray | None = None, classes: tuple[str, ...] = ()) -> Measurements:
+def _empty(
+    fs: float, reason: str, r_peaks: np.ndarray | None = None, classes: tuple[str, ...] = ()
+) -> Measurements:
     peaks = np.zeros(0, dtype=np.int64) if r_peaks is None else r_peaks
     beats = Beats(peaks, classes or ("Q",) * peaks.size, np.zeros(peaks.size, dtype=bool), float(fs))  # type: ignore[arg-type]
     return Measurements(fs=float(fs), beats=beats, missing={name: reason for name in SCALAR_FIELDS})
@@ -74,7 +76,8 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     filtered = diagnostic_band(x, fs)
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
-    r_peaks = detect_r_peaks(qrs_energy(x, fs), fs)
+    energy = qrs_energy(filtered, fs)
+    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
     rr_s = np.diff(r_peaks) / fs
@@ -104,13 +107,23 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
         v = voltages(w, base, fid.qrs_on, fid.qrs_off, fs)
         values.update(vars(v))
         p_present = _p_present(filtered, r_peaks, beat, fid)
-    reason_for = {"p_axis_deg": missing.get("pr_ms", "no_p_waves"), "t_axis_deg": missing.get("qt_ms", "t_end_unclear")}
+    reason_for = {
+        "p_axis_deg": missing.get("pr_ms", "no_p_waves"),
+        "t_axis_deg": missing.get("qt_ms", "t_end_unclear"),
+    }
     for name in ("p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
         if values.get(name) is None:
             missing[name] = reason_for.get(name, missing.get("qrs_ms", "indeterminate"))
             if name in values:
                 missing[name] = "indeterminate"
-    for name in ("qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv"):
+    for name in (
+        "qrs_amplitude_mv",
+        "r_amplitude_mv",
+        "s_amplitude_mv",
+        "st_j60_mv",
+        "sokolow_lyon_mv",
+        "cornell_mv",
+    ):
         if name not in values or values[name] is None or values[name] == (None,) * N_LEADS:
             missing[name] = missing.get("qrs_ms", "qrs_boundaries_unclear")
             values.pop(name, None)

@@ -39,7 +39,9 @@ class RhythmFigures:
         self.missing: dict[str, str] = {}
 
 
-def rhythm_figures(r_peaks: np.ndarray, classes: tuple[str, ...], fs: float, *, irregular: bool) -> RhythmFigures:
+def rhythm_figures(
+    r_peaks: np.ndarray, classes: tuple[str, ...], fs: float, *, irregular: bool
+) -> RhythmFigures:
     """Rate and RR statistics by the rules in the module docstring."""
     out = RhythmFigures()
     if r_peaks.size < 3:

@@ -26,7 +26,9 @@ class MedianBeat:
     rr_s: float
 
 
-def median_beat(filtered: np.ndarray, r_peaks: np.ndarray, use: np.ndarray, fs: float, rr_s: float) -> MedianBeat | None:
+def median_beat(
+    filtered: np.ndarray, r_peaks: np.ndarray, use: np.ndarray, fs: float, rr_s: float
+) -> MedianBeat | None:
     """Median of the beats selected by ``use`` (bool per R peak); None with fewer than 2 usable beats.
 
     Window: R - min(0.45 s, 0.55 RR) .. R + min(0.70 s, RR - 0.05 s), at least R + 0.35 s.

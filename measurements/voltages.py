@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["Voltages", "voltages"]
 
-I, II, III, AVR, AVL, AVF, V1, V2, V3, V4, V5, V6 = range(12)
+AVL, V1, V3, V5, V6 = 4, 6, 8, 10, 11  # STANDARD_LEADS indices
 
 
 class Voltages:
