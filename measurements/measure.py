@@ -77,7 +77,8 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
     energy = qrs_energy(filtered, fs)
-    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
+    # Twice: the second pass aligns on a template built from already aligned beats.
+    r_peaks = align_peaks(energy, align_peaks(energy, detect_r_peaks(energy, fs), fs), fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
     rr_s = np.diff(r_peaks) / fs
