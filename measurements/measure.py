@@ -93,6 +93,11 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     dominant = np.array([c == "N" for c in classes])
     beat = median_beat(filtered, r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s)))
     fid = delineate(beat, params) if beat is not None else Fiducials(missing={"qrs": "no_dominant_beats"})
+    if irregular and fid.p_on is not None:
+        # An irregularly irregular rhythm has no P wave locked to the QRS: whatever the median beat
+        # shows before the QRS is not a P wave to measure a PR from.
+        fid.p_on = fid.p_off = None
+        fid.missing["p"] = "irregular_rhythm"
     ivl = intervals(fid, fs, rhythm.dominant_rr_s)
     missing.update(ivl.missing)
     values: dict[str, object] = {}
