@@ -145,7 +145,7 @@ def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: 
     end = out.qrs_on - int(round(0.03 * fs))
     begin = max(0, out.qrs_on - int(round(0.40 * fs)))
     if out.t_end is not None:  # not before the previous beat's T end
-        begin = max(begin, out.t_end - int(round(beat.rr_s * fs)) + int(round(0.02 * fs)))
+        begin = max(begin, out.t_end - int(round(beat.rr_before_s * fs)) + int(round(0.02 * fs)))
     if end - begin < int(0.06 * fs):
         out.missing["p"] = "p_window_too_short"
         return

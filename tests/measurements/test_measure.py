@@ -144,3 +144,5 @@ def test_bigeminy_rate_comes_from_the_dominant_cycles() -> None:
     assert m.beats.classes[1::2].count("S") >= len(times) // 2 - 1
     assert m.rr_irregularity is not None and m.rr_irregularity < 0.12  # fixed coupling: not AF
     assert m.heart_rate_bpm == pytest.approx(60 / 1.1, abs=3.0)
+    # The T window ends before the premature beat, not a dominant RR after R.
+    assert m.qt_ms == pytest.approx(380.0, abs=30.0)
