@@ -16,7 +16,7 @@ import numpy as np
 from measurements.axes import frontal_axis
 from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
 from measurements.delineation import DelineationParams, Fiducials, _pr_baseline, delineate
-from measurements.filters import diagnostic_band
+from measurements.filters import amplitude_band, diagnostic_band
 from measurements.intervals import intervals
 from measurements.rhythm import IRREGULAR_INDEX, dominant_irregularity, rhythm_figures
 from measurements.template import MedianBeat, median_beat
@@ -125,7 +125,12 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
             values["p_axis_deg"] = frontal_axis(w, base, fid.p_on, fid.p_off + 1, fs)
         if fid.t_end is not None:
             values["t_axis_deg"] = frontal_axis(w, base, fid.qrs_off, fid.t_end + 1, fs)
-        v = voltages(w, base, fid.qrs_on, fid.qrs_off, fs)
+        # Voltages on the same beats and window at the wider amplitude bandwidth.
+        wide = median_beat(
+            amplitude_band(x, fs), r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s))
+        )
+        wide = wide if wide is not None and wide.waves.shape == w.shape else beat
+        v = voltages(wide.waves, _pr_baseline(wide, fid.qrs_on), fid.qrs_on, fid.qrs_off, fs)
         values.update(vars(v))
     reason_for = {
         "p_axis_deg": missing.get("pr_ms", "no_p_waves"),
