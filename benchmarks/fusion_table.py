@@ -7,7 +7,7 @@ For every statement the rules can decide (``measurements.rules.RULE_CODES``) tha
 positives in ptbxl-sph, it prints precision / recall / F1 of
   (a) model alone at its thresholds, (b) rule alone, (c) both (AND), (d) gate (model AND the
   measured requirement; for the gate codes 104-106), (e) either (OR),
-and the chosen option: the best F1, where an option earlier in the rule's preference order wins
+and the chosen option (with a paired bootstrap 95 % interval of its F1 minus the model's): the best F1, where an option earlier in the rule's preference order wins
 within 0.03 F1 of the best (``PREFERENCE``). Statements with fewer than ``--min-positives``
 positives are reported as not measurable here. Rules alone are also scored on every record (they
 need no training).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -74,7 +75,9 @@ def load_predictions(path: Path) -> tuple[list[str], np.ndarray, list[int], np.n
     return ids, np.asarray(z["probabilities"], dtype=np.float32), codes, thresholds
 
 
-def heldout_predictions(data, model_path: Path, cache: Path) -> tuple[list[str], np.ndarray, list[int], np.ndarray]:  # noqa: ANN001
+def heldout_predictions(
+    data, model_path: Path, cache: Path
+) -> tuple[list[str], np.ndarray, list[int], np.ndarray]:  # noqa: ANN001
     """The shipped model on its own held-out test split (cached)."""
     if cache.exists():
         ids, probs, codes, thresholds = load_predictions(cache)
@@ -90,7 +93,9 @@ def heldout_predictions(data, model_path: Path, cache: Path) -> tuple[list[str],
     probs = []
     for start in range(0, len(test.signals), 32):
         sig = [s.astype(np.float32) for s in test.signals[start : start + 32]]
-        pred = predictor.predict(sig, [test.fs] * len(sig), test.ages[start : start + 32], test.sexes[start : start + 32])
+        pred = predictor.predict(
+            sig, [test.fs] * len(sig), test.ages[start : start + 32], test.sexes[start : start + 32]
+        )
         probs.append(pred.probabilities)
     codes = [label.code for label in predictor.labels]
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,9 @@ def heldout_predictions(data, model_path: Path, cache: Path) -> tuple[list[str],
     return list(test.ecg_ids), np.concatenate(probs), codes, np.asarray(predictor.thresholds)
 
 
-def rules_for(signals: Sequence[np.ndarray], fs: float, ages: Sequence, sexes: Sequence, in_mv: bool) -> tuple[list, list]:
+def rules_for(
+    signals: Sequence[np.ndarray], fs: float, ages: Sequence, sexes: Sequence, in_mv: bool
+) -> tuple[list, list]:
     """(quality reports, rule statements) per record."""
     reports, statements = [], []
     for i, signal in enumerate(signals):
@@ -113,7 +120,9 @@ def rules_for(signals: Sequence[np.ndarray], fs: float, ages: Sequence, sexes: S
     return reports, statements
 
 
-def decisions(option: str, model_yes: np.ndarray, rule_yes: np.ndarray, requirement: np.ndarray) -> np.ndarray:
+def decisions(
+    option: str, model_yes: np.ndarray, rule_yes: np.ndarray, requirement: np.ndarray
+) -> np.ndarray:
     table: dict[str, Callable[[], np.ndarray]] = {
         "model": lambda: model_yes,
         "rule": lambda: rule_yes,
@@ -143,21 +152,52 @@ def choose_rows(y_codes: list[set[int]], probs: np.ndarray, codes: list[int], th
         top = max(float(scores[o]["f1"]) for o in options)
         best = next(o for o in options if float(scores[o]["f1"]) >= top - F1_TOLERANCE)
         measurable = int(y.sum()) >= min_positives
-        rows.append({"code": code, "role": role, "positives": int(y.sum()), "scores": scores,
-                     "best": best if measurable else None})  # fmt: skip
+        row = {
+            "code": code,
+            "role": role,
+            "positives": int(y.sum()),
+            "scores": scores,
+            "best": best if measurable else None,
+        }
+        if measurable and best != "model":
+            chosen_yes = decisions(best, model_yes, rule_yes, requirement)
+            row["delta_f1_vs_model_ci95"] = bootstrap_delta_f1(y, chosen_yes, model_yes)
+        rows.append(row)
     return rows
+
+
+def bootstrap_delta_f1(
+    y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0
+) -> list[float]:
+    """95 % interval of F1(a) - F1(b) over records resampled with replacement (paired)."""
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n, len(y)))
+    yy = y[idx]
+
+    def f1(pred: np.ndarray) -> np.ndarray:
+        p = pred[idx]
+        tp = (yy & p).sum(axis=1)
+        denominator = (yy.sum(axis=1) + p.sum(axis=1)).astype(float)
+        return np.divide(2.0 * tp, denominator, out=np.zeros(n), where=denominator > 0)
+
+    delta = f1(a) - f1(b)
+    return [round(float(v), 3) for v in np.percentile(delta, [2.5, 97.5])]
 
 
 def print_rows(title: str, rows: list[dict]) -> None:
     print(f"\n== {title}")
-    print(f"{'code':>5} {'role':8} {'pos':>4}  " + "  ".join(f"{o:>16}" for o in ("model", "rule", "both", "gate", "either")) + "  best")
+    print(
+        f"{'code':>5} {'role':8} {'pos':>4}  "
+        + "  ".join(f"{o:>16}" for o in ("model", "rule", "both", "gate", "either"))
+        + "  best"
+    )
     for row in rows:
         cells = []
         for o in ("model", "rule", "both", "gate", "either"):
             s = row["scores"].get(o) or (row["scores"].get("requirement alone") if o == "rule" else None)
             cells.append(f"{s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f}" if s else "-")
         print(f"{row['code']:>5} {row['role']:8} {row['positives']:>4}  " + "  ".join(f"{c:>16}" for c in cells)
-              + f"  {row['best'] or 'n/a (too few positives)'}")  # fmt: skip
+              + f"  {row['best'] or 'n/a (too few positives)'}"
+              + (f"  (F1 - model: 95% CI {row['delta_f1_vs_model_ci95']})" if "delta_f1_vs_model_ci95" in row else ""))  # fmt: skip
 
 
 def cinc_before_after(model_path: Path, folder: Path) -> dict:
@@ -183,7 +223,9 @@ def cinc_before_after(model_path: Path, folder: Path) -> dict:
         q = assess_quality(x, rec.fs)
         m = measure(x, rec.fs)
         rules = rule_statements(m, q, sex=rec.sex, age=rec.age, amplitudes_valid=True)
-        fused = fuse(dict(zip(codes, map(float, probs), strict=True)), thresholds, rules, q, descriptions=descriptions)
+        fused = fuse(
+            dict(zip(codes, map(float, probs), strict=True)), thresholds, rules, q, descriptions=descriptions
+        )
         fused_primary = {s.code for s in fused if s.modifies is None}
         for counts, said in ((before, model_said), (after, fused_primary)):
             counts["tp"] += len(said & set(true_codes))
@@ -209,8 +251,32 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=ARTIFACTS / "quality_heldout_predictions.npz")
     parser.add_argument("--min-positives", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--cinc-only", action="store_true", help="only the CinC before/after check")
+    parser.add_argument(
+        "--statements-cache", type=Path, default=None, help="pickle of quality + rule statements (reuse)"
+    )
     args = parser.parse_args()
+    result: dict = {}
+    if not args.cinc_only:
+        result = ptbxl_table(args)
+    cinc = cinc_before_after(args.model, args.data / "cinc2021")
+    print("\n== CinC 2021 (10 records, mV), DEFAULT_TABLE, not tuned on them")
+    for line in cinc["lines"]:
+        print(line)
+    for name in ("before", "after"):
+        c = cinc[name]
+        print(
+            f"{name:6} fusion: precision {c['precision']:.2f} recall {c['recall']:.2f} (tp {c['tp']} fp {c['fp']} fn {c['fn']})"
+        )
+    result["cinc"] = {k: cinc[k] for k in ("before", "after")}
+    result["default_table"] = dict(DEFAULT_TABLE)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    return 0
 
+
+def ptbxl_table(args: argparse.Namespace) -> dict:
+    """Measure the options on ptbxl-sph and print the per-code table."""
     from model.data import read_sph_dataset
 
     data = read_sph_dataset(args.data / "ptbxl-sph")
@@ -229,12 +295,26 @@ def main() -> int:
     position = {e: i for i, e in enumerate(data.ecg_ids)}
     chosen = np.asarray([position[e] for e in ids])
     print(f"predictions: {source}")
-    reports, statements = rules_for(data.signals, data.fs, data.ages, data.sexes, in_mv=False)
+    cache = args.statements_cache
+    if cache is not None and cache.exists():
+        with open(cache, "rb") as handle:
+            reports, statements = pickle.load(handle)
+    else:
+        reports, statements = rules_for(data.signals, data.fs, data.ages, data.sexes, in_mv=False)
+        if cache is not None:
+            with open(cache, "wb") as handle:
+                pickle.dump((reports, statements), handle)
     unreadable = sum(not reports[i].readable for i in chosen)
-    print(f"records {len(ids)}, unreadable by quality {unreadable} (all {len(data.ecg_ids)}: {sum(not q.readable for q in reports)})")
+    print(
+        f"records {len(ids)}, unreadable by quality {unreadable} (all {len(data.ecg_ids)}: {sum(not q.readable for q in reports)})"
+    )
     y_codes = [set(data.codes[i]) for i in chosen]
-    rows = choose_rows(y_codes, probs, codes, np.asarray(thresholds), [statements[i] for i in chosen], args.min_positives)
-    print_rows("ptbxl-sph: precision/recall/F1 per option (rule column = QRS requirement alone for gates)", rows)
+    rows = choose_rows(
+        y_codes, probs, codes, np.asarray(thresholds), [statements[i] for i in chosen], args.min_positives
+    )
+    print_rows(
+        "ptbxl-sph: precision/recall/F1 per option (rule column = QRS requirement alone for gates)", rows
+    )
     # Rules need no training: their figures on every record (the model column is not meaningful here).
     all_rows = choose_rows([set(c) for c in data.codes], np.zeros((len(data.ecg_ids), len(codes))), codes,
                            np.ones(len(codes)), statements, args.min_positives)  # fmt: skip
@@ -248,18 +328,7 @@ def main() -> int:
                     "rules_on_all": [{"code": r["code"], "positives": r["positives"],
                                       "rule": r["scores"].get("rule") or r["scores"]["requirement alone"]}
                                      for r in all_rows]}  # fmt: skip
-    cinc = cinc_before_after(args.model, args.data / "cinc2021")
-    print("\n== CinC 2021 (10 records, mV), DEFAULT_TABLE, not tuned on them")
-    for line in cinc["lines"]:
-        print(line)
-    for name in ("before", "after"):
-        c = cinc[name]
-        print(f"{name:6} fusion: precision {c['precision']:.2f} recall {c['recall']:.2f} (tp {c['tp']} fp {c['fp']} fn {c['fn']})")
-    result["cinc"] = {k: cinc[k] for k in ("before", "after")}
-    result["default_table"] = dict(DEFAULT_TABLE)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=str))
-    return 0
+    return result
 
 
 if __name__ == "__main__":
