@@ -149,17 +149,29 @@ def compare(
 
 
 def record_paths(data: Path, spec: str = "1-100") -> list[Path]:
-    lo, hi = (int(x) for x in spec.split("-"))
-    return [data / str(i) for i in range(lo, hi + 1) if (data / f"{i}.hea").exists()]
+    """Records ``lo-hi``, or ``odd`` / ``even`` of 1-100 (a split check of the chosen thresholds)."""
+    if spec in ("odd", "even"):
+        numbers = [i for i in range(1, 101) if i % 2 == (1 if spec == "odd" else 0)]
+    else:
+        lo, hi = (int(x) for x in spec.split("-"))
+        numbers = list(range(lo, hi + 1))
+    return [data / str(i) for i in numbers if (data / f"{i}.hea").exists()]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--records", default="1-100")
+    parser.add_argument("--records", default="1-100", help="lo-hi, odd or even")
     parser.add_argument("--neurokit", action="store_true", help="also run neurokit2's dwt and prominence")
     parser.add_argument("--worst", type=int, default=0, help="list the N largest differences per interval")
+    parser.add_argument(
+        "--rank",
+        type=int,
+        default=RANK,
+        help="reference: 0 earliest onset / latest offset over leads, 1 second",
+    )
     args = parser.parse_args()
+    globals()["RANK"] = args.rank
     paths = record_paths(args.data, args.records)
     methods: dict[str, Callable[[np.ndarray, float], dict[str, float | None]]] = {
         "ecgstream (global, median beat)": ours
@@ -167,7 +179,9 @@ def main() -> int:
     if args.neurokit:
         methods["neurokit2 dwt (lead II)"] = neurokit_lead_ii("dwt")
         methods["neurokit2 prominence (lead II)"] = neurokit_lead_ii("prominence")
-    print(f"LUDB records {args.records} ({len(paths)}); difference = method - reference, ms")
+    print(
+        f"LUDB records {args.records} ({len(paths)}); reference rank {args.rank}; difference = method - reference, ms"
+    )
     print(f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'mean':>7} {'SD':>7}  tolerance")
     for label, method in methods.items():
         t0 = time.perf_counter()

@@ -24,6 +24,8 @@ import logging
 
 import numpy as np
 
+from measurements.template import median_last_axis
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -82,7 +84,7 @@ class BeatFeatures:
         windows = filtered[:, idx]  # (leads, beats, window)
         windows = windows - windows.mean(axis=2, keepdims=True)
         flat = np.transpose(windows, (1, 0, 2)).reshape(len(r_peaks), -1)  # (beats, leads*window)
-        self.median = np.median(flat, axis=0)
+        self.median = median_last_axis(flat.T)
         norms = np.linalg.norm(flat, axis=1)
         median_norm = float(np.linalg.norm(self.median)) or 1e-12
         self.correlation = (flat @ self.median) / np.maximum(norms * median_norm, 1e-12)

@@ -22,7 +22,7 @@ import numpy as np
 
 from measurements.template import MedianBeat
 
-__all__ = ["DelineationParams", "Fiducials", "delineate"]
+__all__ = ["DelineationParams", "Fiducials", "delineate", "pr_baseline"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _qrs_bounds(beat: MedianBeat, sv: np.ndarray, params: DelineationParams, out
     out.qrs_on, out.qrs_off = on, off
 
 
-def _pr_baseline(beat: MedianBeat, qrs_on: int) -> np.ndarray:
+def pr_baseline(beat: MedianBeat, qrs_on: int) -> np.ndarray:
     """Per-lead isoelectric level just before the QRS (mean of qrs_on - 20 .. qrs_on - 4 ms)."""
     a = max(0, qrs_on - int(round(0.020 * beat.fs)))
     b = max(a + 1, qrs_on - int(round(0.004 * beat.fs)))
@@ -178,7 +178,7 @@ def delineate(beat: MedianBeat, params: DelineationParams | None = None) -> Fidu
     _qrs_bounds(beat, sv, params, out)
     if out.qrs_on is None:
         return out
-    base = _pr_baseline(beat, out.qrs_on)
+    base = pr_baseline(beat, out.qrs_on)
     _t_end(beat, base, params, out)
     _p_wave(beat, base, params, out)
     return out

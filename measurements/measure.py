@@ -15,7 +15,7 @@ import numpy as np
 
 from measurements.axes import frontal_axis
 from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
-from measurements.delineation import DelineationParams, Fiducials, _pr_baseline, delineate
+from measurements.delineation import DelineationParams, Fiducials, delineate, pr_baseline
 from measurements.filters import amplitude_band, diagnostic_band
 from measurements.intervals import intervals
 from measurements.rhythm import IRREGULAR_INDEX, dominant_irregularity, rhythm_figures
@@ -133,7 +133,7 @@ def _measure(
     missing.update(ivl.missing)
     values: dict[str, object] = {}
     if beat is not None and fid.qrs_on is not None and fid.qrs_off is not None:
-        base = _pr_baseline(beat, fid.qrs_on)
+        base = pr_baseline(beat, fid.qrs_on)
         w = beat.waves
         values["qrs_axis_deg"] = frontal_axis(w, base, fid.qrs_on, fid.qrs_off + 1, fs)
         if fid.p_on is not None and fid.p_off is not None:
@@ -145,7 +145,7 @@ def _measure(
             amplitude_band(x, fs), r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s))
         )
         wide = wide if wide is not None and wide.waves.shape == w.shape else beat
-        v = voltages(wide.waves, _pr_baseline(wide, fid.qrs_on), fid.qrs_on, fid.qrs_off, fs)
+        v = voltages(wide.waves, pr_baseline(wide, fid.qrs_on), fid.qrs_on, fid.qrs_off, fs)
         values.update(vars(v))
     reason_for = {
         "p_axis_deg": missing.get("pr_ms", "no_p_waves"),

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MedianBeat", "median_beat"]
+__all__ = ["MedianBeat", "median_beat", "median_last_axis"]
 
 MIN_BEATS = 2
+
+
+def median_last_axis(a: np.ndarray) -> np.ndarray:
+    """Median over the last axis by sorting: for a few beats per sample it is several times faster
+    than ``np.median`` (which partitions each short row separately)."""
+    s = np.sort(a, axis=-1)
+    n = a.shape[-1]
+    return np.asarray(s[..., n // 2] if n % 2 else 0.5 * (s[..., n // 2 - 1] + s[..., n // 2]))
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,6 @@ def median_beat(
     chosen = r_peaks[inside]
     if chosen.size < MIN_BEATS:
         return None
-    idx = chosen[:, None] + np.arange(-pre, post + 1)[None, :]  # (beats, L)
-    windows = filtered[:, idx]  # (12, beats, L)
-    return MedianBeat(np.median(windows, axis=1), pre, int(chosen.size), fs, rr_after, rr_before)
+    idx = np.arange(-pre, post + 1)[:, None] + chosen[None, :]  # (L, beats)
+    windows = filtered[:, idx]  # (12, L, beats)
+    return MedianBeat(median_last_axis(windows), pre, int(chosen.size), fs, rr_after, rr_before)
