@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["ensure_topics", "TOPIC_ALREADY_EXISTS", "BrokerUnavailable"]
 
@@ -22,17 +23,19 @@ async def ensure_topics(
     *,
     max_message_bytes: int | None = None,
     replication_factor: int | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Create every topic of ``topics`` (name -> partitions) that does not exist yet.
 
     ``max_message_bytes`` sets the topic's ``max.message.bytes`` (recordings need more than Kafka's
     1 MB default at high sampling rates). ``replication_factor`` defaults to min(3, brokers).
-    Existing topics are left as they are (partitions are never changed).
+    Existing topics are left as they are (partitions are never changed). ``client_options``: TLS
+    and SASL (``ecgstream.kafka_security.KafkaSecurity.aiokafka_options``).
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import KafkaConnectionError, KafkaError, for_code
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000, **dict(client_options or {}))
     try:
         await admin.start()
     except KafkaConnectionError as exc:

@@ -4,7 +4,7 @@
 |---|---|
 | undecodable bytes, missing/garbled headers (``SchemaError``) | dead-letter topic, reason ``undecodable`` |
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
-| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original, its size and SHA-256 (the whole would not fit the topic) |
+| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original (encrypted, see below), its size and SHA-256 (the whole would not fit the topic) |
 | signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
 | database unreachable (``DatabaseUnavailable``) | retry the same batch with capped exponential backoff, forever; no offset is committed meanwhile |
@@ -14,7 +14,12 @@
 | any other database error (``StorageError``) | the batch's recordings go to the dead-letter topic, reason ``storage_error`` |
 | SIGTERM / rebalance mid-batch | the batch is not acked, so its offsets are not committed: it is redelivered and the upsert makes the redelivery harmless |
 
-Every dead letter carries the original bytes and headers, the reason, a message and the source offset.
+Every dead letter carries the reason, a message and the source offset, and the original, protected so
+that no patient reference is on the dead-letter topic in clear (``stream_processor.redaction``): a
+message that decodes as a recording keeps its bytes with ``patient_ref`` replaced by its keyed hash;
+any other original (undecodable, unknown version, oversize) is encrypted with AES-256-GCM under
+``DEADLETTER_KEY`` (value and headers; ``redaction.decrypt_original`` recovers them), or dropped when
+no key is set (size and SHA-256 stay in the message).
 Dead-lettered messages are acked: a poison message can never wedge a partition.
 """
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ecgstream.config import DEV_HMAC_SECRET
 from model import BatchPrediction, Predictor
 from schemas import (
     DeadLetter,
@@ -45,6 +46,7 @@ from stream_processor.policy import (
     is_retriable_kafka_error,
 )
 from stream_processor.publishing import ResultPublisher
+from stream_processor.redaction import OriginalProtection, protect_original
 from stream_processor.retry import retry_forever
 
 __all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig"]
@@ -59,6 +61,8 @@ class ProcessorConfig:
     max_recording_bytes: int
     store_signal: bool = False
     retry_max_seconds: float = 30.0
+    patient_hmac_secret: str = DEV_HMAC_SECRET  # for redacting patient references in dead letters
+    deadletter_key: bytes | None = None  # AES-256 key for undecodable originals (else they are dropped)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class BatchProcessor:
         self.config = config
         self.executor = executor
         metrics.model_info.labels(version=predictor.version).set(1)
+        self.protection = OriginalProtection(config.patient_hmac_secret, config.deadletter_key, DEAD_LETTER_PREFIX_BYTES)
 
     async def process(self, messages: Sequence[IncomingMessage]) -> BatchOutcome:
         """Process one batch. Returns only when every message is stored+published or dead-lettered."""
@@ -251,23 +256,21 @@ class BatchProcessor:
     def _dead_letter(self, message: IncomingMessage, error: EcgstreamError, reason: str | None = None) -> DeadLetter:
         reason = reason or dead_letter_reason(error)
         self.metrics.dead_letters.labels(reason=reason).inc()
+        protected = protect_original(
+            message, self.protection, error.message, oversize=len(message.value) > self.config.max_recording_bytes
+        )  # the error text may quote the input, so logs and the letter get the protected text only
         logger.warning(
             "message dead-lettered",
-            extra={"reason": reason, "error": error.message, "position": message.position},
+            extra={"reason": reason, "error": protected.message, "position": message.position},
         )
-        original, note = message.value, ""
-        if len(original) > self.config.max_recording_bytes:
-            digest = hashlib.sha256(original).hexdigest()
-            note = f" [original {len(original)} bytes, sha256 {digest}; first {DEAD_LETTER_PREFIX_BYTES} kept]"
-            original = original[:DEAD_LETTER_PREFIX_BYTES]
         return DeadLetter(
             reason=reason,
-            message=error.message + note,
+            message=protected.message,
             source_topic=message.topic,
             source_partition=message.partition,
             source_offset=message.offset,
-            original_value=original,
-            original_headers=list(message.headers),
+            original_value=protected.value,
+            original_headers=protected.headers,
             failed_at=_utcnow(),
         )
 
