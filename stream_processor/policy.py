@@ -6,6 +6,7 @@
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
 | message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original (encrypted, see below), its size and SHA-256 (the whole would not fit the topic) |
 | signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason |
+| a recording id already stored for a different recording (content hash differs: signal or demographics) | dead-letter topic, reason ``conflicting_duplicate``; nothing stored, no diagnosis event (it would contradict the stored one); a redelivery of the same recording (same hash) is a no-op that republishes the stored diagnosis |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
 | database unreachable (``DatabaseUnavailable``) | retry the same batch with capped exponential backoff, forever; no offset is committed meanwhile |
 | Kafka produce fails with a retriable error (connection, timeout, leader change) | retry with backoff, like the database |
@@ -29,7 +30,7 @@ from schemas.errors import EcgstreamError, InvalidRecording
 
 __all__ = [
     "dead_letter_reason", "is_retriable_kafka_error",
-    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DEAD_LETTER_PREFIX_BYTES",
+    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "CONFLICTING_DUPLICATE", "DEAD_LETTER_PREFIX_BYTES",
 ]  # fmt: skip
 
 # An oversize original is cut to this many bytes in its dead letter (enough to inspect its header).
@@ -38,6 +39,7 @@ DEAD_LETTER_PREFIX_BYTES = 64 * 1024
 OVERSIZE = "oversize"
 INFERENCE_ERROR = "inference_error"
 STORAGE_ERROR = "storage_error"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 def dead_letter_reason(error: EcgstreamError) -> str:

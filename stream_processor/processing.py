@@ -34,7 +34,8 @@ from schemas import (
     recording_ingested_at,
 )
 from schemas.validation import validate_recording
-from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError
+from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError, WriteOutcome
+from stream_processor.duplicates import recording_content_sha256, split_conflicts
 from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
 from stream_processor.policy import (
@@ -127,11 +128,14 @@ class BatchProcessor:
         ] if valid else []  # fmt: skip
         if results:
             try:
-                await self._write(results)
+                outcome = await self._write(results)
             except StorageError as exc:  # not transient: keep the stream moving, lose nothing
                 logger.error("storage rejected a batch; dead-lettering it", extra={"error": repr(exc)})
                 dead.extend(self._dead_letter(item.message, exc, STORAGE_ERROR) for item in valid)
                 valid, results = [], []
+            else:  # events are built from what was stored; conflicting duplicates get none
+                valid, results, conflicts = split_conflicts(valid, outcome)
+                dead.extend(self._dead_letter(item.message, error) for item, error in conflicts)
         events = [self._event(result) for result in results]
         await self._publish_dead_letters(dead)
         await self._publish(self.config.diagnoses_topic, [encode_diagnosis(event) for event in events], always=True)
@@ -208,9 +212,9 @@ class BatchProcessor:
         probs = np.stack(rows) if rows else empty.probabilities
         return BatchPrediction(probs, pre, inf), failed
 
-    async def _write(self, results: list[DiagnosisResult]) -> None:
+    async def _write(self, results: list[DiagnosisResult]) -> WriteOutcome:
         started = time.perf_counter()
-        await retry_forever(
+        outcome = await retry_forever(
             lambda: self.sink.write_batch(results),
             transient=(DatabaseUnavailable,),
             what="database write",
@@ -218,6 +222,7 @@ class BatchProcessor:
             on_retry=lambda _exc: self.metrics.db_retries.inc(),
         )
         self.metrics.db_write.observe(time.perf_counter() - started)
+        return outcome
 
     async def _publish(self, topic: str, events: list[EncodedEvent], *, always: bool = False) -> None:
         """Publish, retrying retriable Kafka errors (``always``: every error) with backoff."""
@@ -314,6 +319,7 @@ class BatchProcessor:
             source_topic=item.message.topic,
             source_partition=item.message.partition,
             source_offset=item.message.offset,
+            content_sha256=recording_content_sha256(rec, self.config.patient_hmac_secret),
         )
 
     def _event(self, result: DiagnosisResult) -> DiagnosisEvent:
