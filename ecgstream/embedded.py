@@ -95,6 +95,7 @@ class TansuBroker:
         binary: Path | None = None,
         extra_args: Sequence[str] = (),
         extra_env: Mapping[str, str] | None = None,
+        advertised: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -103,6 +104,7 @@ class TansuBroker:
         self.binary = binary
         self.extra_args = list(extra_args)
         self.extra_env = dict(extra_env or {})
+        self.advertised = advertised  # host:port clients are told to use (a proxy in front), default the listener
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -131,7 +133,7 @@ class TansuBroker:
         command = [
             str(tansu_binary(self.binary)), "broker",
             "--listener-url", url,
-            "--advertised-listener-url", url,
+            "--advertised-listener-url", f"tcp://{self.advertised}" if self.advertised else url,
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, **self.extra_env, "STORAGE_ENGINE": self.storage}
