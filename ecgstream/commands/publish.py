@@ -118,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
 
     from ecgstream.config import load_settings
-    from ecgstream.kafka_admin import BrokerUnavailable
-    from ecgstream.kafka_security import KafkaSecurity
+    from ecgstream.kafka_admin import BrokerAuthenticationFailed, BrokerUnavailable
+    from ecgstream.kafka_security import KafkaSecurity, KafkaSecurityError
     from ecgstream.stack_info import NoBrokerConfigured, resolve_bootstrap
 
     settings = load_settings()
@@ -144,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
                 client_options=KafkaSecurity.from_settings(settings).aiokafka_options(),
             )
         )
+    except (BrokerAuthenticationFailed, KafkaSecurityError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (BrokerUnavailable, KafkaConnectionError, OSError) as exc:
         print(f"error: Kafka broker at {bootstrap} is unreachable ({exc}); is it running?", file=sys.stderr)
         return 2

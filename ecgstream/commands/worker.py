@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ecgstream.config import load_settings
 
@@ -14,10 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ecgstream.kafka_admin import BrokerUnavailable
+    from ecgstream.kafka_security import KafkaSecurityError
     from stream_processor.worker import run_worker
 
     settings = load_settings()
     if args.metrics_port is not None:
         settings = settings.with_overrides(metrics_port=args.metrics_port)
-    run_worker(settings)
+    try:
+        run_worker(settings)
+    except (BrokerUnavailable, KafkaSecurityError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
