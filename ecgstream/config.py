@@ -75,7 +75,7 @@ class Settings:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     max_recording_bytes: int = 4 * 1024 * 1024
-    patient_hmac_secret: str = DEV_HMAC_SECRET
+    patient_hmac_secret: str = field(default=DEV_HMAC_SECRET, repr=False)
     store_signal: bool = False
     db_retry_max_seconds: float = 30.0
     log_level: str = "INFO"

@@ -70,8 +70,9 @@ def test_scram_is_spoken_and_refused_with_a_clear_error_and_no_password_in_outpu
 def test_the_password_stays_out_of_reprs_and_settings_dumps() -> None:
     password = f"pw-{uuid.uuid4().hex}"
     settings = load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u",
-                              "KAFKA_SASL_PASSWORD": password, "DEADLETTER_KEY": "c2VjcmV0"})  # fmt: skip
+                              "KAFKA_SASL_PASSWORD": password, "DEADLETTER_KEY": "c2VjcmV0",
+                              "PATIENT_HMAC_SECRET": "hmac-secret-value"})  # fmt: skip
     security = KafkaSecurity.from_settings(settings)
     for text in (repr(settings), str(settings), repr(security), repr(security.faust_credentials())):
-        assert password not in text and "c2VjcmV0" not in text
+        assert password not in text and "c2VjcmV0" not in text and "hmac-secret-value" not in text
     assert security.aiokafka_options()["sasl_plain_password"] == password  # it still reaches the client
