@@ -106,6 +106,7 @@ class TansuBroker:
         self.extra_env = dict(extra_env or {})
         self.advertised = advertised  # host:port clients are told to use (a proxy in front), default the listener
         self._process: subprocess.Popen[bytes] | None = None
+        self._temporary_log: Path | None = None
 
     @property
     def durable(self) -> bool:
@@ -137,10 +138,10 @@ class TansuBroker:
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, **self.extra_env, "STORAGE_ENGINE": self.storage}
-        if self.log_path is None:  # Tansu's output is kept to explain a failed start
+        if self.log_path is None:  # Tansu's output is kept to explain a failed start, removed on stop
             handle, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
             os.close(handle)
-            self.log_path = Path(name)
+            self.log_path = self._temporary_log = Path(name)
         output = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
         output.close()
@@ -188,6 +189,9 @@ class TansuBroker:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
+        if self._temporary_log is not None:
+            self._temporary_log.unlink(missing_ok=True)
+            self._temporary_log = self.log_path = None
         if process is None or process.poll() is not None:
             return
         process.terminate()
