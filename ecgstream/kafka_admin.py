@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["ensure_topics", "TOPIC_ALREADY_EXISTS", "BrokerUnavailable"]
+__all__ = ["ensure_topics", "TOPIC_ALREADY_EXISTS", "BrokerUnavailable", "BrokerAuthenticationFailed"]
 
 logger = logging.getLogger(__name__)
 
@@ -16,27 +17,61 @@ class BrokerUnavailable(ConnectionError):
     """The Kafka bootstrap servers cannot be reached."""
 
 
+class BrokerAuthenticationFailed(BrokerUnavailable):
+    """The brokers refused the SASL credentials (the message names the user, never the password)."""
+
+
+def _authentication_failure(exc: BaseException) -> bool:
+    """True for aiokafka's ways of reporting refused SASL credentials.
+
+    aiokafka 0.12 raises ``KeyError('v')`` from its SCRAM client when the server's final message is an
+    error (``e=unknown-user``, ``e=invalid-proof``) instead of a signature.
+    """
+    from aiokafka.errors import SaslAuthenticationFailed, UnsupportedSaslMechanismError
+
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, SaslAuthenticationFailed | UnsupportedSaslMechanismError):
+            return True
+        if isinstance(current, KeyError) and current.args == ("v",):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: Mapping[str, int],
     *,
     max_message_bytes: int | None = None,
     replication_factor: int | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Create every topic of ``topics`` (name -> partitions) that does not exist yet.
 
     ``max_message_bytes`` sets the topic's ``max.message.bytes`` (recordings need more than Kafka's
     1 MB default at high sampling rates). ``replication_factor`` defaults to min(3, brokers).
-    Existing topics are left as they are (partitions are never changed).
+    Existing topics are left as they are (partitions are never changed). ``client_options``: TLS
+    and SASL (``ecgstream.kafka_security.KafkaSecurity.aiokafka_options``).
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import KafkaConnectionError, KafkaError, for_code
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000, **dict(client_options or {}))
     try:
         await admin.start()
-    except KafkaConnectionError as exc:
-        raise BrokerUnavailable(f"Kafka broker at {bootstrap} is unreachable: {exc}") from exc
+    except Exception as exc:
+        await admin.close()
+        if _authentication_failure(exc):
+            options = dict(client_options or {})
+            raise BrokerAuthenticationFailed(
+                f"Kafka broker at {bootstrap} refused the SASL credentials of user "
+                f"{options.get('sasl_plain_username')!r} ({options.get('sasl_mechanism')}); check "
+                "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+            ) from None  # the chained aiokafka error carries the SCRAM exchange
+        if isinstance(exc, KafkaConnectionError | ConnectionError | OSError):
+            raise BrokerUnavailable(f"Kafka broker at {bootstrap} is unreachable: {exc}") from exc
+        raise
     try:
         existing = set(await admin.list_topics())
         missing = {name: parts for name, parts in topics.items() if name not in existing}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from schemas import DiagnosisEvent, SchemaError, decode_diagnosis
 
@@ -12,7 +13,11 @@ __all__ = ["collect_diagnoses"]
 
 
 async def collect_diagnoses(
-    bootstrap: str, topic: str, recording_ids: Iterable[str], timeout: float = 120.0
+    bootstrap: str,
+    topic: str,
+    recording_ids: Iterable[str],
+    timeout: float = 120.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> dict[str, list[DiagnosisEvent]]:
     """Read ``topic`` from the beginning until every id in ``recording_ids`` has an event (or timeout).
 
@@ -24,7 +29,7 @@ async def collect_diagnoses(
     seen: dict[str, list[DiagnosisEvent]] = {}
     # No consumer group: assign every partition directly, so there is no group join to wait for.
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False)  # fmt: skip
+                                enable_auto_commit=False, **dict(client_options or {}))  # fmt: skip
     await consumer.start()
     partitions = consumer.partitions_for_topic(topic) or set()
     if not partitions:

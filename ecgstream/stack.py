@@ -17,52 +17,47 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from ecgstream.config import Settings, settings_to_env
 from ecgstream.embedded import TansuBroker, free_port, wait_for_port
+from ecgstream.supervision import Supervisor
 
-__all__ = ["LocalStack", "WorkerProcess"]
+__all__ = ["LocalStack", "WorkerProcess", "ChildProcess"]
 
 logger = logging.getLogger(__name__)
 
 
-class WorkerProcess:
-    """One ``ecgstream worker`` OS process with its own /metrics port and log file."""
+class ChildProcess:
+    """One ecgstream OS process (``python -m ecgstream.cli <command>``) logging to its own file.
 
-    def __init__(self, env: dict[str, str], log_path: Path, name: str) -> None:
-        self.metrics_port = free_port()
+    ``start()`` may be called again after the process died: the supervisor restarts it that way,
+    with the same environment, ports and log file (appended to).
+    """
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path, name: str) -> None:
+        self.command = command
         self.name = name
         self.log_path = log_path
-        self._env = {**env, "METRICS_PORT": str(self.metrics_port)}
+        self._env = dict(env)
         self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
-
-    def start(self) -> WorkerProcess:
+    def start(self) -> Self:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ecgstream.cli", "worker"], env=self._env, stdout=log, stderr=log
+            [sys.executable, "-m", "ecgstream.cli", self.command], env=self._env, stdout=log, stderr=log
         )
         log.close()
         return self
 
-    def wait_metrics(self, timeout: float = 60.0) -> None:
-        """Block until the worker serves /metrics (model loaded, about to join the group)."""
-        wait_for_port("127.0.0.1", self.metrics_port, timeout)
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
 
-    def assigned_partitions(self) -> int:
-        """Recordings partitions this worker owns, read from its /metrics (0 if unreachable)."""
-        try:
-            text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
-        except OSError:
-            return 0
-        for line in text.splitlines():
-            if line.startswith("ecgstream_assigned_partitions "):
-                return int(float(line.split()[1]))
-        return 0
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
 
     @property
     def running(self) -> bool:
@@ -94,6 +89,33 @@ class WorkerProcess:
             self.process.wait()
 
 
+class WorkerProcess(ChildProcess):
+    """One ``ecgstream worker`` OS process with its own /metrics port and log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, name: str) -> None:
+        self.metrics_port = free_port()
+        super().__init__("worker", {**env, "METRICS_PORT": str(self.metrics_port)}, log_path, name)
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def wait_metrics(self, timeout: float = 60.0) -> None:
+        """Block until the worker serves /metrics (model loaded, about to join the group)."""
+        wait_for_port("127.0.0.1", self.metrics_port, timeout)
+
+    def assigned_partitions(self) -> int:
+        """Recordings partitions this worker owns, read from its /metrics (0 if unreachable)."""
+        try:
+            text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            if line.startswith("ecgstream_assigned_partitions "):
+                return int(float(line.split()[1]))
+        return 0
+
+
 class LocalStack:
     """Broker + migrated database + N worker processes; a context manager that cleans up after itself."""
 
@@ -104,6 +126,8 @@ class LocalStack:
         self.broker: TansuBroker | None = None
         self.bootstrap = settings.kafka_bootstrap or ""
         self.workers: list[WorkerProcess] = []
+        self.gateway: ChildProcess | None = None
+        self.supervisor = Supervisor()
 
     @property
     def database_url(self) -> str:
@@ -126,8 +150,14 @@ class LocalStack:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.embedded_broker:
-            self.broker = TansuBroker(log_path=self.log_dir / "tansu.log").start()
+            self.broker = TansuBroker(
+                log_path=self.log_dir / "tansu.log",
+                storage=self.settings.embedded_broker_storage,
+                binary=self.settings.tansu_binary,
+            ).start()
             self.bootstrap = self.broker.bootstrap
+            if self.broker.durable:  # a restarted broker still has every message it acknowledged
+                self.supervisor.watch(self.broker)
         upgrade(self.database_url)
         asyncio.run(create_topics(self.settings, self.bootstrap))
         for _ in range(self.n_workers):
@@ -138,8 +168,30 @@ class LocalStack:
         index = len(self.workers)
         worker = WorkerProcess(self.child_env(), self.log_dir / f"worker-{index}.log", f"worker-{index}")
         self.workers.append(worker.start())
+        self.supervisor.watch(worker)
         logger.info("worker process started", extra={"worker": worker.name, "metrics_port": worker.metrics_port})
         return worker
+
+    def start_gateway(self) -> ChildProcess:
+        """Start the web upload gateway (supervised like the workers)."""
+        self.gateway = ChildProcess("gateway", self.child_env(), self.log_dir / "gateway.log", "gateway").start()
+        self.supervisor.watch(self.gateway)
+        return self.gateway
+
+    def supervise(self) -> str | None:
+        """Restart crashed workers and gateway (with backoff); a message when one keeps failing fast.
+
+        Call it periodically (``ecgstream up`` does). A restarted worker rejoins the consumer group
+        and resumes from the last committed offsets: nothing it had accepted is lost, since its
+        offsets are committed only after the database write and the diagnosis events succeeded.
+        """
+        broker = self.broker
+        if broker is not None and not broker.durable and not broker.running:
+            return (
+                f"the embedded broker exited (code {broker.exit_code}); it kept its messages in memory, so "
+                "recordings published but not yet diagnosed are lost (EMBEDDED_BROKER_STORAGE makes it durable)"
+            )
+        return self.supervisor.check()
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Block until every worker serves /metrics and the group owns all recordings partitions."""
@@ -155,9 +207,13 @@ class LocalStack:
         raise TimeoutError(f"workers did not take all {self.settings.topic_partitions} partitions in {timeout:.0f} s")
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        processes: list[ChildProcess] = [*self.workers, *([self.gateway] if self.gateway else [])]
+        for process in processes:
+            self.supervisor.forget(process)
+        for process in processes:
+            process.stop()
         if self.broker is not None:
+            self.supervisor.forget(self.broker)
             self.broker.stop()
             self.broker = None
 

@@ -4,15 +4,20 @@ Settings chosen for 60 s recordings: ``max_request_size`` = ``max_recording_byte
 headroom for headers and batch overhead; zstd compression (lz4 optional); ``acks="all"``;
 idempotence off (Tansu does not support it; ordering per key holds with one in-flight request per
 partition, ``max_batch_size`` large enough for one recording); a short linger batches bulk runs.
+
+The message key is the patient's keyed pseudonym (HMAC-SHA256 under ``patient_key_secret``, the
+PATIENT_HMAC_SECRET) when the recording names a patient, never the clear reference or a plain hash.
+``client_options`` are extra aiokafka connection arguments: TLS and SASL (built from the settings by
+``ecgstream.kafka_security.aiokafka_security``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from schemas.codec import EncodedEvent
 from schemas.errors import InvalidRecording
@@ -46,6 +51,8 @@ class Publisher:
         linger_ms: int = 20,
         source: str = "ecgstream-publish",
         client_id: str = "ecgstream-publisher",
+        patient_key_secret: str | None = None,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
@@ -54,6 +61,8 @@ class Publisher:
         self.linger_ms = linger_ms
         self.source = source
         self.client_id = client_id
+        self._patient_key_secret = patient_key_secret
+        self._client_options = dict(client_options or {})
         self._producer = None
 
     async def start(self) -> None:
@@ -71,6 +80,7 @@ class Publisher:
             max_batch_size=request_size,
             linger_ms=self.linger_ms,
             request_timeout_ms=30000,
+            **self._client_options,
         )
         await producer.start()
         self._producer = producer
@@ -94,7 +104,7 @@ class Publisher:
     def encode(self, rec: Recording) -> EncodedEvent:
         """Validate ``rec`` and encode it; raises ``InvalidRecording`` with a reason code."""
         validate_recording(rec)
-        event = encode_recording(rec, source=self.source)
+        event = encode_recording(rec, source=self.source, key_secret=self._patient_key_secret)
         if len(event.value) > self.max_recording_bytes:
             raise InvalidRecording(
                 f"encoded recording is {len(event.value)} bytes, above {self.max_recording_bytes}",

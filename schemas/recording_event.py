@@ -1,14 +1,14 @@
 """The recordings event: ``Recording`` <-> Kafka message (see ``schemas/README.md``).
 
-The Kafka key keeps one patient's or device's recordings in order on one partition: SHA-256 of the
-patient reference when present (never the clear reference), else the device id, else the recording
-id. The publish time travels as ``ce_time`` (header) and ``ingested_at`` (body); the decoded
+The Kafka key keeps one patient's or device's recordings in order on one partition: the keyed hash
+(HMAC-SHA256 under PATIENT_HMAC_SECRET, ``schemas.pseudonym``) of the patient reference when the
+producer has the secret, else the device id, else the recording id. Never the clear reference, and
+never an unkeyed hash of it (short MRNs would be brute-forced). The publish time travels as ``ce_time`` (header) and ``ingested_at`` (body); the decoded
 ``Recording`` has no field for it, so read it with ``recording_ingested_at(headers)``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from schemas.codec import EncodedEvent, decode_event, encode_event
 from schemas.errors import SchemaError
 from schemas.headers import event_time
+from schemas.pseudonym import patient_pseudonym
 from schemas.recording import STANDARD_LEADS, Recording
 from schemas.signal_codec import dequantise, quantise
 
@@ -40,19 +41,25 @@ def to_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def recording_key(rec: Recording) -> bytes:
-    """Partitioning key: sha256(patient_ref) hex, else device id, else recording id (UTF-8)."""
-    if rec.patient_ref:
-        return ("patient:" + hashlib.sha256(rec.patient_ref.encode("utf-8")).hexdigest()).encode("ascii")
+def recording_key(rec: Recording, secret: str | None = None) -> bytes:
+    """Partitioning key: HMAC-SHA256(secret, patient_ref) hex, else device id, else recording id (UTF-8).
+
+    Without ``secret`` the patient reference is not used at all.
+    """
+    if rec.patient_ref and secret:
+        return ("patient:" + patient_pseudonym(rec.patient_ref, secret)).encode("ascii")
     if rec.device_id:
         return ("device:" + rec.device_id).encode("utf-8")
     return ("recording:" + rec.recording_id).encode("utf-8")
 
 
 def encode_recording(
-    rec: Recording, *, source: str = "ecgstream", ingested_at: datetime | None = None
+    rec: Recording, *, source: str = "ecgstream", ingested_at: datetime | None = None, key_secret: str | None = None
 ) -> EncodedEvent:
-    """The Kafka message of ``rec`` (int16 counts + per-lead gains); ``ingested_at`` defaults to now."""
+    """The Kafka message of ``rec`` (int16 counts + per-lead gains); ``ingested_at`` defaults to now.
+
+    ``key_secret`` (PATIENT_HMAC_SECRET) keys the message by the patient's pseudonym; see ``recording_key``.
+    """
     samples, gains = quantise(rec.signal)
     now = to_utc(ingested_at) or datetime.now(UTC)
     record: dict[str, Any] = {
@@ -73,7 +80,7 @@ def encode_recording(
         "weight_kg": None if rec.weight_kg is None else float(rec.weight_kg),
         "source": rec.source,
     }
-    return encode_event(RECORDING_EVENT_TYPE, record, key=recording_key(rec), source=source, time=now)
+    return encode_event(RECORDING_EVENT_TYPE, record, key=recording_key(rec, key_secret), source=source, time=now)
 
 
 def decode_recording(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Recording:

@@ -21,7 +21,7 @@ from storage.queries import (
     recent_diagnoses,
 )
 from storage.results import DiagnosisResult
-from storage.sink import DiagnosisSink, InMemoryDiagnosisSink, SqlDiagnosisSink
+from storage.sink import DiagnosisSink, InMemoryDiagnosisSink, SqlDiagnosisSink, WriteOutcome
 
 __all__ = [
     "create_engine",
@@ -39,6 +39,7 @@ __all__ = [
     "DiagnosisResult",
     "DiagnosisSink",
     "SqlDiagnosisSink",
+    "WriteOutcome",
     "InMemoryDiagnosisSink",
     "DiagnosisView",
     "get_diagnosis",

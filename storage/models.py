@@ -89,6 +89,8 @@ class Recording(Base):
     acquired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ingested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     signal_sha256: Mapped[str] = mapped_column(String(64))
+    # signal + demographics: a later recording with this id but another hash is a conflicting duplicate
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     signal: Mapped[bytes | None] = mapped_column(LargeBinary)  # only with STORE_SIGNAL=true
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.current_timestamp())
     source_topic: Mapped[str | None] = mapped_column(Text)

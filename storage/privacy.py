@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from schemas.pseudonym import patient_pseudonym
 
 __all__ = ["hash_patient_ref"]
 
 
 def hash_patient_ref(ref: str, secret: str) -> str:
-    """HMAC-SHA256 of the UTF-8 reference under ``secret``, as 64 lowercase hex characters.
-
-    The same reference and secret always give the same hash (recordings of one patient can be
-    linked); without the secret the hash cannot be reversed by trying likely references. The
-    reference is hashed exactly as given (no trimming or case folding).
-    """
-    if not secret:
-        raise ValueError("patient_hmac_secret must not be empty")
-    return hmac.new(secret.encode("utf-8"), ref.encode("utf-8"), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of the UTF-8 reference under ``secret`` (see ``schemas.pseudonym``)."""
+    return patient_pseudonym(ref, secret)

@@ -51,6 +51,7 @@ class DiagnosisResult:
     source_topic: str | None = None
     source_partition: int | None = None
     source_offset: int | None = None
+    content_sha256: str | None = None  # signal + demographics (stream_processor.duplicates); tells collisions from redeliveries
 
     @property
     def key(self) -> tuple[str, str]:

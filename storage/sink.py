@@ -8,6 +8,14 @@ the same answer, and the row already stored is the one whose diagnosis event may
 published, so it is kept unchanged (timings and provenance included) and a redelivered batch
 changes nothing. A recording row is immutable metadata: a later model version adds a diagnosis row
 but never rewrites the recording. Within one batch the first occurrence of a key wins the same way.
+
+Same id, different recording: a result whose ``content_sha256`` differs from the stored recording's
+(two sources chose the same id) is a *conflicting duplicate*: nothing of it is written, and
+``write_batch`` reports it (``WriteOutcome.stored[i] is None``) so the worker dead-letters it instead
+of publishing a diagnosis that contradicts the stored one. For every other result ``write_batch``
+returns the diagnosis *as stored* (the first write's statements, probabilities and times), so the
+event published for a redelivery always matches the database. Rows from before the content hash
+existed are compared by ``signal_sha256``.
 """
 
 from __future__ import annotations
@@ -16,10 +24,11 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,7 +37,7 @@ from storage.models import Diagnosis, Recording
 from storage.privacy import hash_patient_ref
 from storage.results import DiagnosisResult
 
-__all__ = ["DiagnosisSink", "SqlDiagnosisSink", "InMemoryDiagnosisSink", "MAX_BIND_PARAMETERS"]
+__all__ = ["DiagnosisSink", "SqlDiagnosisSink", "InMemoryDiagnosisSink", "WriteOutcome", "MAX_BIND_PARAMETERS"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +46,46 @@ logger = logging.getLogger(__name__)
 MAX_BIND_PARAMETERS = 30_000
 
 
+@dataclass(frozen=True)
+class WriteOutcome:
+    """Per result of a batch (same order): the diagnosis as stored, or None for a conflicting duplicate."""
+
+    stored: list[DiagnosisResult | None]
+
+    @property
+    def conflicting(self) -> list[int]:
+        """Indices of the results that were not stored: their id names a different recording."""
+        return [i for i, result in enumerate(self.stored) if result is None]
+
+
 @runtime_checkable
 class DiagnosisSink(Protocol):
     """Stores a batch of diagnoses atomically and idempotently."""
 
-    async def write_batch(self, results: Sequence[DiagnosisResult]) -> None: ...
+    async def write_batch(self, results: Sequence[DiagnosisResult]) -> WriteOutcome: ...
+
+
+def _same_recording(result: DiagnosisResult, content_sha256: str | None, signal_sha256: str | None) -> bool:
+    """True when ``result`` is the recording stored under its id (a redelivery), False for a collision."""
+    if result.content_sha256 is None:
+        return True  # a caller that does not hash content cannot tell: first write wins, as before
+    if content_sha256 is not None:
+        return content_sha256 == result.content_sha256
+    return signal_sha256 is None or signal_sha256 == result.signal_sha256
+
+
+def _as_stored(result: DiagnosisResult, stored: DiagnosisResult | Any) -> DiagnosisResult:
+    """``result`` with the diagnosis and recording fields the database (first write) holds."""
+    return replace(
+        result,
+        statements=list(stored.statements),
+        probabilities=dict(stored.probabilities),
+        diagnosed_at=stored.diagnosed_at,
+        received_at=stored.received_at,
+        device_id=stored.device_id,
+        acquired_at=stored.acquired_at,
+        ingested_at=stored.ingested_at,
+    )
 
 
 def _first_by_key(items: Iterable[Any], key: Any) -> list[Any]:
@@ -94,10 +138,13 @@ class SqlDiagnosisSink:
     def __repr__(self) -> str:
         return f"SqlDiagnosisSink(dialect={self.engine.dialect.name!r}, store_signal={self.store_signal})"
 
-    async def write_batch(self, results: Sequence[DiagnosisResult]) -> None:
-        """Insert the batch in one transaction; rows whose key already exists are left untouched."""
+    async def write_batch(self, results: Sequence[DiagnosisResult]) -> WriteOutcome:
+        """Insert the batch in one transaction; rows whose key already exists are left untouched.
+
+        Returns each result as stored, None for a conflicting duplicate (see the module doc).
+        """
         if not results:
-            return
+            return WriteOutcome([])
         now = datetime.now(UTC)
         with translate_errors("write_batch"):  # a value the database cannot take is a StorageError too
             # first occurrence per key, then key order: concurrent writers of overlapping batches
@@ -105,18 +152,56 @@ class SqlDiagnosisSink:
             by_recording = sorted(
                 _first_by_key(results, lambda r: r.recording_id), key=lambda r: r.recording_id
             )
-            by_key = sorted(_first_by_key(results, lambda r: r.key), key=lambda r: r.key)
             recordings = [self._recording_row(r, now) for r in by_recording]
-            diagnoses = [self._diagnosis_row(r, now) for r in by_key]
             async with self.engine.begin() as conn:
                 await self._insert_ignore(conn, Recording.__table__, recordings, ["recording_id"])
+                hashes = await self._stored_hashes(conn, [r.recording_id for r in by_recording])
+                same = [_same_recording(r, *hashes.get(r.recording_id, (None, None))) for r in results]
+                accepted = [r for r, ok in zip(results, same, strict=True) if ok]
+                by_key = sorted(_first_by_key(accepted, lambda r: r.key), key=lambda r: r.key)
+                diagnoses = [self._diagnosis_row(r, now) for r in by_key]
                 new = await self._insert_ignore(
                     conn, Diagnosis.__table__, diagnoses, ["recording_id", "model_version"]
                 )
+                stored = await self._stored_diagnoses(conn, sorted({r.recording_id for r in accepted}))
+        outcome = WriteOutcome([
+            _as_stored(r, stored[r.key]) if ok else None for r, ok in zip(results, same, strict=True)
+        ])  # fmt: skip
         logger.debug(
             "wrote diagnosis batch",
-            extra={"batch_size": len(results), "new_diagnoses": new, "duplicates": len(results) - new},
-        )
+            extra={"batch_size": len(results), "new_diagnoses": new, "duplicates": len(accepted) - new,
+                   "conflicting_duplicates": len(outcome.conflicting)},
+        )  # fmt: skip
+        return outcome
+
+    async def _stored_hashes(self, conn: AsyncConnection, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """recording id -> (content_sha256, signal_sha256) of the stored rows."""
+        table = Recording.__table__
+        found: dict[str, tuple[str | None, str | None]] = {}
+        for start in range(0, len(ids), MAX_BIND_PARAMETERS):
+            chunk = ids[start : start + MAX_BIND_PARAMETERS]
+            statement = select(table.c.recording_id, table.c.content_sha256, table.c.signal_sha256).where(
+                table.c.recording_id.in_(chunk)
+            )
+            for row in (await conn.execute(statement)).all():
+                found[row.recording_id] = (row.content_sha256, row.signal_sha256)
+        return found
+
+    async def _stored_diagnoses(self, conn: AsyncConnection, ids: list[str]) -> dict[tuple[str, str], Any]:
+        """(recording id, model version) -> the stored diagnosis joined with its recording's metadata."""
+        d, r = Diagnosis.__table__, Recording.__table__
+        found: dict[tuple[str, str], Any] = {}
+        for start in range(0, len(ids), MAX_BIND_PARAMETERS):
+            chunk = ids[start : start + MAX_BIND_PARAMETERS]
+            statement = (
+                select(d.c.recording_id, d.c.model_version, d.c.statements, d.c.probabilities, d.c.diagnosed_at,
+                       d.c.received_at, r.c.device_id, r.c.acquired_at, r.c.ingested_at)  # fmt: skip
+                .join(r, r.c.recording_id == d.c.recording_id)
+                .where(d.c.recording_id.in_(chunk))
+            )
+            for row in (await conn.execute(statement)).all():
+                found[(row.recording_id, row.model_version)] = row
+        return found
 
     async def _insert_ignore(
         self, conn: AsyncConnection, table: Any, rows: list[dict[str, Any]], keys: list[str]
@@ -147,6 +232,7 @@ class SqlDiagnosisSink:
             "acquired_at": r.acquired_at,
             "ingested_at": r.ingested_at,
             "signal_sha256": r.signal_sha256,
+            "content_sha256": r.content_sha256,
             "signal": self._signal_to_store(r),
             "created_at": now,
             "source_topic": r.source_topic,
@@ -196,6 +282,7 @@ class InMemoryDiagnosisSink:
 
     def __init__(self) -> None:
         self.diagnoses: dict[tuple[str, str], DiagnosisResult] = {}
+        self.recordings: dict[str, DiagnosisResult] = {}  # first result per recording id
         self.batches: list[int] = []  # size of every batch written successfully
         self.calls = 0
         self._failures: list[Exception] = []
@@ -205,13 +292,19 @@ class InMemoryDiagnosisSink:
         for _ in range(times):
             self._failures.append(error or DatabaseUnavailable("injected failure"))
 
-    async def write_batch(self, results: Sequence[DiagnosisResult]) -> None:
+    async def write_batch(self, results: Sequence[DiagnosisResult]) -> WriteOutcome:
         self.calls += 1
         if self._failures:
             raise self._failures.pop(0)
+        stored: list[DiagnosisResult | None] = []
         for result in results:
-            self.diagnoses.setdefault(result.key, result)
+            first = self.recordings.setdefault(result.recording_id, result)
+            if not _same_recording(result, first.content_sha256, first.signal_sha256):
+                stored.append(None)
+                continue
+            stored.append(_as_stored(result, self.diagnoses.setdefault(result.key, result)))
         self.batches.append(len(results))
+        return WriteOutcome(stored)
 
     def counts_by_recording(self) -> dict[str, int]:
         """Diagnoses per recording id (each recording should have one per model version)."""

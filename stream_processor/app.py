@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from ecgstream.config import Settings
+from ecgstream.kafka_security import KafkaSecurity
 from stream_processor.inflate_guard import SkippedBatch, install
 from stream_processor.messages import IncomingMessage
 from stream_processor.processing import BatchProcessor
@@ -65,6 +66,7 @@ def build_app(
         # would block SIGTERM forever. The cancelled batch is never acked, so it is handed back.
         stream_wait_empty=False,
         datadir=str(settings.home / "faust"),
+        broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
     )
     recordings = app.topic(
         settings.recordings_topic,

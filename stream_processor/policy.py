@@ -7,8 +7,9 @@
 | a ``ce_type`` other than the recordings event (``SchemaError``) | dead-letter topic, reason ``wrong_event_type`` |
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
 | a compressed record batch that inflates beyond the fetch bound (zstd/gzip/lz4/snappy bomb) | the batch is skipped, its offsets reported in a dead letter (no original bytes), reason ``decompression_bomb``; the next batch of the partition is consumed |
-| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original, its size and SHA-256 (the whole would not fit the topic) |
+| message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original (encrypted, see below), its size and SHA-256 (the whole would not fit the topic) |
 | signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason: ``wrong_lead_count``, ``missing_leads``, ``wrong_lead_order``, ``sampling_rate_out_of_range``, ``duration_out_of_range``, ``non_finite``, ``implausible_amplitude``, ``flat_signal``, ``saturated_signal``; any other ``InvalidRecording`` -> ``invalid_recording`` |
+| a recording id already stored for a different recording (content hash differs: signal or demographics) | dead-letter topic, reason ``conflicting_duplicate``; nothing stored, no diagnosis event (it would contradict the stored one); a redelivery of the same recording (same hash) is a no-op that republishes the stored diagnosis |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
 | ``UnsupportedFormat`` (a file reader's error; producers refuse such files before publishing) | dead-letter, ``unsupported_format`` |
 | a ``SchemaError`` or other error without a reason of this table | dead-letter, ``undecodable`` (never an unbounded metric label) |
@@ -19,7 +20,12 @@
 | any other database error (``StorageError``) | the batch's recordings go to the dead-letter topic, reason ``storage_error`` |
 | SIGTERM / rebalance mid-batch | the batch is not acked, so its offsets are not committed: it is redelivered and the upsert makes the redelivery harmless |
 
-Every dead letter carries the original bytes and headers, the reason, a message and the source offset.
+Every dead letter carries the reason, a message and the source offset, and the original, protected so
+that no patient reference is on the dead-letter topic in clear (``stream_processor.redaction``): a
+message that decodes as a recording keeps its bytes with ``patient_ref`` replaced by its keyed hash;
+any other original (undecodable, unknown version, oversize) is encrypted with AES-256-GCM under
+``DEADLETTER_KEY`` (value and headers; ``redaction.decrypt_original`` recovers them), or dropped when
+no key is set (size and SHA-256 stay in the message).
 Dead-lettered messages are acked: a poison message can never wedge a partition.
 """
 
@@ -29,8 +35,8 @@ from schemas.errors import EcgstreamError, InvalidRecording
 
 __all__ = [
     "dead_letter_reason", "is_retriable_kafka_error",
-    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DECOMPRESSION_BOMB", "DEAD_LETTER_PREFIX_BYTES",
-    "DEAD_LETTER_REASONS",
+    "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DECOMPRESSION_BOMB", "CONFLICTING_DUPLICATE",
+    "DEAD_LETTER_PREFIX_BYTES", "DEAD_LETTER_REASONS",
 ]  # fmt: skip
 
 # An oversize original is cut to this many bytes in its dead letter (enough to inspect its header).
@@ -40,6 +46,7 @@ OVERSIZE = "oversize"
 INFERENCE_ERROR = "inference_error"
 STORAGE_ERROR = "storage_error"
 DECOMPRESSION_BOMB = "decompression_bomb"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 # Every reason a dead letter can carry: the rows of the table above (a test keeps them in step with
 # the reasons the code raises).
@@ -48,6 +55,7 @@ DEAD_LETTER_REASONS = frozenset({
     DECOMPRESSION_BOMB, "wrong_lead_count", "missing_leads", "wrong_lead_order",
     "sampling_rate_out_of_range", "duration_out_of_range", "non_finite", "implausible_amplitude",
     "flat_signal", "saturated_signal", "invalid_recording", "unsupported_format", INFERENCE_ERROR, STORAGE_ERROR,
+    CONFLICTING_DUPLICATE,
 })  # fmt: skip
 
 

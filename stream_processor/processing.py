@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ecgstream.config import DEV_HMAC_SECRET
 from model import BatchPrediction, Predictor
 from schemas import (
     DeadLetter,
@@ -34,7 +35,8 @@ from schemas import (
     recording_ingested_at,
 )
 from schemas.validation import validate_recording
-from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError
+from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError, WriteOutcome
+from stream_processor.duplicates import recording_content_sha256, split_conflicts
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
@@ -48,6 +50,7 @@ from stream_processor.policy import (
     is_retriable_kafka_error,
 )
 from stream_processor.publishing import ResultPublisher
+from stream_processor.redaction import OriginalProtection, protect_original
 from stream_processor.retry import retry_forever
 
 __all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig"]
@@ -62,6 +65,8 @@ class ProcessorConfig:
     max_recording_bytes: int
     store_signal: bool = False
     retry_max_seconds: float = 30.0
+    patient_hmac_secret: str = DEV_HMAC_SECRET  # for redacting patient references in dead letters
+    deadletter_key: bytes | None = None  # AES-256 key for undecodable originals (else they are dropped)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class BatchProcessor:
         self.config = config
         self.executor = executor
         metrics.model_info.labels(version=predictor.version).set(1)
+        self.protection = OriginalProtection(config.patient_hmac_secret, config.deadletter_key, DEAD_LETTER_PREFIX_BYTES)
 
     async def process(self, messages: Sequence[IncomingMessage]) -> BatchOutcome:
         """Process one batch. Returns only when every message is stored+published or dead-lettered."""
@@ -128,11 +134,14 @@ class BatchProcessor:
         ] if valid else []  # fmt: skip
         if results:
             try:
-                await self._write(results)
+                outcome = await self._write(results)
             except StorageError as exc:  # not transient: keep the stream moving, lose nothing
                 logger.error("storage rejected a batch; dead-lettering it", extra={"error": repr(exc)})
                 dead.extend(self._dead_letter(item.message, exc, STORAGE_ERROR) for item in valid)
                 valid, results = [], []
+            else:  # events are built from what was stored; conflicting duplicates get none
+                valid, results, conflicts = split_conflicts(valid, outcome)
+                dead.extend(self._dead_letter(item.message, error) for item, error in conflicts)
         events = [self._event(result) for result in results]
         await self._publish_dead_letters(dead)
         await self._publish(self.config.diagnoses_topic, [encode_diagnosis(event) for event in events], always=True)
@@ -231,9 +240,9 @@ class BatchProcessor:
         probs = np.stack(rows) if rows else empty.probabilities
         return BatchPrediction(probs, pre, inf), failed
 
-    async def _write(self, results: list[DiagnosisResult]) -> None:
+    async def _write(self, results: list[DiagnosisResult]) -> WriteOutcome:
         started = time.perf_counter()
-        await retry_forever(
+        outcome = await retry_forever(
             lambda: self.sink.write_batch(results),
             transient=(DatabaseUnavailable,),
             what="database write",
@@ -241,6 +250,7 @@ class BatchProcessor:
             on_retry=lambda _exc: self.metrics.db_retries.inc(),
         )
         self.metrics.db_write.observe(time.perf_counter() - started)
+        return outcome
 
     async def _publish(self, topic: str, events: list[EncodedEvent], *, always: bool = False) -> None:
         """Publish, retrying retriable Kafka errors (``always``: every error) with backoff."""
@@ -279,23 +289,21 @@ class BatchProcessor:
     def _dead_letter(self, message: IncomingMessage, error: EcgstreamError, reason: str | None = None) -> DeadLetter:
         reason = reason or dead_letter_reason(error)
         self.metrics.dead_letters.labels(reason=reason).inc()
+        protected = protect_original(
+            message, self.protection, error.message, oversize=len(message.value) > self.config.max_recording_bytes
+        )  # the error text may quote the input, so logs and the letter get the protected text only
         logger.warning(
             "message dead-lettered",
-            extra={"reason": reason, "error": error.message, "position": message.position},
+            extra={"reason": reason, "error": protected.message, "position": message.position},
         )
-        original, note = message.value, ""
-        if len(original) > self.config.max_recording_bytes:
-            digest = hashlib.sha256(original).hexdigest()
-            note = f" [original {len(original)} bytes, sha256 {digest}; first {DEAD_LETTER_PREFIX_BYTES} kept]"
-            original = original[:DEAD_LETTER_PREFIX_BYTES]
         return DeadLetter(
             reason=reason,
-            message=error.message + note,
+            message=protected.message,
             source_topic=message.topic,
             source_partition=message.partition,
             source_offset=message.offset,
-            original_value=original,
-            original_headers=list(message.headers),
+            original_value=protected.value,
+            original_headers=protected.headers,
             failed_at=_utcnow(),
         )
 
@@ -339,6 +347,7 @@ class BatchProcessor:
             source_topic=item.message.topic,
             source_partition=item.message.partition,
             source_offset=item.message.offset,
+            content_sha256=recording_content_sha256(rec, self.config.patient_hmac_secret),
         )
 
     def _event(self, result: DiagnosisResult) -> DiagnosisEvent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecgstream.config import Settings
 from ecgstream.kafka_admin import ensure_topics
+from ecgstream.kafka_security import KafkaSecurity
 
 __all__ = ["topic_layout", "max_message_bytes", "create_topics"]
 
@@ -24,4 +25,9 @@ def max_message_bytes(settings: Settings) -> int:
 
 async def create_topics(settings: Settings, bootstrap: str) -> None:
     """Create missing topics with ``max.message.bytes`` room for the largest accepted recording."""
-    await ensure_topics(bootstrap, topic_layout(settings), max_message_bytes=max_message_bytes(settings))
+    await ensure_topics(
+        bootstrap,
+        topic_layout(settings),
+        max_message_bytes=max_message_bytes(settings),
+        client_options=KafkaSecurity.from_settings(settings).aiokafka_options(),
+    )

@@ -20,6 +20,7 @@ from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import FaustResultPublisher
+from stream_processor.redaction import parse_deadletter_key
 from stream_processor.topics import create_topics
 
 __all__ = ["run_worker"]
@@ -59,6 +60,8 @@ def run_worker(settings: Settings) -> None:
         max_recording_bytes=settings.max_recording_bytes,
         store_signal=settings.store_signal,
         retry_max_seconds=settings.db_retry_max_seconds,
+        patient_hmac_secret=settings.patient_hmac_secret,
+        deadletter_key=parse_deadletter_key(settings.deadletter_key),
     )
     skipped: deque[SkippedBatch] = deque()  # compression bombs the consumer skipped, to dead-letter
     app = build_app(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from typing import Any
 
@@ -21,8 +22,10 @@ class TcpProxy:
     connection (open ones die mid-stream); ``restore()`` listens again on the same port.
     """
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context``: terminate TLS on the listening side (the target still speaks plain TCP)."""
         self.target = (target_host, target_port)
+        self.ssl_context = ssl_context
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -41,7 +44,9 @@ class TcpProxy:
         return self
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._handle, "127.0.0.1", self.port, reuse_address=True, ssl=self.ssl_context
+        )
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:

@@ -15,6 +15,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 from ecgstream.config import Settings, load_settings
+from ecgstream.kafka_security import KafkaSecurity
 from ecgstream.results_watch import collect_diagnoses
 from ecgstream.stack import LocalStack
 
@@ -31,7 +32,10 @@ async def _publish(stack: LocalStack, recordings: list) -> dict[str, float]:  # 
     from ingest import Publisher
 
     published_at: dict[str, float] = {}
-    async with Publisher(stack.bootstrap, stack.settings.recordings_topic, source="ecgstream-demo") as publisher:
+    settings = stack.settings
+    async with Publisher(stack.bootstrap, settings.recordings_topic, source="ecgstream-demo",
+                         patient_key_secret=settings.patient_hmac_secret,
+                         client_options=KafkaSecurity.from_settings(settings).aiokafka_options()) as publisher:  # fmt: skip
         for recording in recordings:
             recording.acquired_at = datetime.now(UTC)
             await publisher.publish(recording)
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         published_at = asyncio.run(_publish(stack, recordings))
         print(f"  published {len(published_at)} recordings to {settings.recordings_topic}; waiting for diagnoses")
         events = asyncio.run(
-            collect_diagnoses(stack.bootstrap, settings.diagnoses_topic, published_at, timeout=args.timeout)
+            collect_diagnoses(stack.bootstrap, settings.diagnoses_topic, published_at, timeout=args.timeout,
+                              client_options=KafkaSecurity.from_settings(settings).aiokafka_options())  # fmt: skip
         )
         metrics = _metric_lines(
             stack.workers[0].metrics_url,

@@ -11,8 +11,9 @@ import asyncio
 import logging
 import sys
 from collections import Counter, deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["add_arguments", "run", "PublishSummary", "publish_paths"]
 
@@ -56,6 +57,8 @@ async def publish_paths(
     partitions: int = 4,
     progress: bool = True,
     in_flight: int = 64,
+    patient_key_secret: str | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> PublishSummary:
     """Read every recording under ``paths`` and publish it; rejected files are collected, not raised."""
     from tqdm import tqdm
@@ -64,7 +67,8 @@ async def publish_paths(
     from ingest import Publisher, iter_recordings
     from schemas.errors import InvalidRecording
 
-    await ensure_topics(bootstrap, {topic: partitions}, max_message_bytes=max_recording_bytes + 1024 * 1024)
+    await ensure_topics(bootstrap, {topic: partitions}, max_message_bytes=max_recording_bytes + 1024 * 1024,
+                        client_options=client_options)  # fmt: skip
     summary = PublishSummary()
     pending: deque[tuple[str, Awaitable[tuple[int, int]]]] = deque()
 
@@ -83,6 +87,8 @@ async def publish_paths(
             topic,
             compression=compression,  # type: ignore[arg-type]
             max_recording_bytes=max_recording_bytes,
+            patient_key_secret=patient_key_secret,
+            client_options=client_options,
         ) as publisher:
             for source, item in iter_recordings(paths):
                 bar.update(1)
@@ -112,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
 
     from ecgstream.config import load_settings
-    from ecgstream.kafka_admin import BrokerUnavailable
+    from ecgstream.kafka_admin import BrokerAuthenticationFailed, BrokerUnavailable
+    from ecgstream.kafka_security import KafkaSecurity, KafkaSecurityError
     from ecgstream.stack_info import NoBrokerConfigured, resolve_bootstrap
 
     settings = load_settings()
@@ -133,8 +140,13 @@ def run(args: argparse.Namespace) -> int:
                 max_recording_bytes=settings.max_recording_bytes,
                 partitions=settings.topic_partitions,
                 progress=not args.no_progress,
+                patient_key_secret=settings.patient_hmac_secret,
+                client_options=KafkaSecurity.from_settings(settings).aiokafka_options(),
             )
         )
+    except (BrokerAuthenticationFailed, KafkaSecurityError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (BrokerUnavailable, KafkaConnectionError, OSError) as exc:
         print(f"error: Kafka broker at {bootstrap} is unreachable ({exc}); is it running?", file=sys.stderr)
         return 2

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-import subprocess
 import sys
 import threading
 from types import FrameType
+
+from sqlalchemy.engine import make_url
 
 from ecgstream.config import load_settings
 from ecgstream.embedded import wait_for_port
@@ -19,6 +20,8 @@ from ecgstream.stack import LocalStack
 from ecgstream.stack_info import StackInfo, write_stack_info
 
 __all__ = ["add_arguments", "run"]
+
+SUPERVISE_INTERVAL_S = 0.25
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,23 +55,18 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    gateway: subprocess.Popen[bytes] | None = None
     info_path = settings.home / "stack.json"
     with LocalStack(settings, workers=args.workers) as stack:
         try:
             if not args.no_gateway:
-                log = open(stack.log_dir / "gateway.log", "ab")  # noqa: SIM115 - owned by the child
-                gateway = subprocess.Popen(
-                    [sys.executable, "-m", "ecgstream.cli", "gateway"], env=stack.child_env(), stdout=log, stderr=log
-                )
-                log.close()
+                stack.start_gateway()
                 wait_for_port(settings.gateway_host, settings.gateway_port, timeout=60)
-            gateway_url = None if gateway is None else f"http://{settings.gateway_host}:{settings.gateway_port}/"
+            gateway_url = None if args.no_gateway else f"http://{settings.gateway_host}:{settings.gateway_port}/"
             write_stack_info(
                 settings,
                 StackInfo(stack.bootstrap, stack.database_url, gateway_url, stack.workers[0].metrics_url),
             )
-            print(f"ecgstream is up: broker {stack.bootstrap}, database {stack.database_url}")
+            print(f"ecgstream is up: broker {stack.bootstrap}, database {make_url(stack.database_url).render_as_string(hide_password=True)}")
             for worker in stack.workers:
                 print(f"  {worker.name}: metrics {worker.metrics_url} (log {worker.log_path})")
             if gateway_url:
@@ -79,14 +77,13 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     print("  sign in with a user from `ecgstream user create`; devices use `ecgstream token create`")
             print("  publish files with `ecgstream publish PATH...`; stop with Ctrl-C")
-            while not stopping.wait(1.0):
-                if any(not worker.running for worker in stack.workers):
-                    print("a worker process exited; stopping (see its log)", file=sys.stderr)
+            print("  crashed workers and the gateway are restarted (backoff; see the logs for the restart count)")
+            while not stopping.wait(SUPERVISE_INTERVAL_S):
+                failure = stack.supervise()
+                if failure is not None:
+                    print(f"stopping: {failure} (see its log in {stack.log_dir})", file=sys.stderr)
                     return 1
         finally:
-            if gateway is not None and gateway.poll() is None:
-                gateway.terminate()
-                gateway.wait(15)
             info_path.unlink(missing_ok=True)
     print("ecgstream stopped")
     return 0

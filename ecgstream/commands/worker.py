@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ecgstream.kafka_admin import BrokerUnavailable
+    from ecgstream.kafka_security import KafkaSecurityError
     from ecgstream.secret_check import InsecureConfiguration, require_patient_secret
 
     settings = load_settings()
@@ -30,5 +32,8 @@ def run(args: argparse.Namespace) -> int:
         run_worker(settings)
     except InsecureConfiguration as exc:
         print(f"ecgstream worker: {exc}", file=sys.stderr)
+        return 2
+    except (BrokerUnavailable, KafkaSecurityError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

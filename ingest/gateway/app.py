@@ -108,10 +108,12 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     ``max_upload_bytes`` bounds the files of one upload (default: 4 x ``settings.max_recording_bytes``).
     """
     from ecgstream.kafka_admin import ensure_topics
+    from ecgstream.kafka_security import KafkaSecurity
     from ingest.publisher import REQUEST_HEADROOM_BYTES, Publisher
     from storage import create_engine
 
     upload_limit = max_upload_bytes or default_max_upload_bytes(settings)
+    kafka_options = KafkaSecurity.from_settings(settings).aiokafka_options()
     # aiokafka's producer logs every message value (signal, patient reference) at DEBUG: never allow that
     producer_log = logging.getLogger("aiokafka.producer.producer")
     producer_log.setLevel(max(logging.INFO, producer_log.getEffectiveLevel()))
@@ -122,6 +124,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
             bootstrap,
             {settings.recordings_topic: settings.topic_partitions},
             max_message_bytes=settings.max_recording_bytes + REQUEST_HEADROOM_BYTES,
+            client_options=kafka_options,
         )
         publisher = Publisher(
             bootstrap,
@@ -130,6 +133,8 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
             linger_ms=0,
             source=GATEWAY_SOURCE,
             client_id=GATEWAY_SOURCE,
+            patient_key_secret=settings.patient_hmac_secret,
+            client_options=kafka_options,
         )
         engine = create_engine(settings.effective_database_url)
         await publisher.start()

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.identity import scoped_recording_id
 from ingest.limits import DEFAULT_LIMITS, FORBIDDEN_CONTENT, ReadLimits, refuse_above
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
@@ -129,7 +130,9 @@ def read(path: Path, *, row: dict[str, str] | None = None, limits: ReadLimits = 
         signal = signal.T
     if row is None and path.parent.name == "records" and is_sph_dataset(path.parent.parent):
         row = read_metadata(path.parent.parent).get(path.stem)
-    return Recording(signal=signal, fs=SPH_FS, recording_id=path.stem, source=path.name, **_demographics(row))
+    demographics = _demographics(row)
+    recording_id = scoped_recording_id("sph", path.stem, signal, SPH_FS, demographics)  # stems repeat across sites
+    return Recording(signal=signal, fs=SPH_FS, recording_id=recording_id, source=path.name, **demographics)
 
 
 def iter_dataset(folder: Path) -> Iterator[tuple[str, Recording | InvalidRecording]]:

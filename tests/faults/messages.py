@@ -6,6 +6,7 @@ are deterministic (seeded), so a failure reproduces byte for byte.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import io
@@ -27,6 +28,8 @@ __all__ = [
     "synthetic_recording",
     "synthetic_recordings",
     "copies",
+    "recovered_original",
+    "TEST_DEADLETTER_KEY",
     "poison_messages",
     "reencode",
     "with_header",
@@ -135,12 +138,36 @@ def poison_messages(max_recording_bytes: int, seed: int = 7) -> list[PoisonMessa
     return out
 
 
-def assert_carries_original(letter: DeadLetter, value: bytes, max_recording_bytes: int) -> None:
-    """A dead letter carries its original bytes: all of them, or for an oversize original (which need
-    not fit the dead-letter topic) a prefix plus the original's size and SHA-256 in the message."""
-    if len(value) <= max_recording_bytes or letter.original_value == value:
-        assert letter.original_value == value, "original bytes, byte for byte"
+# A fixed AES-256 key for the tests' DEADLETTER_KEY (base64 of 32 bytes): dead letters of undecodable
+# messages carry their originals encrypted under it (issue 10, finding 7).
+TEST_DEADLETTER_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
+
+
+def recovered_original(letter: DeadLetter, key: str = TEST_DEADLETTER_KEY) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The original value and headers a dead letter carries: decrypted when they were encrypted."""
+    from stream_processor.redaction import ENCRYPTED_MAGIC, decrypt_original, parse_deadletter_key
+
+    if letter.original_value.startswith(ENCRYPTED_MAGIC):
+        position = f"{letter.source_topic}[{letter.source_partition}]@{letter.source_offset}"
+        aes_key = parse_deadletter_key(key)
+        assert aes_key is not None
+        recovered = decrypt_original(letter.original_value, aes_key, position)
+        return recovered.value, recovered.headers
+    return letter.original_value, [(k, bytes(v)) for k, v in letter.original_headers]
+
+
+def assert_carries_original(
+    letter: DeadLetter, value: bytes, max_recording_bytes: int, headers: list[tuple[str, bytes]] | None = None
+) -> None:
+    """A dead letter carries its original bytes (decrypted with the test key where they were encrypted):
+    all of them, or for an oversize original (which need not fit the dead-letter topic) a prefix plus
+    the original's size and SHA-256 in the message. ``headers``: the original headers, checked too."""
+    got, got_headers = recovered_original(letter)
+    if headers is not None:
+        assert [(k, bytes(v)) for k, v in got_headers] == [(k, bytes(v)) for k, v in headers]
+    if len(value) <= max_recording_bytes or got == value:
+        assert got == value, "original bytes, byte for byte"
         return
-    assert letter.original_value and value.startswith(letter.original_value), "a prefix of the original"
+    assert got and value.startswith(got), "a prefix of the original"
     assert hashlib.sha256(value).hexdigest() in letter.message, letter.message
     assert str(len(value)) in letter.message, letter.message

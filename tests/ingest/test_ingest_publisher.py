@@ -149,7 +149,7 @@ def test_publish_real_sph_dataset_subset(tansu, unique_name, tmp_path, monkeypat
 async def test_one_patients_recordings_stay_in_order_on_one_partition(tansu, unique_name: str) -> None:
     topic = f"rec-order-{unique_name}"
     await ensure_topics(tansu.bootstrap, {topic: 4})
-    async with Publisher(tansu.bootstrap, topic) as publisher:
+    async with Publisher(tansu.bootstrap, topic, patient_key_secret="a-test-secret") as publisher:
         acks = [await publisher.send(synthetic_recording(seed=k, patient_ref="MRN-42")) for k in range(5)]
         positions = [await ack for ack in acks]
     assert len({partition for partition, _ in positions}) == 1

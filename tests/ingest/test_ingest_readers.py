@@ -41,7 +41,19 @@ def test_real_sph_record_takes_demographics_from_metadata() -> None:
     folder = shared_data_dir("ptbxl-sph")
     rec = read_recording(folder / "records" / "P00024.h5")
     assert_normalised(rec)
-    assert (rec.recording_id, rec.fs, rec.n_samples, rec.age, rec.sex) == ("P00024", 500.0, 5000, 41, "M")
+    assert (rec.fs, rec.n_samples, rec.age, rec.sex) == (500.0, 5000, 41, "M")
+    assert rec.recording_id.startswith("P00024-") and len(rec.recording_id) == len("P00024-") + 16
+    assert read_recording(folder / "records" / "P00024.h5").recording_id == rec.recording_id  # stable
+
+
+def test_sph_ids_from_two_sites_with_the_same_stem_do_not_collide(tmp_path: Path) -> None:
+    """Issue 10, finding 5: every site's SPH data set has an A00001.h5."""
+    rng = np.random.default_rng(5)
+    site_a = write_sph_h5(tmp_path / "a" / "A00001.h5", rng.normal(0, 0.3, (12, 5000)))
+    site_b = write_sph_h5(tmp_path / "b" / "A00001.h5", rng.normal(0, 0.3, (12, 5000)))
+    id_a, id_b = read_recording(site_a).recording_id, read_recording(site_b).recording_id
+    assert id_a != id_b and id_a.startswith("A00001-") and id_b.startswith("A00001-")
+    assert read_recording(site_a).recording_id == id_a
 
 
 def write_sph_h5(path: Path, signal: np.ndarray) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -107,14 +109,27 @@ def test_headers_are_cloudevents_binary_mode() -> None:
 
 
 def test_key_hashes_the_patient_and_falls_back_to_device_then_recording() -> None:
-    with_patient = encode_recording(make_recording(patient_ref="MRN-123456", device_id="cart-1"))
+    secret = "a-test-secret"
+    with_patient = encode_recording(make_recording(patient_ref="MRN-123456", device_id="cart-1"), key_secret=secret)
     assert b"MRN-123456" not in with_patient.key and b"MRN-123456" not in b"".join(
         v for _, v in with_patient.headers
     )
-    assert with_patient.key == encode_recording(make_recording(patient_ref="MRN-123456")).key
+    assert with_patient.key == encode_recording(make_recording(patient_ref="MRN-123456"), key_secret=secret).key
     assert encode_recording(make_recording(device_id="cart-1")).key == b"device:cart-1"
     rec = make_recording()
     assert encode_recording(rec).key == f"recording:{rec.recording_id}".encode()
+
+
+def test_patient_key_is_keyed_with_the_secret_never_a_plain_hash() -> None:
+    """Issue 10, finding 7: an unkeyed SHA-256 of a short MRN is brute-forced in seconds."""
+    plain = hashlib.sha256(b"MRN-123456").hexdigest().encode()
+    keyed = encode_recording(make_recording(patient_ref="MRN-123456"), key_secret="a-test-secret").key
+    assert keyed == b"patient:" + hmac.new(b"a-test-secret", b"MRN-123456", hashlib.sha256).hexdigest().encode()
+    assert plain not in keyed
+    other = encode_recording(make_recording(patient_ref="MRN-123456"), key_secret="another-secret").key
+    assert other != keyed
+    no_secret = encode_recording(make_recording(patient_ref="MRN-123456", device_id="cart-1")).key
+    assert no_secret == b"device:cart-1"  # without the secret the reference is not used at all
 
 
 def test_leads_in_another_order_are_reordered() -> None:

@@ -145,6 +145,7 @@ def test_public_api() -> None:
             "DiagnosisResult",
             "DiagnosisSink",
             "SqlDiagnosisSink",
+            "WriteOutcome",
             "InMemoryDiagnosisSink",
             "DiagnosisView",
             "get_diagnosis",
