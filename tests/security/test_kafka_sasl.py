@@ -49,6 +49,7 @@ def _sasl_settings(bootstrap: str, home: Path, password: str) -> Settings:
         kafka_bootstrap=bootstrap, home=home, database_url=f"sqlite+aiosqlite:///{home / 'db.sqlite'}",
         kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_mechanism="SCRAM-SHA-512",
         kafka_sasl_username="ecgstream-worker", kafka_sasl_password=password, metrics_port=0,
+        patient_hmac_secret="sasl-test-secret-" + "0" * 32,  # an external broker: the dev secret is refused
     )  # fmt: skip
 
 

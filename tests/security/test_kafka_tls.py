@@ -29,6 +29,7 @@ from ingest.gateway.app import create_app
 from tests.e2e.helpers import db_counts, isolated_settings
 from tests.faults.harness import wait_until
 from tests.faults.messages import synthetic_recordings
+from tests.gateway.conftest import api_token
 from tests.security.certs import make_tls_files
 from tests.tcp_proxy import TcpProxy
 
@@ -106,9 +107,10 @@ def test_whole_pipeline_over_mutual_tls(tmp_path: Path, fresh_postgres_url: str,
                             await publisher.publish(rec)
 
                 asyncio.run(publish())
+                token = api_token(fresh_postgres_url, "recordings:write")
                 with TestClient(create_app(settings, bootstrap)) as client:  # the gateway's producer
                     response = client.post(
-                        "/api/recordings", data={"age": "61", "sex": "F", "height_cm": "164.5", "weight_kg": "70"},
+                        "/api/recordings", headers={"Authorization": f"Bearer {token}"}, data={"age": "61", "sex": "F", "height_cm": "164.5", "weight_kg": "70"},
                         files=[("file", ("A00001.h5", _sph_upload(tmp_path / "sph"), "application/octet-stream"))],
                     )  # fmt: skip
                 assert response.status_code == 202, response.text
