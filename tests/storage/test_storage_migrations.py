@@ -15,8 +15,8 @@ from storage.migrate import current_revision, downgrade, head_revision, upgrade,
 from storage.models import Base
 
 
-def test_head_is_the_first_revision() -> None:
-    assert head_revision() == "0001"
+def test_head_is_the_measurements_revision() -> None:
+    assert head_revision() == "0002_integrate"
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:
@@ -51,7 +51,7 @@ async def test_upgrade_is_idempotent_and_downgrade_reverts(database_url: str) ->
     tables, _ = await _schema(database_url)
     assert tables <= {"alembic_version"}
     upgrade(database_url)
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == head_revision()
 
 
 def test_cli_db_upgrade_and_current(
@@ -61,8 +61,8 @@ def test_cli_db_upgrade_and_current(
     assert cli_main(["db", "current"]) == 0
     assert "needs `ecgstream db upgrade`" in capsys.readouterr().out
     assert cli_main(["db", "upgrade"]) == 0
-    assert "upgraded to 0001" in capsys.readouterr().out
-    assert current_revision(database_url) == "0001"
+    assert f"upgraded to {head_revision()}" in capsys.readouterr().out
+    assert current_revision(database_url) == head_revision()
     assert cli_main(["db", "current"]) == 0
     assert "up to date" in capsys.readouterr().out
 
@@ -74,7 +74,7 @@ def test_cli_default_is_the_embedded_sqlite_file(tmp_path, monkeypatch: pytest.M
     db = tmp_path / "home" / "ecgstream.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head_revision()
 
 
 def test_cli_reports_an_unreachable_database(
