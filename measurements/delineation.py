@@ -1,0 +1,178 @@
+"""Global wave boundaries on the median beat over all 12 leads, the way clinical programs do.
+
+- QRS onset / offset: the spatial velocity (root sum of squared first differences over the leads)
+  falls below a fraction of its QRS maximum and stays there for 12 ms, searching outward from the
+  QRS's velocity peak.
+- T end: the trapezium-area method (Vazquez-Seisdedos et al., BioMed Eng OnLine 2011) applied to the
+  spatial T magnitude (root sum of squares of every lead's deviation from the PR baseline): the
+  point after the steepest T downslope that maximises the trapezium area to a reference point.
+- P wave: the spatial magnitude before the QRS; P present when its peak stands out of the
+  segment's floor by ``P_MIN_MV``; onset where it falls back to a fraction of that peak.
+
+Each boundary is None with a reason code when the curve does not support it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from measurements.template import MedianBeat
+
+__all__ = ["DelineationParams", "Fiducials", "delineate"]
+
+
+@dataclass(frozen=True)
+class DelineationParams:
+    qrs_on_fraction: float = 0.05
+    qrs_off_fraction: float = 0.025
+    hold_s: float = 0.008
+    p_on_fraction: float = 0.15
+    p_min_mv: float = 0.03
+    t_min_mv: float = 0.05
+    t_ref_s: float = 0.25
+    qrs_off_search_s: float = 0.0
+
+
+@dataclass
+class Fiducials:
+    """Sample indices within the median beat (None where not found) and reasons."""
+
+    p_on: int | None = None
+    p_off: int | None = None
+    qrs_on: int | None = None
+    qrs_off: int | None = None
+    t_peak: int | None = None
+    t_end: int | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def _spatial_velocity(waves: np.ndarray) -> np.ndarray:
+    d = np.diff(waves, axis=1, prepend=waves[:, :1])
+    return np.sqrt(np.sum(d * d, axis=0))
+
+
+def _quiet_run(below: np.ndarray, start: int, step: int, hold: int, stop: int) -> int | None:
+    """First index from ``start`` walking by ``step`` where ``below`` holds for ``hold`` samples."""
+    i = start
+    run = 0
+    while (i >= stop) if step < 0 else (i <= stop):
+        run = run + 1 if below[i] else 0
+        if run >= hold:
+            return i - step * (hold - 1)
+        i += step
+    return None
+
+
+def _qrs_bounds(beat: MedianBeat, sv: np.ndarray, params: DelineationParams, out: Fiducials) -> None:
+    fs, r = beat.fs, beat.r_index
+    half = int(round(0.06 * fs))
+    lo, hi = max(1, r - half), min(sv.size - 1, r + half)
+    peak = lo + int(np.argmax(sv[lo:hi]))
+    top = float(sv[peak])
+    if top <= 1e-6:
+        out.missing["qrs"] = "no_qrs"
+        return
+    hold = max(2, int(round(params.hold_s * fs)))
+    first, last = max(1, r - int(0.20 * fs)), min(sv.size - 1, r + int(0.24 * fs))
+    # Floors: the quietest velocity in the PR segment and in the ST segment (never exactly zero).
+    floor_on = float(np.min(sv[first:peak])) if peak > first else 0.0
+    floor_off = float(np.min(sv[peak:last])) if last > peak else 0.0
+    below_on = sv < floor_on + params.qrs_on_fraction * (top - floor_on)
+    below_off = sv < floor_off + params.qrs_off_fraction * (top - floor_off)
+    on = _quiet_run(below_on, peak, -1, hold, first)
+    if params.qrs_off_search_s > 0:
+        # Last supra-threshold velocity before the ST segment: a notch between QRS deflections
+        # (slurred or fragmented QRS) does not end the QRS early.
+        stop = min(last, r + int(round(params.qrs_off_search_s * fs)))
+        active = np.nonzero(~below_off[peak:stop])[0]
+        off = peak + int(active[-1]) + 1 if active.size and active[-1] + peak + 1 < stop else None
+    else:
+        off = _quiet_run(below_off, peak, 1, hold, last)
+    if on is None or off is None:
+        out.missing["qrs"] = "qrs_boundaries_unclear"
+        return
+    out.qrs_on, out.qrs_off = on, off
+
+
+def _pr_baseline(beat: MedianBeat, qrs_on: int) -> np.ndarray:
+    """Per-lead isoelectric level just before the QRS (mean of qrs_on - 20 .. qrs_on - 4 ms)."""
+    a = max(0, qrs_on - int(round(0.020 * beat.fs)))
+    b = max(a + 1, qrs_on - int(round(0.004 * beat.fs)))
+    return np.asarray(beat.waves[:, a:b].mean(axis=1))
+
+
+def _t_end(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials) -> None:
+    assert out.qrs_off is not None
+    fs = beat.fs
+    mag = np.sqrt(np.sum((beat.waves - base[:, None]) ** 2, axis=0))
+    start = out.qrs_off + int(round(0.06 * fs))
+    # The T peak lies before R + min(0.55 s, 0.6 RR) and T ends before the next P wave
+    # (R + 0.85 RR): the window never reaches the next beat.
+    r = beat.r_index
+    peak_stop = min(mag.size - 1, r + int(round(min(0.55, 0.6 * beat.rr_s) * fs)))
+    stop = min(mag.size - 1, r + int(round(0.85 * beat.rr_s * fs)))
+    if peak_stop - start < int(0.05 * fs):
+        out.missing["t"] = "t_wave_outside_window"
+        return
+    peak = start + int(np.argmax(mag[start:peak_stop]))
+    floor = float(np.min(mag[peak:stop])) if stop > peak else 0.0
+    if float(mag[peak]) - floor < params.t_min_mv:
+        out.missing["t"] = "t_wave_flat"
+        return
+    descent_stop = min(stop, peak + int(round(0.15 * fs)))
+    slope = np.diff(mag[peak:descent_stop])
+    if slope.size < 3:
+        out.missing["t"] = "t_end_unclear"
+        return
+    xm = peak + int(np.argmin(slope))
+    xr = min(stop, xm + int(round(params.t_ref_s * fs)))
+    if xr - xm < 3:
+        out.missing["t"] = "t_end_unclear"
+        return
+    xi = np.arange(xm, xr + 1)
+    area = 0.5 * (mag[xm] - mag[xi]) * (2 * xr - xi - xm)
+    out.t_peak = peak
+    out.t_end = xm + int(np.argmax(area))
+
+
+def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials) -> None:
+    assert out.qrs_on is not None
+    fs = beat.fs
+    end = out.qrs_on - int(round(0.03 * fs))
+    begin = max(0, out.qrs_on - int(round(0.40 * fs)))
+    if out.t_end is not None:  # not before the previous beat's T end
+        begin = max(begin, out.t_end - int(round(beat.rr_s * fs)) + int(round(0.02 * fs)))
+    if end - begin < int(0.06 * fs):
+        out.missing["p"] = "p_window_too_short"
+        return
+    mag = np.sqrt(np.sum((beat.waves[:, begin:end] - base[:, None]) ** 2, axis=0))
+    peak = int(np.argmax(mag))
+    floor = float(np.min(mag[: peak + 1]))
+    height = float(mag[peak]) - floor
+    if height < params.p_min_mv or peak == 0:
+        out.missing["p"] = "no_p_waves"
+        return
+    threshold = floor + params.p_on_fraction * height
+    below_before = np.nonzero(mag[:peak] < threshold)[0]
+    if below_before.size == 0:
+        out.missing["p"] = "p_onset_unclear"
+        return
+    out.p_on = begin + int(below_before[-1])
+    after = np.nonzero(mag[peak:] < floor + 0.5 * height)[0]
+    out.p_off = begin + peak + int(after[0]) if after.size else end
+
+
+def delineate(beat: MedianBeat, params: DelineationParams | None = None) -> Fiducials:
+    """P onset/offset, QRS onset/offset, T peak/end on the median beat (indices into ``beat.waves``)."""
+    params = params or DelineationParams()
+    out = Fiducials()
+    sv = _spatial_velocity(beat.waves)
+    _qrs_bounds(beat, sv, params, out)
+    if out.qrs_on is None:
+        return out
+    base = _pr_baseline(beat, out.qrs_on)
+    _t_end(beat, base, params, out)
+    _p_wave(beat, base, params, out)
+    return out

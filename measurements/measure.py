@@ -1,0 +1,144 @@
+"""The public entry point: ``measure(signal, fs) -> Measurements`` and its batch form.
+
+Pipeline: diagnostic band-pass -> beats on the spatial QRS energy -> beat classes and dominant rhythm
+-> median beat of the dominant beats -> global delineation -> intervals, axes, voltages, P per beat.
+Never raises on a recording's content (flat, short, paced, ectopic, noisy): what cannot be measured
+reliably is None with a reason code in ``missing``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from measurements.axes import frontal_axis
+from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
+from measurements.delineation import DelineationParams, Fiducials, _pr_baseline, delineate
+from measurements.filters import diagnostic_band
+from measurements.intervals import intervals
+from measurements.rhythm import IRREGULAR_INDEX, irregularity_index, rhythm_figures
+from measurements.template import MedianBeat, median_beat
+from measurements.types import Beats, Measurements
+from measurements.voltages import voltages
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MIN_DURATION_S", "measure", "measure_batch"]
+
+MIN_DURATION_S = 2.5
+N_LEADS = 12
+SCALAR_FIELDS = (
+    "heart_rate_bpm", "rr_mean_ms", "rr_sd_ms", "rr_irregularity", "pr_ms", "qrs_ms", "qt_ms",
+    "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
+    "qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
+)  # fmt: skip
+P_CORRELATION = 0.5
+
+
+def _empty(
+    fs: float, reason: str, r_peaks: np.ndarray | None = None, classes: tuple[str, ...] = ()
+) -> Measurements:
+    peaks = np.zeros(0, dtype=np.int64) if r_peaks is None else r_peaks
+    beats = Beats(peaks, classes or ("Q",) * peaks.size, np.zeros(peaks.size, dtype=bool), float(fs))  # type: ignore[arg-type]
+    return Measurements(fs=float(fs), beats=beats, missing={name: reason for name in SCALAR_FIELDS})
+
+
+def _p_present(filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid: Fiducials) -> np.ndarray:
+    """Per beat: the segment where the median beat has its P wave correlates (>= 0.5) with it."""
+    present = np.zeros(r_peaks.size, dtype=bool)
+    if fid.p_on is None or fid.p_off is None or fid.p_off <= fid.p_on + 2:
+        return present
+    start, stop = fid.p_on - beat.r_index, fid.p_off - beat.r_index
+    template = beat.waves[:, fid.p_on : fid.p_off]
+    template = (template - template.mean(axis=1, keepdims=True)).ravel()
+    t_norm = float(np.linalg.norm(template)) or 1e-12
+    inside = (r_peaks + start >= 0) & (r_peaks + stop <= filtered.shape[1])
+    idx = r_peaks[inside][:, None] + np.arange(start, stop)[None, :]
+    segments = filtered[:, idx]  # (12, beats, len)
+    segments = segments - segments.mean(axis=2, keepdims=True)
+    flat = np.transpose(segments, (1, 0, 2)).reshape(idx.shape[0], -1)
+    corr = flat @ template / np.maximum(np.linalg.norm(flat, axis=1) * t_norm, 1e-12)
+    present[inside] = corr >= P_CORRELATION
+    return present
+
+
+def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = None) -> Measurements:
+    """Measure one (12, N) mV recording in ``schemas.STANDARD_LEADS`` order at its native rate ``fs``."""
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != N_LEADS or not np.isfinite(fs) or fs < 100:
+        return _empty(fs if np.isfinite(fs) else 0.0, "invalid_signal")
+    if x.shape[1] < MIN_DURATION_S * fs:
+        return _empty(fs, "too_short")
+    if not np.isfinite(x).all():
+        return _empty(fs, "invalid_signal")
+    filtered = diagnostic_band(x, fs)
+    if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
+        return _empty(fs, "no_signal")
+    energy = qrs_energy(filtered, fs)
+    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
+    if r_peaks.size < 3:
+        return _empty(fs, "too_few_beats", r_peaks)
+    rr_s = np.diff(r_peaks) / fs
+    irregularity = irregularity_index(rr_s)
+    irregular = irregularity is not None and irregularity > IRREGULAR_INDEX
+    features = BeatFeatures(filtered, r_peaks, fs)
+    classes = classify_beats(r_peaks, features, fs, irregular=irregular)
+    rhythm = rhythm_figures(r_peaks, classes, fs, irregular=irregular)
+    missing: dict[str, str] = dict(rhythm.missing)
+    if irregularity is None:
+        missing["rr_irregularity"] = "too_few_beats"
+    dominant = np.array([c == "N" for c in classes])
+    beat = median_beat(filtered, r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s)))
+    fid = delineate(beat, params) if beat is not None else Fiducials(missing={"qrs": "no_dominant_beats"})
+    ivl = intervals(fid, fs, rhythm.dominant_rr_s)
+    missing.update(ivl.missing)
+    values: dict[str, object] = {}
+    p_present = np.zeros(r_peaks.size, dtype=bool)
+    if beat is not None and fid.qrs_on is not None and fid.qrs_off is not None:
+        base = _pr_baseline(beat, fid.qrs_on)
+        w = beat.waves
+        values["qrs_axis_deg"] = frontal_axis(w, base, fid.qrs_on, fid.qrs_off + 1, fs)
+        if fid.p_on is not None and fid.p_off is not None:
+            values["p_axis_deg"] = frontal_axis(w, base, fid.p_on, fid.p_off + 1, fs)
+        if fid.t_end is not None:
+            values["t_axis_deg"] = frontal_axis(w, base, fid.qrs_off, fid.t_end + 1, fs)
+        v = voltages(w, base, fid.qrs_on, fid.qrs_off, fs)
+        values.update(vars(v))
+        p_present = _p_present(filtered, r_peaks, beat, fid)
+    reason_for = {
+        "p_axis_deg": missing.get("pr_ms", "no_p_waves"),
+        "t_axis_deg": missing.get("qt_ms", "t_end_unclear"),
+    }
+    for name in ("p_axis_deg", "qrs_axis_deg", "t_axis_deg"):
+        if values.get(name) is None:
+            missing[name] = reason_for.get(name, missing.get("qrs_ms", "indeterminate"))
+            if name in values:
+                missing[name] = "indeterminate"
+    for name in (
+        "qrs_amplitude_mv",
+        "r_amplitude_mv",
+        "s_amplitude_mv",
+        "st_j60_mv",
+        "sokolow_lyon_mv",
+        "cornell_mv",
+    ):
+        if name not in values or values[name] is None or values[name] == (None,) * N_LEADS:
+            missing[name] = missing.get("qrs_ms", "qrs_boundaries_unclear")
+            values.pop(name, None)
+    beats = Beats(r_peaks, classes, p_present, float(fs))  # type: ignore[arg-type]
+    return Measurements(
+        fs=float(fs), beats=beats,
+        heart_rate_bpm=rhythm.heart_rate_bpm, rr_mean_ms=rhythm.rr_mean_ms, rr_sd_ms=rhythm.rr_sd_ms,
+        rr_irregularity=irregularity,
+        pr_ms=ivl.pr_ms, qrs_ms=ivl.qrs_ms, qt_ms=ivl.qt_ms,
+        qtc_bazett_ms=ivl.qtc_bazett_ms, qtc_fridericia_ms=ivl.qtc_fridericia_ms,
+        missing=missing,
+        **values,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def measure_batch(signals: Sequence[np.ndarray], fs_list: Sequence[float]) -> list[Measurements]:
+    """``measure`` for each recording; one recording's failure never affects another's."""
+    return [measure(s, f) for s, f in zip(signals, fs_list, strict=True)]

@@ -1,0 +1,45 @@
+"""Representative (median) beat per lead, aligned on R, from the dominant-rhythm beats.
+
+The window before R is long enough for the P wave of a first-degree block and the window after R for
+a long QT, both shortened at fast rates so that one beat's window never reaches far into the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MedianBeat", "median_beat"]
+
+MIN_BEATS = 2
+
+
+@dataclass(frozen=True)
+class MedianBeat:
+    """(12, L) median of the dominant beats; ``r_index`` is R's sample within the window."""
+
+    waves: np.ndarray
+    r_index: int
+    n_beats: int
+    fs: float
+    rr_s: float
+
+
+def median_beat(
+    filtered: np.ndarray, r_peaks: np.ndarray, use: np.ndarray, fs: float, rr_s: float
+) -> MedianBeat | None:
+    """Median of the beats selected by ``use`` (bool per R peak); None with fewer than 2 usable beats.
+
+    Window: R - min(0.45 s, 0.55 RR) .. R + min(0.70 s, RR - 0.05 s), at least R + 0.35 s.
+    """
+    pre = int(round(min(0.45, 0.55 * rr_s) * fs))
+    post = int(round(max(0.35, min(0.70, rr_s - 0.05)) * fs))
+    n = filtered.shape[1]
+    inside = (r_peaks - pre >= 0) & (r_peaks + post < n) & use
+    chosen = r_peaks[inside]
+    if chosen.size < MIN_BEATS:
+        return None
+    idx = chosen[:, None] + np.arange(-pre, post + 1)[None, :]  # (beats, L)
+    windows = filtered[:, idx]  # (12, beats, L)
+    return MedianBeat(np.median(windows, axis=1), pre, int(chosen.size), fs, rr_s)
