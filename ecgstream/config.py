@@ -28,6 +28,8 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | BROKER_SESSION_TIMEOUT | ``6`` | consumer-group session timeout (s); short so workers join within seconds |
 | BROKER_HEARTBEAT_INTERVAL | ``1`` | consumer heartbeat interval (s) |
 | BROKER_REBALANCE_TIMEOUT | ``6`` | rebalance timeout (s) |
+| MEASUREMENTS | ``on`` | worker and ``diagnose``: signal quality (unreadable recordings get reasons, no statements), measurements and rule statements; ``off`` = the model alone on every recording (benchmark baseline) |
+| FUSION | ``on`` | with MEASUREMENTS on: statements fused from measurement rules and the model, each with its provenance; ``off`` = the model's statements only (measurements and quality still reported) |
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ class Settings:
     broker_session_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
     broker_rebalance_timeout: float = 6.0
+    measurements: bool = True
+    fusion: bool = True
 
     @property
     def embedded_broker(self) -> bool:
@@ -118,6 +122,8 @@ ENV_FIELDS: dict[str, str] = {
     "BROKER_SESSION_TIMEOUT": "broker_session_timeout",
     "BROKER_HEARTBEAT_INTERVAL": "broker_heartbeat_interval",
     "BROKER_REBALANCE_TIMEOUT": "broker_rebalance_timeout",
+    "MEASUREMENTS": "measurements",
+    "FUSION": "fusion",
 }
 
 
