@@ -160,8 +160,9 @@
     renderQuality(d.quality);
     document.getElementById("model-version").textContent = d.model_version;
     document.getElementById("latency").textContent = fmtSeconds(d.timings.latency_from_ingest_seconds);
-    document.getElementById("inference").textContent =
-      fmtSeconds(d.timings.inference_seconds) + " (preprocessing " + fmtSeconds(d.timings.preprocess_seconds) + ")";
+    document.getElementById("inference").textContent = unreadable
+      ? "not run (recording unreadable)"
+      : fmtSeconds(d.timings.inference_seconds) + " (preprocessing " + fmtSeconds(d.timings.preprocess_seconds) + ")";
     const r = d.recording;
     document.getElementById("recording-facts").textContent =
       r.duration_s + " s at " + r.sampling_rate_hz + " Hz";
