@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ecgstream.commands.train", "train the CAE + multi-label classifier on an SPH-layout data set"),
     "evaluate": ("ecgstream.commands.evaluate", "evaluate a checkpoint on the held-out split of an SPH-layout data set"),
     "diagnose": ("ecgstream.commands.diagnose", "diagnose ECG files locally (no broker, no database)"),
+    "inspect": ("ecgstream.commands.inspect", "print measurements, signal quality and rule statements of ECG files"),
     "generate": ("ecgstream.commands.generate", "write a small synthetic data set in the SPH layout"),
     "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),
 }
@@ -31,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Interactive one-shot commands print their own results: only warnings and errors are logged unless
 # LOG_LEVEL is set. Services (worker, gateway, up) log at LOG_LEVEL (default INFO).
-QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate"})
+QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate", "inspect"})
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:

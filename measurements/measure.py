@@ -77,7 +77,8 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
     energy = qrs_energy(filtered, fs)
-    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
+    # Twice: the second pass aligns on a template built from already aligned beats.
+    r_peaks = align_peaks(energy, align_peaks(energy, detect_r_peaks(energy, fs), fs), fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
     rr_s = np.diff(r_peaks) / fs
@@ -92,6 +93,11 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     dominant = np.array([c == "N" for c in classes])
     beat = median_beat(filtered, r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s)))
     fid = delineate(beat, params) if beat is not None else Fiducials(missing={"qrs": "no_dominant_beats"})
+    if irregular and fid.p_on is not None:
+        # An irregularly irregular rhythm has no P wave locked to the QRS: whatever the median beat
+        # shows before the QRS is not a P wave to measure a PR from.
+        fid.p_on = fid.p_off = None
+        fid.missing["p"] = "irregular_rhythm"
     ivl = intervals(fid, fs, rhythm.dominant_rr_s)
     missing.update(ivl.missing)
     values: dict[str, object] = {}
