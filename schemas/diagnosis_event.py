@@ -34,7 +34,8 @@ class Statement:
     """One AHA statement; ``provenance`` says whether measurement rules, the model or both decided it.
 
     ``probability`` is the model's; None when measurements decided and the model gives none (NaN on
-    the wire). ``evidence`` is the measurement criterion that fired, if any.
+    the wire). ``evidence`` is the measurement criterion that fired, if any; ``modifies`` is, for a
+    modifier such as 310 (frequent), the primary statement it qualifies.
     """
 
     code: int
@@ -42,6 +43,7 @@ class Statement:
     probability: float | None
     provenance: Provenance = "model"
     evidence: str | None = None
+    modifies: int | None = None  # a modifier's primary statement (SPH grammar ``30+310``)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def _statement_record(s: Statement) -> dict[str, object]:
         "probability": float("nan") if probability is None else probability,
         "provenance": s.provenance,
         "evidence": s.evidence,
+        "modifies": s.modifies,
     }
 
 
@@ -108,7 +111,10 @@ def decode_diagnosis(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Diag
         recording_id=record["recording_id"],
         model_version=record["model_version"],
         statements=[
-            Statement(s["code"], s["description"], finite_or_none(s["probability"]), s["provenance"], s["evidence"])
+            Statement(
+                s["code"], s["description"], finite_or_none(s["probability"]), s["provenance"], s["evidence"],
+                s["modifies"],
+            )
             for s in record["statements"]
         ],
         probabilities=dict(record["probabilities"]),

@@ -24,20 +24,15 @@ def _statement_json(item: dict[str, Any]) -> dict[str, Any]:
         "probability": _round(item.get("probability"), 4),
         "provenance": str(item.get("provenance") or "model"),  # rows before provenance: the model's
         "evidence": item.get("evidence"),
+        "modifies": item.get("modifies"),
     }
 
 
-def _order(statement: dict[str, Any]) -> float:
-    """Statements decided from measurements alone (no model probability) first, then most probable."""
-    probability = statement["probability"]
-    return -2.0 if probability is None else -float(probability)
-
-
 def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
-    """Statements (AHA code, name, probability, provenance, evidence), measurements, signal quality,
-    readability, model version and timings. An unreadable recording has ``readable: false``, its
+    """Statements (AHA code, name, probability, provenance, evidence, modified statement; in the
+    worker's order), measurements, signal quality, readability, model version and timings. An unreadable recording has ``readable: false``, its
     ``unreadable_reasons`` and no statements."""
-    statements = sorted((_statement_json(item) for item in view.statements), key=_order)
+    statements = [_statement_json(item) for item in view.statements]  # the worker's order
     return {
         "recording_id": view.recording_id,
         "status": "done",

@@ -55,7 +55,8 @@ def test_v2_round_trip_with_measurements_quality_and_provenance() -> None:
         "r1", "cae-1",
         statements=[
             Statement(21, "Sinus tachycardia", 0.94, "both", "HR 112 bpm > 100"),
-            Statement(310, "Frequent", None, "measurement", "6 of 14 beats premature"),
+            Statement(30, "Atrial premature complex", 0.41, "both", "6 S beats"),
+            Statement(310, "Frequent", None, "measurement", "6 of 14 beats premature", modifies=30),
             Statement(147, "T wave changes", 0.61),
         ],
         probabilities={"21": 0.94, "147": 0.61}, diagnosed_at=T,
@@ -64,9 +65,10 @@ def test_v2_round_trip_with_measurements_quality_and_provenance() -> None:
     encoded = encode_diagnosis(event)
     decoded = decode_diagnosis(encoded.value, encoded.headers)
     assert decoded == event
-    assert decoded.statements[1].probability is None, "no model probability: NaN on the wire, None here"
+    assert decoded.statements[2].probability is None, "no model probability: NaN on the wire, None here"
+    assert decoded.statements[2].modifies == 30
     raw = schemaless_reader(io.BytesIO(encoded.value), registry.writer_schema(TYPE, 2), None)
-    assert math.isnan(raw["statements"][1]["probability"])
+    assert math.isnan(raw["statements"][2]["probability"])
     assert raw["measurements"]["missing"]["pr_ms"] == "no_p_waves"
 
 
@@ -91,7 +93,7 @@ def test_v1_bytes_decode_with_the_v2_defaults() -> None:
     v1 = encode_event(TYPE, v1_record, key=b"old", source="old-worker", version=1)
     assert header_map(v1.headers)["ce_schemaversion"] == "1"
     decoded = decode_diagnosis(v1.value, v1.headers)
-    assert decoded.statements == [Statement(22, "Sinus bradycardia", 0.8, "model", None)]
+    assert decoded.statements == [Statement(22, "Sinus bradycardia", 0.8, "model", None, None)]
     assert decoded.readable is True and decoded.unreadable_reasons == []
     assert decoded.measurements is None and decoded.quality is None
 

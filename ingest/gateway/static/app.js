@@ -85,7 +85,7 @@
       meter.append(fill);
       prob.append(meter, document.createTextNode((s.probability * 100).toFixed(1) + " %"));
     }
-    const name = cell(s.name);
+    const name = cell(s.modifies ? s.name + " (qualifies " + s.modifies + ")" : s.name);
     if (s.evidence) {
       const why = document.createElement("div");
       why.className = "help";
