@@ -52,6 +52,8 @@ def run_worker(settings: Settings) -> None:
         max_recording_bytes=settings.max_recording_bytes,
         store_signal=settings.store_signal,
         retry_max_seconds=settings.db_retry_max_seconds,
+        measure=settings.measurements,
+        fusion=settings.fusion,
     )
     app = build_app(
         settings,
