@@ -23,6 +23,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 from ecgstream.config import Settings
 from ecgstream.embedded import TansuBroker
@@ -50,7 +51,7 @@ async def _publish_and_collect(
 
 
 def _run_one(broker: TansuBroker, home: Path, database_url: str | None, batch_max: int, templates: list[Recording],
-             n: int, torch_threads: int, measurements: bool = True) -> dict[str, float]:  # fmt: skip
+             n: int, torch_threads: int, measurements: bool = True) -> dict[str, Any]:  # fmt: skip
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         kafka_bootstrap=broker.bootstrap,
