@@ -1,13 +1,15 @@
 """Global wave boundaries on the median beat over all 12 leads, the way clinical programs do.
 
-- QRS onset / offset: the spatial velocity (root sum of squared first differences over the leads)
-  falls below a fraction of its QRS maximum and stays there for 12 ms, searching outward from the
-  QRS's velocity peak.
+- QRS onset / offset: the spatial velocity (root sum of squared first differences over the 12 leads)
+  falls to within 5 % (onset) / 1.5 % (offset) of its QRS height above the PR / ST segments' floor
+  (5th percentile) and stays there for 6 ms, searching outward from the QRS's velocity peak.
 - T end: the trapezium-area method (Vazquez-Seisdedos et al., BioMed Eng OnLine 2011) applied to the
   spatial T magnitude (root sum of squares of every lead's deviation from the PR baseline): the
   point after the steepest T downslope that maximises the trapezium area to a reference point.
-- P wave: the spatial magnitude before the QRS; P present when its peak stands out of the
-  segment's floor by ``P_MIN_MV``; onset where it falls back to a fraction of that peak.
+- P wave: the spatial magnitude (deviation from the PR baseline) in the 400 ms before the QRS, not
+  before the previous T end; its peak within 300 ms of QRS onset; P present when the peak stands
+  0.03 mV above the floor before it; onset where the magnitude falls to 15 % of that height, at most
+  120 ms before the peak.
 
 Each boundary is None with a reason code when the curve does not support it.
 """
@@ -25,14 +27,19 @@ __all__ = ["DelineationParams", "Fiducials", "delineate"]
 
 @dataclass(frozen=True)
 class DelineationParams:
+    """Thresholds, chosen on LUDB (docs/measurements.md): fractions of a curve's height above its
+    floor, durations in seconds, amplitudes in mV."""
+
     qrs_on_fraction: float = 0.05
-    qrs_off_fraction: float = 0.025
-    hold_s: float = 0.008
+    qrs_off_fraction: float = 0.015
+    hold_s: float = 0.006
     p_on_fraction: float = 0.15
     p_min_mv: float = 0.03
     t_min_mv: float = 0.05
     t_ref_s: float = 0.25
-    qrs_off_search_s: float = 0.0
+    p_rise_s: float = 0.12
+    p_peak_reach_s: float = 0.30
+    floor_percentile: float = 5.0
 
 
 @dataclass
@@ -76,20 +83,15 @@ def _qrs_bounds(beat: MedianBeat, sv: np.ndarray, params: DelineationParams, out
         return
     hold = max(2, int(round(params.hold_s * fs)))
     first, last = max(1, r - int(0.20 * fs)), min(sv.size - 1, r + int(0.24 * fs))
-    # Floors: the quietest velocity in the PR segment and in the ST segment (never exactly zero).
-    floor_on = float(np.min(sv[first:peak])) if peak > first else 0.0
-    floor_off = float(np.min(sv[peak:last])) if last > peak else 0.0
+    # Floors: a low percentile of the velocity before and after the QRS peak (the PR and ST segments'
+    # noise level, never exactly zero).
+    q = params.floor_percentile
+    floor_on = float(np.percentile(sv[first:peak], q)) if peak > first else 0.0
+    floor_off = float(np.percentile(sv[peak:last], q)) if last > peak else 0.0
     below_on = sv < floor_on + params.qrs_on_fraction * (top - floor_on)
     below_off = sv < floor_off + params.qrs_off_fraction * (top - floor_off)
     on = _quiet_run(below_on, peak, -1, hold, first)
-    if params.qrs_off_search_s > 0:
-        # Last supra-threshold velocity before the ST segment: a notch between QRS deflections
-        # (slurred or fragmented QRS) does not end the QRS early.
-        stop = min(last, r + int(round(params.qrs_off_search_s * fs)))
-        active = np.nonzero(~below_off[peak:stop])[0]
-        off = peak + int(active[-1]) + 1 if active.size and active[-1] + peak + 1 < stop else None
-    else:
-        off = _quiet_run(below_off, peak, 1, hold, last)
+    off = _quiet_run(below_off, peak, 1, hold, last)
     if on is None or off is None:
         out.missing["qrs"] = "qrs_boundaries_unclear"
         return
@@ -148,17 +150,21 @@ def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: 
         out.missing["p"] = "p_window_too_short"
         return
     mag = np.sqrt(np.sum((beat.waves[:, begin:end] - base[:, None]) ** 2, axis=0))
-    peak = int(np.argmax(mag))
+    # The P peak lies within 300 ms before the QRS onset (PR up to ~400 ms); its onset may be earlier.
+    peak_from = max(0, out.qrs_on - int(round(params.p_peak_reach_s * fs)) - begin)
+    peak = peak_from + int(np.argmax(mag[peak_from:]))
     floor = float(np.min(mag[: peak + 1]))
     height = float(mag[peak]) - floor
     if height < params.p_min_mv or peak == 0:
         out.missing["p"] = "no_p_waves"
         return
     threshold = floor + params.p_on_fraction * height
+    # A P wave rises to its peak within ~120 ms: look for its onset no further back.
+    reach = max(0, peak - int(round(params.p_rise_s * fs)))
     below_before = np.nonzero(mag[:peak] < threshold)[0]
+    below_before = below_before[below_before >= reach]
     if below_before.size == 0:
-        out.missing["p"] = "p_onset_unclear"
-        return
+        below_before = np.array([reach + int(np.argmin(mag[reach : peak + 1]))])
     out.p_on = begin + int(below_before[-1])
     after = np.nonzero(mag[peak:] < floor + 0.5 * height)[0]
     out.p_off = begin + peak + int(after[0]) if after.size else end

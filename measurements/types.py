@@ -108,9 +108,12 @@ class RuleStatement:
     """An AHA statement decided from measurements, with the criterion that fired.
 
     ``modifies`` is the primary statement code a modifier (e.g. 310 frequent) belongs to, as in the
-    SPH grammar ``30+310``; None for a primary statement.
+    SPH grammar ``30+310``; None for a primary statement. ``requirement`` is True when the rule only
+    states that a measured requirement of the statement holds (e.g. QRS >= 120 ms for 104/106): not
+    a diagnosis by itself, for fusion to gate the model with (``measurements.rules.RULE_CODES``).
     """
 
     code: int
     evidence: str  # e.g. "HR 112 bpm > 100 (AHA/ACCF/HRS 2009, part II)"
     modifies: int | None = None
+    requirement: bool = False

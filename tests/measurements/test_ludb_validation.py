@@ -1,8 +1,8 @@
 """Global PR, QRS and QT against LUDB's cardiologists on all 100 shared records.
 
-Bounds are the figures this implementation reaches (docs/measurements.md), with a small margin; the
-IEC 60601-2-25 / CSE tolerances are |mean| <= 10, 10, 25 ms and SD <= 10, 10, 30 ms. Met: every mean,
-and the QT SD. Not met (asserted at the achieved figure): the PR and QRS SDs.
+The IEC 60601-2-25 / CSE tolerances are |mean| <= 10, 10, 25 ms and SD <= 10, 10, 30 ms. This
+implementation meets them for PR and QT and for the QRS mean (asserted at the tolerance); the QRS SD
+(17.2 ms, docs/measurements.md) is not met and is asserted at the achieved figure plus 1.3 ms.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from benchmarks.validate_ludb import compare, ours, record_paths
 from tests.conftest import shared_data_dir
 
 # interval: (max |mean| ms, max SD ms, max nulls)
-BOUNDS = {"pr_ms": (10.0, 20.0, 3), "qrs_ms": (10.0, 20.0, 6), "qt_ms": (25.0, 26.0, 8)}
+BOUNDS = {"pr_ms": (10.0, 10.0, 3), "qrs_ms": (10.0, 18.5, 3), "qt_ms": (25.0, 30.0, 4)}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,192 @@
+"""Rhythm rules from the beat sequence: sinus rhythm and its rate, sinus arrhythmia, premature
+complexes with their frequency and pattern modifiers, and atrial fibrillation support.
+
+Statement numbers are the SPH ``code.csv`` codes (AHA statement list, Mason et al. 2007,
+"Recommendations for the standardization and interpretation of the electrocardiogram, part II:
+electrocardiography diagnostic statement list", Circulation 115:1325, JACC 49:1128).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from measurements.types import Beats, Measurements, RuleStatement
+
+__all__ = [
+    "SINUS_P_FRACTION",
+    "TACHYCARDIA_BPM",
+    "BRADYCARDIA_BPM",
+    "SINUS_ARRHYTHMIA_RANGE_MS",
+    "AF_NRMSSD",
+    "AF_MAX_P_FRACTION",
+    "FREQUENT_PER_MINUTE",
+    "PATTERN_CYCLES",
+    "is_sinus",
+    "is_af_like",
+    "sinus_statements",
+    "premature_statements",
+    "af_statements",
+]
+
+# Sinus rhythm: a P wave before (nearly) every dominant beat, at least 3 dominant beats.
+SINUS_P_FRACTION = 0.8
+MIN_DOMINANT_BEATS = 3
+# Mason 2007 (part II) and Surawicz 2009 (part III, adult rate limits): tachycardia > 100 bpm,
+# bradycardia < 60 bpm.
+TACHYCARDIA_BPM = 100.0
+BRADYCARDIA_BPM = 60.0
+# Sinus arrhythmia: P-P (here dominant N-N) intervals vary by more than 120 ms (the conventional
+# 0.12 s limit, e.g. Goldberger, Clinical Electrocardiography, 9th ed.).
+SINUS_ARRHYTHMIA_RANGE_MS = 120.0
+# Atrial fibrillation support: irregularly irregular RR and no P waves. Irregularity as normalised
+# RMSSD (RMS of successive RR differences / mean RR) >= 0.10, the limit of Dash et al. 2009 (Ann
+# Biomed Eng 37:1701); P waves before fewer than 30 % of beats.
+AF_NRMSSD = 0.10
+AF_MAX_P_FRACTION = 0.3
+AF_MIN_INTERVALS = 5
+# Ventricular response in AF (Mason 2007): rapid > 100 bpm, slow < 60 bpm.
+# Premature complexes: "frequent" when more than 6 per minute (more than one in a 10-s record);
+# AHA part II names the modifiers without numbers, so this limit is ours and documented.
+FREQUENT_PER_MINUTE = 6.0
+# Bigeminy / trigeminy: at least 3 consecutive cycles of N-X / N-N-X.
+PATTERN_CYCLES = 3
+
+CODE_APC, CODE_VPC, CODE_AF = 30, 60, 50
+OCCASIONAL, FREQUENT, COUPLETS, BIGEMINAL, TRIGEMINAL = 308, 310, 340, 341, 342
+RAPID_RESPONSE, SLOW_RESPONSE = 346, 347
+
+
+def _dominant_nn_ms(beats: Beats) -> np.ndarray:
+    """Intervals between consecutive beats that are both dominant (N), ms."""
+    r = np.asarray(beats.r_peaks, dtype=np.float64)
+    if len(r) < 2:
+        return np.zeros(0)
+    normal = np.asarray([c == "N" for c in beats.classes])
+    both = normal[1:] & normal[:-1]
+    return (np.diff(r) / beats.fs * 1000.0)[both]
+
+
+def _p_fraction(beats: Beats, only_normal: bool) -> float:
+    p = np.asarray(beats.p_present, dtype=bool)
+    if only_normal:
+        p = p[np.asarray([c == "N" for c in beats.classes], dtype=bool)]
+    return float(p.mean()) if len(p) else 0.0
+
+
+def _nrmssd(beats: Beats) -> float | None:
+    rr = np.diff(np.asarray(beats.r_peaks, dtype=np.float64)) / beats.fs
+    if len(rr) < AF_MIN_INTERVALS or rr.mean() <= 0:
+        return None
+    return float(np.sqrt(np.mean(np.diff(rr) ** 2)) / rr.mean())
+
+
+def is_af_like(m: Measurements) -> bool:
+    """Irregularly irregular RR without P waves (support for atrial fibrillation)."""
+    irregularity = _nrmssd(m.beats)
+    return (
+        irregularity is not None
+        and irregularity >= AF_NRMSSD
+        and _p_fraction(m.beats, only_normal=False) < AF_MAX_P_FRACTION
+    )
+
+
+def is_sinus(m: Measurements) -> bool:
+    """P waves before at least 80 % of the dominant beats, and not fibrillation-like."""
+    dominant = sum(1 for c in m.beats.classes if c == "N")
+    return (
+        dominant >= MIN_DOMINANT_BEATS
+        and _p_fraction(m.beats, only_normal=True) >= SINUS_P_FRACTION
+        and not is_af_like(m)
+    )
+
+
+def sinus_statements(m: Measurements) -> list[RuleStatement]:
+    """21 sinus tachycardia, 22 sinus bradycardia, 23 sinus arrhythmia (sinus rhythm only)."""
+    if not is_sinus(m):
+        return []
+    out = []
+    hr = m.heart_rate_bpm
+    if hr is not None and hr > TACHYCARDIA_BPM:
+        out.append(
+            RuleStatement(21, f"sinus rhythm, HR {hr:.0f} bpm > {TACHYCARDIA_BPM:.0f} (AHA 2007 part II)")
+        )
+    if hr is not None and hr < BRADYCARDIA_BPM:
+        out.append(
+            RuleStatement(22, f"sinus rhythm, HR {hr:.0f} bpm < {BRADYCARDIA_BPM:.0f} (AHA 2007 part II)")
+        )
+    nn = _dominant_nn_ms(m.beats)
+    if len(nn) >= 2:
+        spread = float(nn.max() - nn.min())
+        if spread > SINUS_ARRHYTHMIA_RANGE_MS:
+            out.append(
+                RuleStatement(
+                    23,
+                    f"sinus rhythm, N-N intervals vary by {spread:.0f} ms > {SINUS_ARRHYTHMIA_RANGE_MS:.0f}",
+                )
+            )
+    return out
+
+
+def _pattern_cycles(classes: tuple[str, ...], target: str, period: int) -> int:
+    """Most consecutive cycles of (period-1) x N followed by one ``target`` beat."""
+    best = 0
+    for phase in range(period):
+        run = 0
+        for start in range(phase, len(classes) - period + 1, period):
+            cycle = classes[start : start + period]
+            if all(c == "N" for c in cycle[:-1]) and cycle[-1] == target:
+                run += 1
+                best = max(best, run)
+            else:
+                run = 0
+    return best
+
+
+def premature_statements(m: Measurements) -> list[RuleStatement]:
+    """30 / 60 with 308 occasional or 310 frequent, and 340 couplets, 341 bigeminal, 342 trigeminal."""
+    classes = m.beats.classes
+    r = np.asarray(m.beats.r_peaks)
+    minutes = (float(r[-1] - r[0]) / m.beats.fs / 60.0) if len(r) >= 2 else 0.0
+    out = []
+    for target, code, name in (("S", CODE_APC, "supraventricular"), ("V", CODE_VPC, "ventricular")):
+        count = sum(1 for c in classes if c == target)
+        if count == 0:
+            continue
+        out.append(RuleStatement(code, f"{count} {name} premature beat(s) of {len(classes)}"))
+        per_minute = count / minutes if minutes > 0 else float("inf")
+        if count >= 2 and per_minute > FREQUENT_PER_MINUTE:
+            out.append(
+                RuleStatement(
+                    FREQUENT, f"{count} in {minutes * 60:.0f} s (> {FREQUENT_PER_MINUTE:.0f}/min)", code
+                )
+            )
+        else:
+            out.append(RuleStatement(OCCASIONAL, f"{count} in {minutes * 60:.0f} s", code))
+        if any(a == b == target for a, b in zip(classes, classes[1:], strict=False)):
+            out.append(RuleStatement(COUPLETS, f"two consecutive {name} premature beats", code))
+        if _pattern_cycles(classes, target, 2) >= PATTERN_CYCLES:
+            out.append(RuleStatement(BIGEMINAL, f">= {PATTERN_CYCLES} cycles of normal-premature", code))
+        if _pattern_cycles(classes, target, 3) >= PATTERN_CYCLES:
+            out.append(
+                RuleStatement(TRIGEMINAL, f">= {PATTERN_CYCLES} cycles of normal-normal-premature", code)
+            )
+    return out
+
+
+def af_statements(m: Measurements) -> list[RuleStatement]:
+    """50 atrial fibrillation (support) with 346 rapid / 347 slow ventricular response."""
+    if not is_af_like(m):
+        return []
+    rr = np.diff(np.asarray(m.beats.r_peaks, dtype=np.float64)) / m.beats.fs
+    rate = 60.0 / float(rr.mean())
+    irregularity = _nrmssd(m.beats) or 0.0
+    out = [RuleStatement(CODE_AF, f"irregular RR (nRMSSD {irregularity:.2f} >= {AF_NRMSSD}) without P waves")]
+    if rate > TACHYCARDIA_BPM:
+        out.append(
+            RuleStatement(RAPID_RESPONSE, f"ventricular rate {rate:.0f} bpm > {TACHYCARDIA_BPM:.0f}", CODE_AF)
+        )
+    elif rate < BRADYCARDIA_BPM:
+        out.append(
+            RuleStatement(SLOW_RESPONSE, f"ventricular rate {rate:.0f} bpm < {BRADYCARDIA_BPM:.0f}", CODE_AF)
+        )
+    return out

@@ -1,0 +1,253 @@
+"""Statements from measurements: every rule, its boundaries, and when rules stay silent. Pure tests
+on hand-built Measurements (the criteria are arithmetic on measured values)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from measurements.rules import RULE_CODES, rule_statements
+from measurements.types import Beats, LeadQuality, Measurements, QualityReport
+
+LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+FS = 500.0
+GOOD = QualityReport("good", tuple(LeadQuality(name, "good") for name in LEADS))
+
+
+def beats(rr_ms: list[float], classes: str | None = None, p: list[bool] | None = None) -> Beats:
+    """Beats at the given RR intervals (ms); classes one letter per beat (default all N)."""
+    r = np.concatenate([[250.0], 250.0 + np.cumsum(rr_ms)]) * FS / 1000.0
+    n = len(r)
+    cls = tuple(classes) if classes is not None else ("N",) * n
+    assert len(cls) == n
+    present = np.asarray(p if p is not None else [c == "N" for c in cls], dtype=bool)
+    return Beats(r_peaks=r.astype(np.int64), classes=cls, p_present=present, fs=FS)  # type: ignore[arg-type]
+
+
+def regular(hr: float, n: int = 10) -> Beats:
+    return beats([60000.0 / hr] * (n - 1))
+
+
+def meas(b: Beats | None = None, **values: object) -> Measurements:
+    b = b if b is not None else regular(75)
+    rr = np.diff(b.r_peaks) / FS * 1000.0
+    defaults: dict[str, object] = {
+        "heart_rate_bpm": 60000.0 / float(np.median(rr)),
+        "rr_mean_ms": float(rr.mean()),
+        "rr_sd_ms": float(rr.std()),
+        "pr_ms": 160.0,
+        "qrs_ms": 90.0,
+        "qt_ms": 380.0,
+        "qtc_bazett_ms": 410.0,
+        "qtc_fridericia_ms": 405.0,
+        "qrs_axis_deg": 45.0,
+        "qrs_amplitude_mv": (1.0,) * 12,
+        "sokolow_lyon_mv": 2.0,
+        "cornell_mv": 1.0,
+    }
+    defaults.update(values)
+    return Measurements(fs=FS, beats=b, **defaults)  # type: ignore[arg-type]
+
+
+def codes(
+    m: Measurements, q: QualityReport = GOOD, sex: str | None = "M", age: float | None = 50.0, **kw: bool
+) -> set:
+    return {
+        (s.code, s.modifies) if s.modifies else s.code for s in rule_statements(m, q, sex=sex, age=age, **kw)
+    }
+
+
+def test_normal_record_has_no_statement() -> None:
+    assert codes(meas()) == set()
+
+
+@pytest.mark.parametrize(
+    ("hr", "expected"),
+    [(100.0, set()), (101.0, {21}), (60.0, set()), (59.0, {22}), (120.0, {21}), (45.0, {22})],
+)
+def test_sinus_rate_boundaries(hr: float, expected: set) -> None:
+    assert codes(meas(regular(hr), heart_rate_bpm=hr)) == expected
+
+
+def test_tachycardia_without_p_waves_is_not_sinus() -> None:
+    b = regular(130)
+    b = replace(b, p_present=np.zeros(len(b.r_peaks), dtype=bool))
+    assert 21 not in codes(meas(b, heart_rate_bpm=130.0, pr_ms=None))
+
+
+def test_sinus_needs_p_before_most_dominant_beats() -> None:
+    b = regular(120, n=10)
+    mostly = replace(b, p_present=np.array([True] * 8 + [False] * 2))
+    assert 21 in codes(meas(mostly, heart_rate_bpm=120.0))
+    few = replace(b, p_present=np.array([True] * 7 + [False] * 3))
+    assert 21 not in codes(meas(few, heart_rate_bpm=120.0))
+
+
+@pytest.mark.parametrize(("spread", "expected"), [(120.0, False), (122.0, True)])  # 2-ms samples
+def test_sinus_arrhythmia_boundary(spread: float, expected: bool) -> None:
+    rr = [800.0, 800.0 + spread, 800.0, 850.0, 800.0, 820.0]
+    assert (23 in codes(meas(beats(rr)))) is expected
+
+
+@pytest.mark.parametrize(
+    ("pr", "expected"), [(119.0, {80}), (120.0, set()), (200.0, set()), (201.0, {82}), (320.0, {82})]
+)
+def test_pr_boundaries(pr: float, expected: set) -> None:
+    assert codes(meas(pr_ms=pr)) == expected
+
+
+def test_no_pr_statement_without_a_pr() -> None:
+    assert codes(meas(pr_ms=None)) == set()
+
+
+@pytest.mark.parametrize(
+    ("axis", "expected"),
+    [
+        (-30.0, set()),
+        (-31.0, {121}),
+        (-90.0, {121}),
+        (-120.0, set()),
+        (90.0, set()),
+        (91.0, {120}),
+        (180.0, {120}),
+    ],
+)
+def test_axis_boundaries(axis: float, expected: set) -> None:
+    """121 is left-axis, 120 right-axis deviation in SPH's code.csv; -90..-180 is neither."""
+    assert codes(meas(qrs_axis_deg=axis)) == expected
+
+
+def test_axis_needs_readable_limb_leads() -> None:
+    leads = tuple(
+        LeadQuality(n, "unreadable" if n == "aVL" else "good", ("lead_off",) if n == "aVL" else ())
+        for n in LEADS
+    )
+    q = QualityReport("acceptable", leads)
+    assert codes(meas(qrs_axis_deg=-60.0), q) == set()
+
+
+@pytest.mark.parametrize(
+    ("sex", "qtc", "expected"),
+    [
+        ("M", 449.0, False),
+        ("M", 450.0, True),
+        ("F", 459.0, False),
+        ("F", 460.0, True),
+        (None, 455.0, False),
+        (None, 460.0, True),
+    ],
+)
+def test_qtc_sex_specific_limits(sex: str | None, qtc: float, expected: bool) -> None:
+    assert (148 in codes(meas(qtc_fridericia_ms=qtc, qtc_bazett_ms=qtc + 30), sex=sex)) is expected
+
+
+def test_qtc_falls_back_to_bazett() -> None:
+    assert 148 in codes(meas(qtc_fridericia_ms=None, qtc_bazett_ms=470.0))
+    assert 148 not in codes(meas(qtc_fridericia_ms=None, qtc_bazett_ms=None))
+
+
+def test_premature_beats_occasional_and_frequent() -> None:
+    one_v = beats([800.0] * 9, classes="NNNNVNNNNN")
+    assert codes(meas(one_v)) == {60, (308, 60)}
+    two_s = beats([800.0] * 9, classes="NNSNNNNSNN")
+    assert codes(meas(two_s)) == {30, (310, 30)}
+
+
+def test_couplets_bigeminy_trigeminy() -> None:
+    couplet = beats([800.0] * 9, classes="NNNVVNNNNN")
+    assert (340, 60) in codes(meas(couplet))
+    bigeminy = beats([800.0] * 9, classes="NVNVNVNNNN")
+    assert (341, 60) in codes(meas(bigeminy))
+    assert (342, 60) not in codes(meas(bigeminy))
+    short_bigeminy = beats([800.0] * 9, classes="NVNVNNNNNN")
+    assert (341, 60) not in codes(meas(short_bigeminy))
+    trigeminy = beats([800.0] * 9, classes="NNSNNSNNSN")
+    assert {(342, 30), (310, 30)} <= codes(meas(trigeminy))
+    assert (341, 30) not in codes(meas(trigeminy))
+
+
+def test_atrial_fibrillation_support_and_ventricular_response() -> None:
+    rng = np.random.default_rng(0)
+    irregular = list(rng.uniform(350, 750, size=15))  # mean ~550 ms: ~110 bpm
+    b = beats(irregular, p=[False] * 16)
+    got = codes(meas(b, pr_ms=None, heart_rate_bpm=110.0))
+    assert {50, (346, 50)} <= got
+    assert 21 not in got and 22 not in got
+    slow = beats(list(rng.uniform(800, 1600, size=8)), p=[False] * 9)
+    assert {50, (347, 50)} <= codes(meas(slow, pr_ms=None, heart_rate_bpm=50.0))
+    regular_no_p = beats([600.0] * 12, p=[False] * 13)
+    assert 50 not in codes(meas(regular_no_p, pr_ms=None))
+
+
+def test_af_does_not_report_atrial_premature_beats() -> None:
+    rng = np.random.default_rng(1)
+    b = beats(list(rng.uniform(400, 900, size=12)), classes="NNSNNSNNNNNNN", p=[False] * 13)
+    got = codes(meas(b, pr_ms=None))
+    assert 50 in got and 30 not in got
+
+
+@pytest.mark.parametrize(
+    ("qrs", "expected"),
+    [(109.0, set()), (110.0, {105}), (119.0, {105}), (120.0, {104, 106}), (150.0, {104, 106})],
+)
+def test_qrs_width_requirements(qrs: float, expected: set) -> None:
+    statements = rule_statements(meas(qrs_ms=qrs), GOOD, sex="M", age=60.0)
+    assert {s.code for s in statements if s.requirement} == expected
+    assert all(RULE_CODES[s.code] == "gate" for s in statements if s.requirement)
+
+
+def test_low_voltage_limb_and_precordial() -> None:
+    limb = (0.49,) * 6 + (1.5,) * 6
+    assert 125 in codes(meas(qrs_amplitude_mv=limb))
+    assert 125 not in codes(meas(qrs_amplitude_mv=(0.5,) + (0.49,) * 5 + (1.5,) * 6))
+    precordial = (0.8,) * 6 + (0.99,) * 6
+    assert 125 in codes(meas(qrs_amplitude_mv=precordial))
+    assert 125 not in codes(meas(qrs_amplitude_mv=(0.8,) * 6 + (0.99,) * 5 + (1.0,)))
+    with_gap = (None,) + (0.3,) * 5 + (1.5,) * 6
+    assert 125 not in codes(meas(qrs_amplitude_mv=with_gap))
+
+
+def test_amplitude_statements_only_from_millivolts() -> None:
+    m = meas(qrs_amplitude_mv=(0.3,) * 12, sokolow_lyon_mv=4.0)
+    assert {125, 142} <= codes(m)
+    assert codes(m, amplitudes_valid=False) == set()
+
+
+@pytest.mark.parametrize(
+    ("sex", "sokolow", "cornell", "expected"),
+    [
+        ("M", 3.5, 1.0, True),
+        ("M", 3.49, 2.8, False),
+        ("M", 3.0, 2.81, True),
+        ("F", 3.0, 2.01, True),
+        ("F", 3.0, 2.0, False),
+        (None, 3.0, 2.5, False),
+    ],
+)
+def test_lvh_voltage_support(sex: str | None, sokolow: float, cornell: float, expected: bool) -> None:
+    assert (142 in codes(meas(sokolow_lyon_mv=sokolow, cornell_mv=cornell), sex=sex)) is expected
+
+
+def test_children_get_no_adult_criteria() -> None:
+    m = meas(regular(120), heart_rate_bpm=120.0, qrs_axis_deg=100.0, qrs_ms=125.0, sokolow_lyon_mv=4.5)
+    assert codes(m, age=8.0) == set()
+    assert {21, 120, 142} <= codes(m, age=30.0)
+
+
+def test_unreadable_quality_gives_nothing() -> None:
+    q = QualityReport("unreadable", GOOD.leads, ("no_qrs",))
+    assert rule_statements(meas(regular(130), heart_rate_bpm=130.0), q, sex="F", age=40.0) == ()
+
+
+def test_every_statement_is_a_declared_rule_code_with_evidence() -> None:
+    m = meas(beats([800.0] * 9, classes="NVNVNVNSSN"), pr_ms=230.0, qrs_ms=130.0, qrs_axis_deg=-50.0,
+             qtc_fridericia_ms=480.0, qrs_amplitude_mv=(0.3,) * 12, sokolow_lyon_mv=4.0)  # fmt: skip
+    statements = rule_statements(m, GOOD, sex="F", age=70.0)
+    assert len(statements) >= 8
+    for s in statements:
+        assert s.code in RULE_CODES
+        assert s.evidence
+        if s.modifies is not None:
+            assert s.modifies in {30, 50, 60}
