@@ -29,32 +29,29 @@ FusionTable = Mapping[int, FusionMode]
 
 DEFAULT_TABLE: FusionTable = MappingProxyType(
     {
-        # Rate and rhythm.
+        # Measured on ptbxl-sph's held-out split (benchmarks/fusion_table.py, docs/fusion.md).
         21: "rule",
-        22: "rule",
-        23: "model",
-        50: "model",
+        22: "both",
+        23: "rule",
+        30: "rule",
+        60: "both",
+        50: "rule",
+        82: "rule",
+        104: "model",
+        105: "model",
+        106: "gate",
+        # Not measurable on ptbxl-sph (no or too few labels, or amplitudes z-scored): argued.
+        80: "rule",
+        120: "rule",
+        121: "rule",
+        148: "both",
         346: "rule",
         347: "rule",
-        # Premature complexes and their modifiers.
-        30: "model",
-        60: "model",
         308: "rule",
         310: "rule",
         340: "rule",
         341: "rule",
         342: "rule",
-        # Intervals and axis.
-        80: "rule",
-        82: "model",
-        120: "rule",
-        121: "rule",
-        148: "model",
-        # Conduction: QRS width gates the model.
-        104: "gate",
-        105: "gate",
-        106: "gate",
-        # Voltage: from mV measurements only.
         125: "rule",
         142: "model",
     }

@@ -6,7 +6,8 @@ polarity or noise decides; each peak is then moved to the energy maximum within 
 
 Classes (rules, stated once here):
 - *premature*: the RR interval ending at the beat is shorter than 85 % of the local dominant RR (the
-  median of the non-ectopic RR intervals within 8 beats either side), and the next RR interval is
+  larger of the median and the mean of the non-ectopic RR intervals within 8 beats either side; the
+  mean where bigeminy makes half the intervals premature), and the next RR interval is
   longer than the premature one (a pause follows; a sustained rate change is not premature).
   Prematurity is not judged when the whole rhythm is irregular (``irregular=True``: atrial
   fibrillation-like), where no dominant RR exists.
@@ -105,17 +106,23 @@ class BeatFeatures:
         )
 
 
+def _reference(rr: np.ndarray) -> float:
+    """The dominant RR of a set of intervals: their median, or their mean where premature intervals
+    are half of them (bigeminy: the median would be a premature interval)."""
+    return max(float(np.median(rr)), float(np.mean(rr)))
+
+
 def _premature(rr: np.ndarray, ectopic_hint: np.ndarray) -> np.ndarray:
     """Boolean per RR interval (rr[i] ends at beat i+1): shorter than 85 % of the local dominant RR
     and followed by a longer interval."""
     n = rr.size
     usable = ~ectopic_hint
     premature = np.zeros(n, dtype=bool)
-    global_ref = float(np.median(rr[usable])) if usable.any() else float(np.median(rr))
+    global_ref = _reference(rr[usable]) if usable.any() else _reference(rr)
     for i in range(n):
         lo, hi = max(0, i - 8), min(n, i + 9)
         neighbours = [rr[j] for j in range(lo, hi) if j != i and usable[j]]
-        ref = float(np.median(neighbours)) if len(neighbours) >= 3 else global_ref
+        ref = _reference(np.asarray(neighbours)) if len(neighbours) >= 3 else global_ref
         followed_by_pause = i + 1 >= n or rr[i + 1] > rr[i] * 1.05
         premature[i] = rr[i] < PREMATURE_RATIO * ref and followed_by_pause
     return premature
@@ -134,7 +141,7 @@ def classify_beats(
     if n >= 3 and not irregular:
         rr = np.diff(r_peaks).astype(float)
         # First pass: intervals clearly short against the whole record, and the pauses after them.
-        hint = rr < PREMATURE_RATIO * float(np.median(rr))
+        hint = rr < PREMATURE_RATIO * _reference(rr)
         hint[1:] |= hint[:-1]
         premature_beat[1:] = _premature(rr, hint)
     classes: list[str] = []
@@ -151,22 +158,33 @@ def classify_beats(
 
 
 def align_peaks(energy: np.ndarray, r_peaks: np.ndarray, fs: float) -> np.ndarray:
-    """Move each R peak by up to +-20 ms to best match the median QRS-energy shape (-100..+100 ms),
-    so that a QRS with two similar energy maxima is aligned the same way in every beat."""
+    """Move each R peak by up to +-20 ms to best match a QRS-energy template (-100..+100 ms), so that
+    a QRS with two similar energy maxima is aligned the same way in every beat. Two passes: first on
+    the most typical beat (highest mean correlation with the others), then on the median of the
+    aligned beats."""
     if r_peaks.size < 3:
         return r_peaks
     half, reach = int(round(0.1 * fs)), int(round(0.02 * fs))
     offsets = np.arange(-half, half + 1)
-    idx = np.clip(r_peaks[:, None] + offsets[None, :], 0, energy.size - 1)
-    template = np.median(energy[idx], axis=0)
-    template = template - template.mean()
     shifts = np.arange(-reach, reach + 1)
-    sidx = np.clip(
-        r_peaks[:, None, None] + shifts[None, :, None] + offsets[None, None, :], 0, energy.size - 1
-    )
-    windows = energy[sidx]  # (beats, shifts, window)
-    windows = windows - windows.mean(axis=2, keepdims=True)
-    score = (windows @ template) / np.maximum(np.linalg.norm(windows, axis=2), 1e-12)
-    aligned = r_peaks + shifts[np.argmax(score, axis=1)]
     margin = int(round(0.1 * fs))
-    return np.clip(aligned, margin, energy.size - margin - 1)
+
+    def windows_at(peaks: np.ndarray) -> np.ndarray:
+        w = energy[np.clip(peaks[:, None] + offsets[None, :], 0, energy.size - 1)]
+        w = w - w.mean(axis=1, keepdims=True)
+        return np.asarray(w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12))
+
+    def aligned_to(template: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+        template = template - template.mean()
+        sidx = np.clip(
+            peaks[:, None, None] + shifts[None, :, None] + offsets[None, None, :], 0, energy.size - 1
+        )
+        w = energy[sidx]  # (beats, shifts, window)
+        w = w - w.mean(axis=2, keepdims=True)
+        score = (w @ template) / np.maximum(np.linalg.norm(w, axis=2), 1e-12)
+        return np.asarray(np.clip(peaks + shifts[np.argmax(score, axis=1)], margin, energy.size - margin - 1))
+
+    w = windows_at(r_peaks)
+    typical = int(np.argmax((w @ w.T).mean(axis=1)))
+    first = aligned_to(w[typical], r_peaks)
+    return aligned_to(np.median(windows_at(first), axis=0), first)

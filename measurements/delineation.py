@@ -7,7 +7,7 @@
   spatial T magnitude (root sum of squares of every lead's deviation from the PR baseline): the
   point after the steepest T downslope that maximises the trapezium area to a reference point.
 - P wave: the spatial magnitude (deviation from the PR baseline) in the 400 ms before the QRS, not
-  before the previous T end; its peak within 300 ms of QRS onset; P present when the peak stands
+  before the previous T end; its peak within 350 ms of QRS onset; P present when the peak stands
   0.03 mV above the floor before it; onset where the magnitude falls to 15 % of that height, at most
   120 ms before the peak.
 
@@ -38,7 +38,7 @@ class DelineationParams:
     t_min_mv: float = 0.05
     t_ref_s: float = 0.25
     p_rise_s: float = 0.12
-    p_peak_reach_s: float = 0.30
+    p_peak_reach_s: float = 0.35
     floor_percentile: float = 5.0
 
 
@@ -145,12 +145,12 @@ def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: 
     end = out.qrs_on - int(round(0.03 * fs))
     begin = max(0, out.qrs_on - int(round(0.40 * fs)))
     if out.t_end is not None:  # not before the previous beat's T end
-        begin = max(begin, out.t_end - int(round(beat.rr_s * fs)) + int(round(0.02 * fs)))
+        begin = max(begin, out.t_end - int(round(beat.rr_before_s * fs)) + int(round(0.02 * fs)))
     if end - begin < int(0.06 * fs):
         out.missing["p"] = "p_window_too_short"
         return
     mag = np.sqrt(np.sum((beat.waves[:, begin:end] - base[:, None]) ** 2, axis=0))
-    # The P peak lies within 300 ms before the QRS onset (PR up to ~400 ms); its onset may be earlier.
+    # The P peak lies within 350 ms before the QRS onset (PR up to ~400 ms); its onset may be earlier.
     peak_from = max(0, out.qrs_on - int(round(params.p_peak_reach_s * fs)) - begin)
     peak = peak_from + int(np.argmax(mag[peak_from:]))
     floor = float(np.min(mag[: peak + 1]))

@@ -8,12 +8,15 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
-__all__ = ["diagnostic_band", "detection_band"]
+__all__ = ["amplitude_band", "detection_band", "diagnostic_band"]
 
 # AHA 2007 allows zero-phase high-pass up to 0.67 Hz without ST distortion; 40 Hz keeps wave timing
 # on the median beat (averaging removes the rest of the noise).
 DIAGNOSTIC_HZ = (0.5, 40.0)
 DETECTION_HZ = (8.0, 25.0)
+# Amplitudes (voltage criteria) need the diagnostic bandwidth's upper end: a 40 Hz low-pass shaves
+# R and S peaks. 150 Hz is the AHA diagnostic upper limit (capped at 0.9 Nyquist).
+AMPLITUDE_HZ = (0.5, 150.0)
 
 
 @lru_cache(maxsize=32)
@@ -32,6 +35,11 @@ def _filter(x: np.ndarray, fs: float, band: tuple[float, float], order: int) -> 
 def diagnostic_band(x: np.ndarray, fs: float) -> np.ndarray:
     """0.5-40 Hz zero-phase band-pass of (leads, samples) or (samples,) signals."""
     return _filter(x, fs, DIAGNOSTIC_HZ, 2)
+
+
+def amplitude_band(x: np.ndarray, fs: float) -> np.ndarray:
+    """0.5-150 Hz zero-phase band-pass: the signal QRS voltages are measured on."""
+    return _filter(x, fs, AMPLITUDE_HZ, 2)
 
 
 def detection_band(x: np.ndarray, fs: float) -> np.ndarray:

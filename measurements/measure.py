@@ -16,9 +16,9 @@ import numpy as np
 from measurements.axes import frontal_axis
 from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
 from measurements.delineation import DelineationParams, Fiducials, _pr_baseline, delineate
-from measurements.filters import diagnostic_band
+from measurements.filters import amplitude_band, diagnostic_band
 from measurements.intervals import intervals
-from measurements.rhythm import IRREGULAR_INDEX, irregularity_index, rhythm_figures
+from measurements.rhythm import IRREGULAR_INDEX, dominant_irregularity, rhythm_figures
 from measurements.template import MedianBeat, median_beat
 from measurements.types import Beats, Measurements
 from measurements.voltages import voltages
@@ -34,7 +34,8 @@ SCALAR_FIELDS = (
     "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
     "qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
 )  # fmt: skip
-P_CORRELATION = 0.5
+P_CORRELATION = 0.6
+P_CONSISTENT_FRACTION = 0.6
 
 
 def _empty(
@@ -46,7 +47,7 @@ def _empty(
 
 
 def _p_present(filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid: Fiducials) -> np.ndarray:
-    """Per beat: the segment where the median beat has its P wave correlates (>= 0.5) with it."""
+    """Per beat: the segment where the median beat has its P wave correlates (>= 0.6) with it."""
     present = np.zeros(r_peaks.size, dtype=bool)
     if fid.p_on is None or fid.p_off is None or fid.p_off <= fid.p_on + 2:
         return present
@@ -77,15 +78,18 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
     energy = qrs_energy(filtered, fs)
-    # Twice: the second pass aligns on a template built from already aligned beats.
-    r_peaks = align_peaks(energy, align_peaks(energy, detect_r_peaks(energy, fs), fs), fs)
+    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
     rr_s = np.diff(r_peaks) / fs
-    irregularity = irregularity_index(rr_s)
-    irregular = irregularity is not None and irregularity > IRREGULAR_INDEX
     features = BeatFeatures(filtered, r_peaks, fs)
-    classes = classify_beats(r_peaks, features, fs, irregular=irregular)
+    # Premature beats first; the rhythm is irregularly irregular only if the intervals left between
+    # dominant beats are still irregular (frequent ectopy is not atrial fibrillation).
+    classes = classify_beats(r_peaks, features, fs, irregular=False)
+    irregularity = dominant_irregularity(rr_s, classes)
+    irregular = irregularity is not None and irregularity > IRREGULAR_INDEX
+    if irregular:
+        classes = classify_beats(r_peaks, features, fs, irregular=True)
     rhythm = rhythm_figures(r_peaks, classes, fs, irregular=irregular)
     missing: dict[str, str] = dict(rhythm.missing)
     if irregularity is None:
@@ -93,15 +97,26 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
     dominant = np.array([c == "N" for c in classes])
     beat = median_beat(filtered, r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s)))
     fid = delineate(beat, params) if beat is not None else Fiducials(missing={"qrs": "no_dominant_beats"})
-    if irregular and fid.p_on is not None:
-        # An irregularly irregular rhythm has no P wave locked to the QRS: whatever the median beat
-        # shows before the QRS is not a P wave to measure a PR from.
-        fid.p_on = fid.p_off = None
-        fid.missing["p"] = "irregular_rhythm"
+    p_present = np.zeros(r_peaks.size, dtype=bool)
+    if beat is not None and fid.p_on is not None:
+        p_present = _p_present(filtered, r_peaks, beat, fid)
+        if float(np.mean(p_present[dominant])) < P_CONSISTENT_FRACTION:
+            # Most dominant beats do not share the median beat's P wave (fibrillation or flutter
+            # waves are not locked to the QRS): no P wave to measure a PR from.
+            fid.p_on = fid.p_off = None
+            fid.missing["p"] = "p_waves_inconsistent"
+            p_present[:] = False
+    if fid.p_on is None and "S" in classes:
+        # No P wave in the dominant rhythm (fibrillation, flutter, junctional): early narrow beats
+        # are not atrial premature complexes, only the irregularity of the ventricular response.
+        classes = tuple("N" if c == "S" else c for c in classes)
+        irregularity = dominant_irregularity(rr_s, classes)
+        irregular = irregularity is not None and irregularity > IRREGULAR_INDEX
+        rhythm = rhythm_figures(r_peaks, classes, fs, irregular=irregular)
+        missing.update(rhythm.missing)
     ivl = intervals(fid, fs, rhythm.dominant_rr_s)
     missing.update(ivl.missing)
     values: dict[str, object] = {}
-    p_present = np.zeros(r_peaks.size, dtype=bool)
     if beat is not None and fid.qrs_on is not None and fid.qrs_off is not None:
         base = _pr_baseline(beat, fid.qrs_on)
         w = beat.waves
@@ -110,9 +125,13 @@ def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = No
             values["p_axis_deg"] = frontal_axis(w, base, fid.p_on, fid.p_off + 1, fs)
         if fid.t_end is not None:
             values["t_axis_deg"] = frontal_axis(w, base, fid.qrs_off, fid.t_end + 1, fs)
-        v = voltages(w, base, fid.qrs_on, fid.qrs_off, fs)
+        # Voltages on the same beats and window at the wider amplitude bandwidth.
+        wide = median_beat(
+            amplitude_band(x, fs), r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s))
+        )
+        wide = wide if wide is not None and wide.waves.shape == w.shape else beat
+        v = voltages(wide.waves, _pr_baseline(wide, fid.qrs_on), fid.qrs_on, fid.qrs_off, fs)
         values.update(vars(v))
-        p_present = _p_present(filtered, r_peaks, beat, fid)
     reason_for = {
         "p_axis_deg": missing.get("pr_ms", "no_p_waves"),
         "t_axis_deg": missing.get("qt_ms", "t_end_unclear"),

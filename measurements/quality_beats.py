@@ -71,7 +71,7 @@ def beat_template(x: np.ndarray, qrs_band: np.ndarray, fs: float) -> BeatTemplat
     # QRS onset and offset of the median beat: the first and last sample, within 120 ms of the
     # envelope peak, where the spatial slope of its 5-30 Hz band (summed over leads) reaches 30 % of
     # its maximum.
-    band_template = np.median(qrs_band[:, index], axis=1)  # (L, W)
+    band_template = qrs_band[:, index].mean(axis=1)  # (L, W); only its timing is used
     speed = np.abs(np.diff(band_template, axis=1)).sum(axis=0)
     search = int(round(_ONSET_SEARCH_S * fs))
     level = _ONSET_LEVEL * speed[pre - search : pre + search].max()
@@ -113,5 +113,6 @@ def _smoothed_extreme(segment: np.ndarray, fs: float) -> np.ndarray:
     width = max(1, int(round(_P_SMOOTH_S * fs)))
     if segment.shape[1] < width:
         return np.full(segment.shape[0], np.nan)
-    smooth = np.apply_along_axis(np.convolve, 1, segment, np.ones(width) / width, mode="valid")
+    csum = np.cumsum(np.pad(segment, ((0, 0), (1, 0))), axis=1)
+    smooth = (csum[:, width:] - csum[:, :-width]) / width
     return smooth[np.arange(len(smooth)), np.abs(smooth).argmax(axis=1)]

@@ -78,9 +78,12 @@ def _true_runs(mask: np.ndarray, min_length: int = 1, min_gap: int = 0) -> tuple
     row = starts // (n + 1)
     longest = np.zeros(rows, dtype=np.int64)
     np.maximum.at(longest, row, lengths)
+    long_enough = lengths >= min_length
+    if min_gap <= 0:
+        return longest, np.bincount(row[long_enough], minlength=rows)
     count = np.zeros(rows, dtype=np.int64)
     last = np.full(rows, -(10**12))
-    for r, start in zip(row[lengths >= min_length], starts[lengths >= min_length], strict=True):
+    for r, start in zip(row[long_enough], starts[long_enough], strict=True):
         if start - last[r] >= min_gap:
             count[r] += 1
             last[r] = start

@@ -1,21 +1,30 @@
 """Rate and rhythm from the beats: dominant-rhythm heart rate, RR mean/SD, an irregularity index.
 
 - Heart rate: 60 000 / the median N-N interval (RR between two consecutive dominant-rhythm beats), so
-  premature beats and their pauses do not pull it. With fewer than 2 N-N intervals (e.g. bigeminy),
-  the median of all RR intervals; when the rhythm is irregular (atrial fibrillation-like, see below)
+  premature beats and their pauses do not pull it. With fewer than 2 N-N intervals (bigeminy), the
+  median of the intervals that end at a dominant beat (the post-ectopic cycles), else of all; when the rhythm is irregular (atrial fibrillation-like, see below)
   the mean of all RR intervals (the mean ventricular rate, as clinical programs report it in AF).
 - RR mean and SD: over the N-N intervals (the dominant rhythm's variability; sinus arrhythmia shows
   here), or over all intervals where fewer than 2 N-N intervals exist.
-- Irregularity index: median |RR(i+1) - RR(i)| / median RR over all intervals. It is robust to
-  isolated ectopic beats (they move only 2-3 of the successive differences) and large when every
-  interval differs: sinus rhythm < ~0.05, atrial fibrillation typically > 0.10.
+- Irregularity index (``rr_irregularity``): median |RR(i+1) - RR(i)| / median RR, over the N-N
+  intervals (between consecutive dominant beats) where at least 3 exist, else over all intervals.
+  Premature beats and their pauses are left out, so frequent ectopy does not look irregular, and
+  the median makes it robust to a missed premature beat; it stays large when every interval
+  differs: sinus rhythm < ~0.05, atrial fibrillation typically > 0.12 (``IRREGULAR_INDEX``), where
+  no beat is called premature (every interval differs) and the rate is the mean ventricular rate.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["IRREGULAR_INDEX", "RhythmFigures", "irregularity_index", "rhythm_figures"]
+__all__ = [
+    "IRREGULAR_INDEX",
+    "RhythmFigures",
+    "dominant_irregularity",
+    "irregularity_index",
+    "rhythm_figures",
+]
 
 # Above this index the rhythm is treated as irregularly irregular (no dominant RR for prematurity).
 IRREGULAR_INDEX = 0.12
@@ -26,6 +35,19 @@ def irregularity_index(rr_s: np.ndarray) -> float | None:
     if rr_s.size < 3:
         return None
     return float(np.median(np.abs(np.diff(rr_s))) / np.median(rr_s))
+
+
+def dominant_irregularity(rr_s: np.ndarray, classes: tuple[str, ...]) -> float | None:
+    """The irregularity index over the N-N intervals (>= 3 of them); in a rhythm dominated by
+    premature beats (bigeminy) over their coupling intervals (>= 3; fixed coupling is regular);
+    else over all intervals."""
+    normal = np.array([c == "N" for c in classes])
+    premature = np.array([c in ("S", "V") for c in classes])
+    nn = rr_s[normal[:-1] & normal[1:]]
+    coupling = rr_s[premature[1:]]
+    if nn.size >= 3:
+        return irregularity_index(nn)
+    return irregularity_index(coupling if coupling.size >= 3 else rr_s)
 
 
 class RhythmFigures:
@@ -51,7 +73,8 @@ def rhythm_figures(
     rr = np.diff(r_peaks).astype(float) / fs
     normal = np.array([c == "N" for c in classes])
     nn = rr[normal[:-1] & normal[1:]]
-    basis = nn if nn.size >= 2 else rr
+    ending_normal = rr[normal[1:]]  # includes the pauses after premature beats
+    basis = nn if nn.size >= 2 else ending_normal if ending_normal.size >= 2 else rr
     if irregular:
         dominant = float(np.mean(rr))
     else:

@@ -17,13 +17,18 @@ MIN_BEATS = 2
 
 @dataclass(frozen=True)
 class MedianBeat:
-    """(12, L) median of the dominant beats; ``r_index`` is R's sample within the window."""
+    """(12, L) median of the dominant beats; ``r_index`` is R's sample within the window.
+
+    ``rr_s`` is the median RR that follows the chosen beats (it bounds the T wave: in bigeminy the
+    premature beat comes well before the next dominant one) and ``rr_before_s`` the median RR that
+    precedes them (it bounds the P wave)."""
 
     waves: np.ndarray
     r_index: int
     n_beats: int
     fs: float
     rr_s: float
+    rr_before_s: float
 
 
 def median_beat(
@@ -31,10 +36,15 @@ def median_beat(
 ) -> MedianBeat | None:
     """Median of the beats selected by ``use`` (bool per R peak); None with fewer than 2 usable beats.
 
-    Window: R - min(0.45 s, 0.55 RR) .. R + min(0.70 s, RR - 0.05 s), at least R + 0.35 s.
+    Window: R - min(0.45 s, 0.55 RR before) .. R + min(0.70 s, RR after - 0.05 s), at least R + 0.35 s;
+    ``rr_s`` is the fallback where no neighbouring RR is known.
     """
-    pre = int(round(min(0.45, 0.55 * rr_s) * fs))
-    post = int(round(max(0.35, min(0.70, rr_s - 0.05)) * fs))
+    after = np.append(np.diff(r_peaks), 0)[use] / fs
+    before = np.insert(np.diff(r_peaks), 0, 0)[use] / fs
+    rr_after = float(np.median(after[after > 0])) if (after > 0).any() else rr_s
+    rr_before = float(np.median(before[before > 0])) if (before > 0).any() else rr_s
+    pre = int(round(min(0.45, 0.55 * rr_before) * fs))
+    post = int(round(max(0.35, min(0.70, rr_after - 0.05)) * fs))
     n = filtered.shape[1]
     inside = (r_peaks - pre >= 0) & (r_peaks + post < n) & use
     chosen = r_peaks[inside]
@@ -42,4 +52,4 @@ def median_beat(
         return None
     idx = chosen[:, None] + np.arange(-pre, post + 1)[None, :]  # (beats, L)
     windows = filtered[:, idx]  # (12, beats, L)
-    return MedianBeat(np.median(windows, axis=1), pre, int(chosen.size), fs, rr_s)
+    return MedianBeat(np.median(windows, axis=1), pre, int(chosen.size), fs, rr_after, rr_before)

@@ -69,7 +69,12 @@ def inspect_file(
     if rules is not None and report is not None:
         statements = rules(m, report, sex=rec.sex, age=rec.age)
         out["statements"] = [
-            {"code": s.code, "evidence": s.evidence, **({"modifies": s.modifies} if s.modifies else {})}
+            {
+                "code": s.code,
+                "evidence": s.evidence,
+                **({"modifies": s.modifies} if s.modifies else {}),
+                **({"requirement": True} if getattr(s, "requirement", False) else {}),
+            }
             for s in statements
         ]
     return out
@@ -90,7 +95,9 @@ def _print_table(obj: dict[str, Any]) -> None:
             f"  quality          {obj['quality']['verdict']} {obj['quality']['problems'] or ''} {bad or ''}"
         )
     for s in obj.get("statements", []):
-        print(f"  statement {s['code']:>4}   {s['evidence']}")
+        kind = "requirement" if s.get("requirement") else "statement"
+        code = f"{s['modifies']}+{s['code']}" if s.get("modifies") else str(s["code"])
+        print(f"  {kind:<11} {code:>7}   {s['evidence']}")
 
 
 def run(args: argparse.Namespace) -> int:

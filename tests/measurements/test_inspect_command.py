@@ -23,6 +23,13 @@ def test_inspect_json_prints_one_array_for_many_files(capsys: pytest.CaptureFixt
     assert out[0]["heart_rate_bpm"] < 60
     assert out[2]["heart_rate_bpm"] > 100
     assert out[3]["heart_rate_bpm"] < 60
+    # Quality and rule statements come from measurements.quality / measurements.rules.
+    for obj in out:
+        assert obj["quality"]["verdict"] in ("good", "acceptable", "unreadable")
+        assert len(obj["quality"]["leads"]) == 12
+        assert isinstance(obj["statements"], list)
+    tachy = {s["code"] for s in out[2]["statements"]}
+    assert 21 in tachy  # E07501: sinus tachycardia by rate
     # LUDB 8: atrial fibrillation with ventricular pacing: no P waves, so no PR, with the reason.
     assert "pr_ms" not in out[1] and out[1]["missing"]["pr_ms"] == "no_p_waves"
 

@@ -132,3 +132,17 @@ def test_voltage_criteria_from_the_median_beat() -> None:
     assert m.sokolow_lyon_mv == pytest.approx(s[6] + max(r[10], r[11]), abs=1e-3)  # type: ignore[operator]
     assert m.cornell_mv == pytest.approx(r[4] + s[8], abs=1e-3)  # type: ignore[operator]
     assert r[1] == pytest.approx(1.2 * np.sin(np.radians(90)), abs=0.25)  # lead II along a 60-degree axis
+
+
+def test_bigeminy_rate_comes_from_the_dominant_cycles() -> None:
+    # Atrial bigeminy: sinus beat, premature beat 0.55 s later, pause of 1.1 s to the next sinus beat.
+    times, t = [], 0.5
+    while t < 9.3:
+        times += [t, t + 0.55]
+        t += 1.65
+    m = measure(beat_train(times), FS)
+    assert m.beats.classes[1::2].count("S") >= len(times) // 2 - 1
+    assert m.rr_irregularity is not None and m.rr_irregularity < 0.12  # fixed coupling: not AF
+    assert m.heart_rate_bpm == pytest.approx(60 / 1.1, abs=3.0)
+    # The T window ends before the premature beat, not a dominant RR after R.
+    assert m.qt_ms == pytest.approx(380.0, abs=30.0)
