@@ -5,6 +5,8 @@
 provenance: ``measurement`` (only the rules assert it), ``model`` (only the model) or ``both``.
 An unreadable recording gets no statements at all.
 
+"Normal ECG" (1) is kept only when no other statement remains, as in SPH's labels.
+
 Modifiers (SPH codes >= 300, e.g. ``30+310``): a modifier from the rules names the statement it
 modifies and survives only if that statement is in the fused result; a modifier from the model
 alone (which does not say what it modifies) survives where its mode lets the model decide.
@@ -21,12 +23,13 @@ from typing import Literal
 from interpretation.table import DEFAULT_TABLE, FusionTable, mode_of
 from measurements.types import QualityReport, RuleStatement
 
-__all__ = ["FIRST_MODIFIER_CODE", "FusedStatement", "Provenance", "fuse", "sph_descriptions"]
+__all__ = ["FIRST_MODIFIER_CODE", "NORMAL_CODE", "FusedStatement", "Provenance", "fuse", "sph_descriptions"]
 
 logger = logging.getLogger(__name__)
 
 Provenance = Literal["measurement", "model", "both"]
 FIRST_MODIFIER_CODE = 300  # SPH numbers its 15 modifiers 308-367, its 44 statements below 300
+NORMAL_CODE = 1  # "Normal ECG": SPH's grammar drops it when any other statement is present
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def fuse(
     primary_codes = {c for c in model_probabilities if c < FIRST_MODIFIER_CODE}
     primary_codes |= {c for c, m in asserted if m is None and c < FIRST_MODIFIER_CODE}
     fused = [s for c in sorted(primary_codes) if (s := statement(c, None)) is not None]
+    if any(s.code != NORMAL_CODE for s in fused):
+        fused = [s for s in fused if s.code != NORMAL_CODE]  # SPH: "normal" only stands alone
     present = {s.code for s in fused}
 
     rule_modifiers = sorted({(c, m) for c, m in asserted if m is not None})

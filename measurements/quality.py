@@ -89,7 +89,7 @@ class QualityThresholds:
     reversal_p_strong_fraction: float = 0.5
     reversal_p_consistency: float = 0.4
     reversal_p_min_mv: float = 0.03
-    reversal_p_visible_fraction: float = 0.05
+    reversal_p_visible_fraction: float = 0.10
     reversal_p_max_fraction: float = 0.5
     einthoven_rel_error: float = 0.2
     einthoven_min_mv: float = 0.05
@@ -148,7 +148,7 @@ def _reversal(b: BeatTemplate, in_mv: bool, t: QualityThresholds) -> list[str]:
     negative T (paced or ectopic rhythms with a negative QRS keep a discordant, upright T); for
     LA/RA a clearly negative P (>= 50 %) suffices on its own (lead I's T is often flat or inverted
     already, and a negative P in lead I has few other causes).
-    P waves must be visible (the largest limb-lead P between 5 % and 50 % of the largest limb-lead
+    P waves must be visible (the largest limb-lead P between 10 % and 50 % of the largest limb-lead
     QRS); a lead's P counts only when it is at least 25 % of that largest P (and 0.03 mV)."""
     if b.n_beats < 2 or not np.isfinite(b.qrs_net).all():
         return []

@@ -125,13 +125,13 @@ def _qrs_gates(m: Measurements) -> list[RuleStatement]:
     if qrs is None:
         return []
     if qrs >= COMPLETE_BBB_QRS_MS:
-        evidence = f"QRS {qrs:.0f} ms >= {COMPLETE_BBB_QRS_MS:.0f} (AHA 2009 part III, complete BBB)"
+        evidence = f"requirement only: QRS {qrs:.0f} ms >= {COMPLETE_BBB_QRS_MS:.0f} for complete BBB (AHA 2009 part III)"
         return [
             RuleStatement(104, evidence, requirement=True),
             RuleStatement(106, evidence, requirement=True),
         ]
     if qrs >= INCOMPLETE_RBBB_QRS_MS:
-        evidence = f"QRS {qrs:.0f} ms in 110-119 (AHA 2009 part III, incomplete RBBB)"
+        evidence = f"requirement only: QRS {qrs:.0f} ms in 110-119 for incomplete RBBB (AHA 2009 part III)"
         return [RuleStatement(105, evidence, requirement=True)]
     return []
 

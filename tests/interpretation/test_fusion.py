@@ -83,9 +83,16 @@ def test_modifiers_follow_their_statement() -> None:
 
 
 def test_model_modifier_without_rule_is_model_decided() -> None:
-    result = fuse({310: 0.7, 1: 0.9}, THRESHOLDS, [], GOOD, {310: "model"})
-    assert [(s.code, s.modifies, s.provenance) for s in result] == [(1, None, "model"), (310, None, "model")]
+    result = fuse({310: 0.7, 21: 0.9}, THRESHOLDS, [], GOOD, {310: "model", 21: "model"})
+    assert [(s.code, s.modifies, s.provenance) for s in result] == [(21, None, "model"), (310, None, "model")]
     assert fuse({310: 0.7}, THRESHOLDS, [], GOOD, {310: "rule"}) == ()
+
+
+def test_normal_only_stands_alone() -> None:
+    alone = fuse({1: 0.9, 21: 0.1}, THRESHOLDS, [], GOOD, {21: "rule"})
+    assert [s.code for s in alone] == [1]
+    with_rule = fuse({1: 0.9, 21: 0.1}, THRESHOLDS, [RuleStatement(21, "HR 110 bpm > 100")], GOOD, {21: "rule"})
+    assert [s.code for s in with_rule] == [21]
 
 
 def test_unreadable_recording_has_no_statements() -> None:
@@ -94,8 +101,8 @@ def test_unreadable_recording_has_no_statements() -> None:
 
 
 def test_custom_descriptions_and_order() -> None:
-    result = fuse({106: 0.9, 1: 0.8}, THRESHOLDS, [], GOOD, {106: "model"}, descriptions={1: "N", 106: "R"})
-    assert [(s.code, s.description) for s in result] == [(1, "N"), (106, "R")]
+    result = fuse({106: 0.9, 104: 0.8}, THRESHOLDS, [], GOOD, {}, descriptions={104: "L", 106: "R"})
+    assert [(s.code, s.description) for s in result] == [(104, "L"), (106, "R")]
 
 
 def test_default_table_covers_every_rule_code_and_matches_the_document() -> None:
@@ -106,3 +113,30 @@ def test_default_table_covers_every_rule_code_and_matches_the_document() -> None
     doc = (Path(__file__).resolve().parents[2] / "docs" / "fusion.md").read_text()
     rows = dict(re.findall(r"^\| (\d+) \|[^|]*\| `(\w+)` \|", doc, flags=re.MULTILINE))
     assert {int(k): v for k, v in rows.items()} == dict(DEFAULT_TABLE)
+
+
+def test_real_record_end_to_end() -> None:
+    """A real CinC record (sinus tachycardia, 123 bpm) through quality, measurement, rules and fusion;
+    the same record with its limb electrodes swapped is unreadable and gets nothing."""
+    from ingest.detect import read_recording
+    from measurements.measure import measure
+    from measurements.quality import assess_quality
+    from measurements.rules import rule_statements
+    from tests.conftest import shared_data_dir
+
+    rec = read_recording(shared_data_dir("cinc2021") / "E07501.hea")
+    x = rec.signal.astype("float64")
+    q = assess_quality(x, rec.fs)
+    m = measure(x, rec.fs)
+    rules = rule_statements(m, q, sex=rec.sex, age=rec.age)
+    assert 21 in {r.code for r in rules}
+    fused = by_code(fuse({21: 0.2, 1: 0.1}, THRESHOLDS, rules, q))
+    assert fused[21].provenance == "measurement"  # DEFAULT_TABLE: the rate rule decides 21
+    assert "bpm" in fused[21].evidence
+
+    swapped = x.copy()
+    swapped[0], swapped[1], swapped[2], swapped[3], swapped[4] = -x[0], x[2], x[1], x[4], x[3]
+    q_swapped = assess_quality(swapped, rec.fs)
+    assert not q_swapped.readable
+    assert rule_statements(measure(swapped, rec.fs), q_swapped, sex=rec.sex, age=rec.age) == ()
+    assert fuse({21: 0.9}, THRESHOLDS, rules, q_swapped) == ()
