@@ -96,6 +96,17 @@
     return row;
   }
 
+  function fact(label, id, text) {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.id = id;
+    dd.textContent = text;
+    div.append(dt, dd);
+    return div;
+  }
+
   function renderMeasurements(m) {
     const box = document.getElementById("measurements");
     const list = document.getElementById("measurement-values");
@@ -104,27 +115,14 @@
     if (!m) return;
     const missing = m.missing || {};
     for (const [key, label, unit] of MEASUREMENTS) {
-      const div = document.createElement("div");
-      const dt = document.createElement("dt");
-      dt.textContent = label;
-      const dd = document.createElement("dd");
-      dd.id = "m-" + key;
       const value = m[key];
-      dd.textContent = value === null || value === undefined
+      list.append(fact(label, "m-" + key, value === null || value === undefined
         ? "not measured" + (missing[key] ? " (" + missing[key].replace(/_/g, " ") + ")" : "")
-        : Math.round(value) + unit;
-      div.append(dt, dd);
-      list.append(div);
+        : Math.round(value) + unit));
     }
     const beats = m.beats || {};
-    const div = document.createElement("div");
-    const dt = document.createElement("dt");
-    dt.textContent = "Beats (normal / SV premature / V premature / other)";
-    const dd = document.createElement("dd");
-    dd.id = "m-beats";
-    dd.textContent = ["N", "S", "V", "Q"].map(function (k) { return beats[k] || 0; }).join(" / ");
-    div.append(dt, dd);
-    list.append(div);
+    list.append(fact("Beats (normal / SV premature / V premature / other)", "m-beats",
+      ["N", "S", "V", "Q"].map(function (k) { return beats[k] || 0; }).join(" / ")));
   }
 
   function renderQuality(q) {
