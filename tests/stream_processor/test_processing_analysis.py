@@ -123,3 +123,42 @@ async def test_measurements_off_is_the_model_alone_on_every_recording(predictor:
     assert all(s.provenance == "model" for e in events for s in e.statements)
     assert metrics.registry.get_sample_value("ecgstream_measurement_seconds_count") in (None, 0.0)
 
+
+
+async def test_a_recording_that_crashes_the_analysis_is_isolated(
+    predictor: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch call fails, the worker analyses one by one and dead-letters only the culprit.
+
+    The failure is injected (a wrapper around the real ``measure_batch``): no real recording is known
+    to crash the measurement code, and the fallback path must still be proven.
+    """
+    import dataclasses
+
+    from schemas import decode_dead_letter
+    from stream_processor import analysis
+
+    real = analysis.measure_batch
+    marker_mv = 9.0
+
+    def crashing(signals, fs_list):  # type: ignore[no-untyped-def]
+        if any(abs(float(s[0, 0]) - marker_mv) < 0.01 for s in signals):
+            raise RuntimeError("simulated measurement library failure")
+        return real(signals, fs_list)
+
+    monkeypatch.setattr(analysis, "measure_batch", crashing)
+    clean = cinc_recordings()[:2]
+    signal = clean[0].signal.copy()
+    signal[0, 0] = marker_mv
+    culprit = dataclasses.replace(clean[0], signal=signal, recording_id="culprit")
+    processor, sink, publisher, metrics = _processor(predictor)
+    outcome = await processor.process(_messages([clean[0], culprit, clean[1]]))
+
+    assert (outcome.diagnosed, outcome.dead_lettered) == (2, 1)
+    letter = decode_dead_letter(publisher.events[DEADLETTER][0].value, publisher.events[DEADLETTER][0].headers)
+    assert letter.reason == "inference_error" and "simulated" in letter.message and letter.source_offset == 1
+    events = [decode_diagnosis(x.value, x.headers) for x in publisher.events[DIAGNOSES]]
+    assert sorted(e.recording_id for e in events) == sorted(r.recording_id for r in clean)
+    assert all(e.measurements is not None and e.readable for e in events)
+    assert metrics.registry.get_sample_value("ecgstream_measurement_seconds_count") == 1
+    assert set(sink.counts_by_recording()) == {r.recording_id for r in clean}
