@@ -7,7 +7,7 @@ For every statement the rules can decide (``measurements.rules.RULE_CODES``) tha
 positives in ptbxl-sph, it prints precision / recall / F1 of
   (a) model alone at its thresholds, (b) rule alone, (c) both (AND), (d) gate (model AND the
   measured requirement; for the gate codes 104-106), (e) either (OR),
-and the chosen option: the best F1, where an option earlier in the rule's preference order wins
+and the chosen option (with a paired bootstrap 95 % interval of its F1 minus the model's): the best F1, where an option earlier in the rule's preference order wins
 within 0.03 F1 of the best (``PREFERENCE``). Statements with fewer than ``--min-positives``
 positives are reported as not measurable here. Rules alone are also scored on every record (they
 need no training).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -151,9 +152,35 @@ def choose_rows(y_codes: list[set[int]], probs: np.ndarray, codes: list[int], th
         top = max(float(scores[o]["f1"]) for o in options)
         best = next(o for o in options if float(scores[o]["f1"]) >= top - F1_TOLERANCE)
         measurable = int(y.sum()) >= min_positives
-        rows.append({"code": code, "role": role, "positives": int(y.sum()), "scores": scores,
-                     "best": best if measurable else None})  # fmt: skip
+        row = {
+            "code": code,
+            "role": role,
+            "positives": int(y.sum()),
+            "scores": scores,
+            "best": best if measurable else None,
+        }
+        if measurable and best != "model":
+            chosen_yes = decisions(best, model_yes, rule_yes, requirement)
+            row["delta_f1_vs_model_ci95"] = bootstrap_delta_f1(y, chosen_yes, model_yes)
+        rows.append(row)
     return rows
+
+
+def bootstrap_delta_f1(
+    y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0
+) -> list[float]:
+    """95 % interval of F1(a) - F1(b) over records resampled with replacement (paired)."""
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n, len(y)))
+    yy = y[idx]
+
+    def f1(pred: np.ndarray) -> np.ndarray:
+        p = pred[idx]
+        tp = (yy & p).sum(axis=1)
+        denominator = (yy.sum(axis=1) + p.sum(axis=1)).astype(float)
+        return np.divide(2.0 * tp, denominator, out=np.zeros(n), where=denominator > 0)
+
+    delta = f1(a) - f1(b)
+    return [round(float(v), 3) for v in np.percentile(delta, [2.5, 97.5])]
 
 
 def print_rows(title: str, rows: list[dict]) -> None:
@@ -169,7 +196,8 @@ def print_rows(title: str, rows: list[dict]) -> None:
             s = row["scores"].get(o) or (row["scores"].get("requirement alone") if o == "rule" else None)
             cells.append(f"{s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f}" if s else "-")
         print(f"{row['code']:>5} {row['role']:8} {row['positives']:>4}  " + "  ".join(f"{c:>16}" for c in cells)
-              + f"  {row['best'] or 'n/a (too few positives)'}")  # fmt: skip
+              + f"  {row['best'] or 'n/a (too few positives)'}"
+              + (f"  (F1 - model: 95% CI {row['delta_f1_vs_model_ci95']})" if "delta_f1_vs_model_ci95" in row else ""))  # fmt: skip
 
 
 def cinc_before_after(model_path: Path, folder: Path) -> dict:
@@ -224,6 +252,9 @@ def main() -> int:
     parser.add_argument("--min-positives", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--cinc-only", action="store_true", help="only the CinC before/after check")
+    parser.add_argument(
+        "--statements-cache", type=Path, default=None, help="pickle of quality + rule statements (reuse)"
+    )
     args = parser.parse_args()
     result: dict = {}
     if not args.cinc_only:
@@ -264,7 +295,15 @@ def ptbxl_table(args: argparse.Namespace) -> dict:
     position = {e: i for i, e in enumerate(data.ecg_ids)}
     chosen = np.asarray([position[e] for e in ids])
     print(f"predictions: {source}")
-    reports, statements = rules_for(data.signals, data.fs, data.ages, data.sexes, in_mv=False)
+    cache = args.statements_cache
+    if cache is not None and cache.exists():
+        with open(cache, "rb") as handle:
+            reports, statements = pickle.load(handle)
+    else:
+        reports, statements = rules_for(data.signals, data.fs, data.ages, data.sexes, in_mv=False)
+        if cache is not None:
+            with open(cache, "wb") as handle:
+                pickle.dump((reports, statements), handle)
     unreadable = sum(not reports[i].readable for i in chosen)
     print(
         f"records {len(ids)}, unreadable by quality {unreadable} (all {len(data.ecg_ids)}: {sum(not q.readable for q in reports)})"

@@ -37,7 +37,7 @@ DEFAULT_TABLE: FusionTable = MappingProxyType(
         60: "both",
         50: "rule",
         82: "rule",
-        104: "model",
+        104: "gate",
         105: "model",
         106: "gate",
         # Not measurable on ptbxl-sph (no or too few labels, or amplitudes z-scored): argued.

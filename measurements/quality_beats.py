@@ -65,7 +65,7 @@ def beat_template(x: np.ndarray, qrs_band: np.ndarray, fs: float) -> BeatTemplat
         return BeatTemplate(len(peaks), empty, empty, empty, empty, empty)
     index = peaks[:, None] + np.arange(-pre, post)[None, :]  # (B, W)
     beats = x[:, index]  # (L, B, W)
-    template = np.median(beats, axis=1)  # (L, W)
+    template = _median_over_beats(beats)  # (L, W)
 
     correlation = _median_correlation(beats, template)
     # QRS onset and offset of the median beat: the first and last sample, within 120 ms of the
@@ -96,6 +96,15 @@ def beat_template(x: np.ndarray, qrs_band: np.ndarray, fs: float) -> BeatTemplat
     )
     t_amplitude = _smoothed_extreme(template[:, t_window] - baseline, fs)
     return BeatTemplate(len(peaks), qrs_net, p_amplitude, t_amplitude, correlation, p_consistency)
+
+
+def _median_over_beats(beats: np.ndarray) -> np.ndarray:
+    """np.median(beats, axis=1) for (L, B, W), by sorting the short beat axis (3x faster here)."""
+    ordered = np.sort(beats, axis=1)
+    middle = beats.shape[1] // 2
+    if beats.shape[1] % 2:
+        return ordered[:, middle]
+    return 0.5 * (ordered[:, middle - 1] + ordered[:, middle])
 
 
 def _median_correlation(beats: np.ndarray, template: np.ndarray) -> np.ndarray:

@@ -269,3 +269,26 @@ def test_every_reported_code_is_documented(cinc) -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text()
     for code in QUALITY_CODES:
         assert f"`{code}`" in doc
+
+
+# LUDB records 4, 5, 7, 9, 10 and 12: good, with visible P waves (LUDB as shared scales each lead to
+# span one unit, so only the dimensionless checks run: amplitudes_in_mv=False).
+LUDB_VISIBLE_P = ("4", "5", "7", "9", "10", "12")
+
+
+@pytest.mark.parametrize("name", LUDB_VISIBLE_P)
+def test_ludb_corruptions(ludb, name: str) -> None:
+    x, fs = ludb[name]
+    assert assess_quality(x, fs, amplitudes_in_mv=False).verdict == "good"
+    la_ra = assess_quality(la_ra_swap(x), fs, amplitudes_in_mv=False)
+    assert la_ra.verdict == "unreadable" and "limb_reversal_la_ra" in la_ra.problems
+    ra_ll = assess_quality(ra_ll_swap(x), fs, amplitudes_in_mv=False)
+    assert ra_ll.verdict == "unreadable" and "limb_reversal_ra_ll" in ra_ll.problems
+    zeroed = x.copy()
+    zeroed[7] = 0.0
+    report = assess_quality(zeroed, fs, amplitudes_in_mv=False)
+    assert report.verdict == "acceptable" and _codes(report, "V2") == {"lead_off"}
+    clipped = x.copy()
+    clipped[1] = np.clip(clipped[1], None, clipped[1].min() + 0.5 * np.ptp(clipped[1]))
+    report = assess_quality(clipped, fs, amplitudes_in_mv=False)
+    assert report.verdict == "acceptable" and _codes(report) == {"clipping"}
