@@ -10,6 +10,13 @@ until the last diagnosis event. Prints one table; compare rows of the same run (
 measurements, rules, fusion: MEASUREMENTS=on) and without it (the model alone), in the same run, and
 prints the throughput ratio on/off per batch size. The recordings are the 10 real CinC 2021 records
 (``../shared/data/cinc2021``, mV) when ``--cinc`` is given, else synthetic SPH recordings.
+
+    .venv/bin/python benchmarks/bench_stream.py --records 200 --batch-max 32 --measurements off on \
+        --cinc ../shared/data/cinc2021
+
+One run on 2026-11-25 (shared 2-core machine, other jobs running; compare the rows, not the
+absolute numbers): off 65.5 rec/s, on 23.7 rec/s, ratio 0.36; the measurement stage took 5.5 s of
+worker time for 200 records (about 27 ms per record: measure() dominates, quality second).
 """
 
 from __future__ import annotations
