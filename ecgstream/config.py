@@ -48,6 +48,8 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | KAFKA_SASL_MECHANISM | ``SCRAM-SHA-512`` when SASL is on | ``PLAIN``, ``SCRAM-SHA-256`` or ``SCRAM-SHA-512`` |
 | KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD | (unset) | SASL credentials; the password is never logged or shown in ``repr`` |
 | DEADLETTER_KEY | (unset) | base64 of a 32-byte AES key: dead letters carry undecodable originals encrypted with AES-256-GCM under it; unset, such originals are dropped (size and SHA-256 kept) |
+| MEASUREMENTS | ``on`` | worker and ``diagnose``: signal quality (unreadable recordings get reasons, no statements), measurements and rule statements; ``off`` = the model alone on every recording (benchmark baseline) |
+| FUSION | ``on`` | with MEASUREMENTS on: statements fused from measurement rules and the model, each with its provenance; ``off`` = the model's statements only (measurements and quality still reported) |
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ class Settings:
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
     deadletter_key: str | None = field(default=None, repr=False)
+    measurements: bool = True
+    fusion: bool = True
 
     @property
     def embedded_broker(self) -> bool:
@@ -193,6 +197,8 @@ ENV_FIELDS: dict[str, str] = {
     "KAFKA_SASL_USERNAME": "kafka_sasl_username",
     "KAFKA_SASL_PASSWORD": "kafka_sasl_password",
     "DEADLETTER_KEY": "deadletter_key",
+    "MEASUREMENTS": "measurements",
+    "FUSION": "fusion",
 }
 
 # Settings whose empty value means "unset".

@@ -8,6 +8,7 @@ On the wire (see ``schemas/README.md``): Avro schemaless binary + CloudEvents Ka
 from schemas.codec import EncodedEvent
 from schemas.deadletter_event import DeadLetter, decode_dead_letter, encode_dead_letter
 from schemas.diagnosis_event import DiagnosisEvent, Statement, decode_diagnosis, encode_diagnosis
+from schemas.diagnosis_findings import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord
 from schemas.errors import (
     EcgstreamError,
     InvalidRecording,
@@ -37,6 +38,10 @@ __all__ = [
     "DiagnosisEvent",
     "encode_diagnosis",
     "decode_diagnosis",
+    "EventMeasurements",
+    "EventQuality",
+    "LeadMeasurement",
+    "LeadQualityRecord",
     "DeadLetter",
     "encode_dead_letter",
     "decode_dead_letter",

@@ -1,15 +1,23 @@
-"""The diagnoses event: one ``DiagnosisEvent`` per recording, keyed by recording id."""
+"""The diagnoses event: one ``DiagnosisEvent`` per recording, keyed by recording id.
+
+Version 2 (written today) adds per-statement provenance and evidence, the measurements, the signal
+quality and readability; version-1 bytes decode with those at their defaults (statements from the
+model, readable, no measurements). An unreadable recording's event has no statements and no
+probabilities, only ``readable=False`` and the ``unreadable_reasons``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from schemas.codec import EncodedEvent, decode_event, encode_event
+from schemas.diagnosis_findings import EventMeasurements, EventQuality, finite_or_none
 from schemas.recording_event import to_utc
 
-__all__ = ["DIAGNOSIS_EVENT_TYPE", "Statement", "DiagnosisEvent", "encode_diagnosis", "decode_diagnosis"]
+__all__ = ["DIAGNOSIS_EVENT_TYPE", "Provenance", "Statement", "DiagnosisEvent", "encode_diagnosis", "decode_diagnosis"]
 
 DIAGNOSIS_EVENT_TYPE = "org.ecgstream.diagnosis"
 
@@ -18,13 +26,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+Provenance = Literal["measurement", "model", "both"]
+
+
 @dataclass(frozen=True)
 class Statement:
-    """One AHA statement the model asserts."""
+    """One AHA statement; ``provenance`` says whether measurement rules, the model or both decided it.
+
+    ``probability`` is the model's; None when measurements decided and the model gives none (NaN on
+    the wire). ``evidence`` is the measurement criterion that fired, if any; ``modifies`` is, for a
+    modifier such as 310 (frequent), the primary statement it qualifies.
+    """
 
     code: int
     description: str
-    probability: float
+    probability: float | None
+    provenance: Provenance = "model"
+    evidence: str | None = None
+    modifies: int | None = None  # a modifier's primary statement (SPH grammar ``30+310``)
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,22 @@ class DiagnosisEvent:
     latency_seconds: float | None = None
     source_partition: int | None = None
     source_offset: int | None = None
+    readable: bool = True
+    unreadable_reasons: list[str] = field(default_factory=list)
+    measurements: EventMeasurements | None = None
+    quality: EventQuality | None = None
+
+
+def _statement_record(s: Statement) -> dict[str, object]:
+    probability = finite_or_none(s.probability)
+    return {
+        "code": int(s.code),
+        "description": s.description,
+        "probability": float("nan") if probability is None else probability,
+        "provenance": s.provenance,
+        "evidence": s.evidence,
+        "modifies": s.modifies,
+    }
 
 
 def encode_diagnosis(event: DiagnosisEvent, *, source: str = "ecgstream-worker") -> EncodedEvent:
@@ -50,10 +85,7 @@ def encode_diagnosis(event: DiagnosisEvent, *, source: str = "ecgstream-worker")
     record = {
         "recording_id": event.recording_id,
         "model_version": event.model_version,
-        "statements": [
-            {"code": int(s.code), "description": s.description, "probability": float(s.probability)}
-            for s in event.statements
-        ],
+        "statements": [_statement_record(s) for s in event.statements],
         "probabilities": {str(code): float(p) for code, p in event.probabilities.items()},
         "device_id": event.device_id,
         "acquired_at": to_utc(event.acquired_at),
@@ -62,6 +94,10 @@ def encode_diagnosis(event: DiagnosisEvent, *, source: str = "ecgstream-worker")
         "latency_seconds": None if event.latency_seconds is None else float(event.latency_seconds),
         "source_partition": event.source_partition,
         "source_offset": event.source_offset,
+        "readable": bool(event.readable),
+        "unreadable_reasons": list(event.unreadable_reasons),
+        "measurements": None if event.measurements is None else event.measurements.as_record(),
+        "quality": None if event.quality is None else event.quality.as_record(),
     }
     return encode_event(
         DIAGNOSIS_EVENT_TYPE, record, key=event.recording_id.encode("utf-8"), source=source, time=diagnosed_at
@@ -74,7 +110,13 @@ def decode_diagnosis(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Diag
     return DiagnosisEvent(
         recording_id=record["recording_id"],
         model_version=record["model_version"],
-        statements=[Statement(s["code"], s["description"], s["probability"]) for s in record["statements"]],
+        statements=[
+            Statement(
+                s["code"], s["description"], finite_or_none(s["probability"]), s["provenance"], s["evidence"],
+                s["modifies"],
+            )
+            for s in record["statements"]
+        ],
         probabilities=dict(record["probabilities"]),
         device_id=record["device_id"],
         acquired_at=to_utc(record["acquired_at"]),
@@ -83,4 +125,8 @@ def decode_diagnosis(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Diag
         latency_seconds=record["latency_seconds"],
         source_partition=record["source_partition"],
         source_offset=record["source_offset"],
+        readable=record["readable"],
+        unreadable_reasons=list(record["unreadable_reasons"]),
+        measurements=None if record["measurements"] is None else EventMeasurements.from_record(record["measurements"]),
+        quality=None if record["quality"] is None else EventQuality.from_record(record["quality"]),
     )

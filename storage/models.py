@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -99,7 +101,13 @@ class Recording(Base):
 
 
 class Diagnosis(Base):
-    """One model version's diagnosis of one recording, with the timings of the run that made it."""
+    """One model version's diagnosis of one recording, with the timings of the run that made it.
+
+    ``statements`` items carry ``provenance`` (measurement, model, both; rows written before
+    revision 0002 lack it and mean "model") and ``evidence``. ``measurements`` and ``quality`` are the
+    JSON of ``schemas.EventMeasurements`` / ``EventQuality`` (null when not measured). An unreadable
+    recording has ``readable`` false, its ``unreadable_reasons``, and no statements or probabilities.
+    """
 
     __tablename__ = "diagnoses"
     __table_args__ = (
@@ -120,4 +128,8 @@ class Diagnosis(Base):
     inference_seconds: Mapped[float] = mapped_column(Float)
     latency_from_acquisition_seconds: Mapped[float | None] = mapped_column(Float)
     latency_from_ingest_seconds: Mapped[float | None] = mapped_column(Float)
+    readable: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    unreadable_reasons: Mapped[list[str] | None] = mapped_column(JsonDocument)
+    measurements: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.current_timestamp())

@@ -49,6 +49,10 @@ class DiagnosisView:
     ingested_at: datetime | None
     signal_sha256: str
     has_signal: bool
+    readable: bool = True
+    unreadable_reasons: list[str] | None = None
+    measurements: dict[str, Any] | None = None
+    quality: dict[str, Any] | None = None
 
 
 _D = Diagnosis.__table__.c
@@ -60,6 +64,7 @@ _VIEW_COLUMNS = (
     _R.device_id, _R.patient_ref_hash, _R.age, _R.sex, _R.height_cm, _R.weight_kg, _R.sampling_rate_hz,
     _R.n_samples, _R.duration_s, _R.acquired_at, _R.ingested_at, _R.signal_sha256,
     _R.signal.is_not(None).label("has_signal"),
+    _D.readable, _D.unreadable_reasons, _D.measurements, _D.quality,
 )  # fmt: skip
 
 
@@ -70,6 +75,7 @@ def _view_select() -> Any:
 def _to_view(row: Row[Any]) -> DiagnosisView:
     values = row._asdict()
     values["has_signal"] = bool(values["has_signal"])
+    values["readable"] = bool(values["readable"])
     return DiagnosisView(**values)
 
 

@@ -18,8 +18,11 @@ class DiagnosisResult:
     """One recording's diagnosis, built by the worker.
 
     ``patient_ref`` is the CLEAR reference: the SQL sink stores only its HMAC and never logs it.
-    ``statements`` are the labels above threshold as ``{"code": int, "description": str,
-    "probability": float}``; ``probabilities`` maps every label code (as text) to its probability.
+    ``statements`` are the asserted statements as ``{"code": int, "description": str,
+    "probability": float | None, "provenance": "measurement" | "model" | "both", "evidence": str | None}``;
+    ``probabilities`` maps every label code (as text) to its probability. ``measurements`` and
+    ``quality`` are the JSON of ``schemas.EventMeasurements`` / ``EventQuality`` (None: not measured);
+    an unreadable recording has ``readable=False``, its reasons, and empty statements/probabilities.
     ``signal`` is the raw samples whose SHA-256 is ``signal_sha256`` (stored only with
     ``STORE_SIGNAL``), never a whole encoded event: that would carry the clear patient reference, and
     the sink refuses to store bytes that contain it. Datetimes should be aware; naive ones are taken
@@ -52,6 +55,10 @@ class DiagnosisResult:
     source_partition: int | None = None
     source_offset: int | None = None
     content_sha256: str | None = None  # signal + demographics (stream_processor.duplicates); tells collisions from redeliveries
+    readable: bool = True
+    unreadable_reasons: list[str] = field(default_factory=list)
+    measurements: dict[str, Any] | None = None
+    quality: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -268,6 +268,10 @@ class SqlDiagnosisSink:
             "inference_seconds": float(r.inference_seconds),
             "latency_from_acquisition_seconds": r.latency_from_acquisition_seconds,
             "latency_from_ingest_seconds": r.latency_from_ingest_seconds,
+            "readable": bool(r.readable),
+            "unreadable_reasons": list(r.unreadable_reasons) if not r.readable else None,
+            "measurements": None if r.measurements is None else _json_safe(r.measurements),
+            "quality": None if r.quality is None else _json_safe(r.quality),
             "created_at": now,
         }
 

@@ -6,8 +6,12 @@ Faust's own ``_ms`` sensors are not used for these: every figure here is measure
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from stream_processor.analysis import AnalysedBatch
 
 __all__ = ["WorkerMetrics", "LATENCY_BUCKETS", "serve_metrics"]
 
@@ -15,6 +19,8 @@ __all__ = ["WorkerMetrics", "LATENCY_BUCKETS", "serve_metrics"]
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+HEART_RATE_BUCKETS = (30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 150, 180, 250)  # bpm; 60/100: brady/tachy
+QTC_BUCKETS = (0.34, 0.36, 0.38, 0.40, 0.42, 0.44, 0.46, 0.48, 0.50, 0.55, 0.60)  # s; 0.45/0.46: long QTc
 
 
 @dataclass
@@ -36,6 +42,11 @@ class WorkerMetrics:
     db_retries: Counter
     model_info: Gauge
     assigned_partitions: Gauge
+    measurement: Histogram
+    heart_rate: Histogram
+    qtc: Histogram
+    unreadable: Counter
+    statements: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
@@ -99,7 +110,45 @@ class WorkerMetrics:
                 "Partitions of the recordings topic assigned to this worker after the last rebalance.",
                 registry=reg,
             ),
+            measurement=Histogram(
+                "ecgstream_measurement_seconds",
+                "Seconds of signal quality, measurements, rule statements and fusion per batch.",
+                buckets=STAGE_BUCKETS, registry=reg,
+            ),
+            heart_rate=Histogram(
+                "ecgstream_heart_rate_bpm", "Measured heart rate of readable recordings (beats per minute).",
+                buckets=HEART_RATE_BUCKETS, registry=reg,
+            ),
+            qtc=Histogram(
+                "ecgstream_qtc_seconds", "Measured QTc (Bazett) of readable recordings, seconds.",
+                buckets=QTC_BUCKETS, registry=reg,
+            ),
+            unreadable=Counter(
+                "ecgstream_unreadable_total",
+                "Recordings judged unreadable (stored and published without statements), by primary quality "
+                "reason (recording-level problems first); each recording counts once.",
+                ["reason"], registry=reg,
+            ),
+            statements=Counter(
+                "ecgstream_statements_total", "Statements asserted, by provenance (measurement, model, both).",
+                ["provenance"], registry=reg,
+            ),
         )  # fmt: skip
+
+    def observe_analysis(self, batch: AnalysedBatch) -> None:
+        """Measurement time, measured distributions, unreadable reasons and statement provenance."""
+        if batch.measured:
+            self.measurement.observe(batch.measurement_seconds)
+        for outcome in batch.outcomes:
+            if outcome.unreadable_reasons:  # once per recording, by its primary (first) reason
+                self.unreadable.labels(reason=outcome.unreadable_reasons[0]).inc()
+            for statement in outcome.statements:
+                self.statements.labels(provenance=statement.provenance).inc()
+            m = outcome.measurements
+            if m is not None and m.heart_rate_bpm is not None:
+                self.heart_rate.observe(m.heart_rate_bpm)
+            if m is not None and m.qtc_bazett_ms is not None:
+                self.qtc.observe(m.qtc_bazett_ms / 1000.0)
 
 
 def serve_metrics(metrics: WorkerMetrics, port: int, addr: str = "127.0.0.1") -> int:

@@ -1,4 +1,8 @@
-"""One micro-batch, start to finish: decode, validate, infer, store, publish. No faust in here.
+"""One micro-batch, start to finish: decode, validate, analyse, store, publish. No faust in here.
+
+Analysis (signal quality, measurements, rule statements, the model, fusion; ``stream_processor.analysis``)
+is one executor call per batch; an unreadable recording is stored and published with its reasons and
+no statements.
 
 The agent in ``stream_processor.app`` hands each batch of consumed messages to
 ``BatchProcessor.process`` and acks the messages only after it returns, so offsets are committed only
@@ -14,18 +18,20 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 
 from ecgstream.config import DEV_HMAC_SECRET
-from model import BatchPrediction, Predictor
+from model import Predictor
 from schemas import (
     DeadLetter,
     DiagnosisEvent,
     EcgstreamError,
     EncodedEvent,
+    EventMeasurements,
+    EventQuality,
     InvalidRecording,
     Recording,
     Statement,
@@ -36,6 +42,7 @@ from schemas import (
 )
 from schemas.validation import validate_recording
 from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError, WriteOutcome
+from stream_processor.analysis import AnalysedBatch, AnalysisOptions, BatchAnalyser, RecordingOutcome
 from stream_processor.duplicates import recording_content_sha256, split_conflicts
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.messages import IncomingMessage
@@ -67,6 +74,8 @@ class ProcessorConfig:
     retry_max_seconds: float = 30.0
     patient_hmac_secret: str = DEV_HMAC_SECRET  # for redacting patient references in dead letters
     deadletter_key: bytes | None = None  # AES-256 key for undecodable originals (else they are dropped)
+    measure: bool = True  # quality gate + measurements + rules (MEASUREMENTS)
+    fusion: bool = True  # fused statements, else the model's alone (FUSION)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,7 @@ class BatchProcessor:
         self.metrics = metrics
         self.config = config
         self.executor = executor
+        self.analyser = BatchAnalyser(predictor, AnalysisOptions(measure=config.measure, fusion=config.fusion))
         metrics.model_info.labels(version=predictor.version).set(1)
         self.protection = OriginalProtection(config.patient_hmac_secret, config.deadletter_key, DEAD_LETTER_PREFIX_BYTES)
 
@@ -129,8 +139,8 @@ class BatchProcessor:
         valid = [item for item in valid if id(item) not in failed_ids]
         diagnosed_at = _utcnow()
         results = [
-            self._result(item, probs, received_at, diagnosed_at, predictions)
-            for item, probs in zip(valid, predictions.probabilities, strict=True)
+            self._result(item, outcome, received_at, diagnosed_at, predictions)
+            for item, outcome in zip(valid, predictions.outcomes, strict=True)
         ] if valid else []  # fmt: skip
         if results:
             try:
@@ -201,30 +211,21 @@ class BatchProcessor:
             ))  # fmt: skip
         return letters
 
-    def _run_model(self, items: Sequence[_Valid]) -> BatchPrediction:
-        return self.predictor.predict(
-            [item.recording.signal for item in items],
-            [item.recording.fs for item in items],
-            [item.recording.age for item in items],
-            [item.recording.sex for item in items],
-        )
+    def _run_model(self, items: Sequence[_Valid]) -> AnalysedBatch:
+        return self.analyser.run([item.recording for item in items])
 
-    async def _predict(
-        self, valid: list[_Valid]
-    ) -> tuple[BatchPrediction, list[tuple[_Valid, EcgstreamError]]]:
-        """One forward pass for the batch in the executor; on failure, isolate the poison recordings."""
-        empty = BatchPrediction(np.zeros((0, len(self.predictor.labels)), np.float32), 0.0, 0.0)
+    async def _predict(self, valid: list[_Valid]) -> tuple[AnalysedBatch, list[tuple[_Valid, EcgstreamError]]]:
+        """One analysis of the batch in the executor; on failure, isolate the poison recordings."""
         if not valid:
-            return empty, []
+            return AnalysedBatch([]), []
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, self._run_model, valid), []
         except Exception as batch_error:  # noqa: BLE001 - isolate which recording is at fault
-            logger.warning("batch inference failed; retrying one by one", extra={"error": repr(batch_error)})
+            logger.warning("batch analysis failed; retrying one by one", extra={"error": repr(batch_error)})
         good: list[_Valid] = []
-        rows: list[np.ndarray] = []
+        singles: list[AnalysedBatch] = []
         failed: list[tuple[_Valid, EcgstreamError]] = []
-        pre = inf = 0.0
         for item in valid:
             try:
                 single = await loop.run_in_executor(self.executor, self._run_model, [item])
@@ -233,12 +234,9 @@ class BatchProcessor:
                 failed.append((item, error))
                 continue
             good.append(item)
-            rows.append(single.probabilities[0])
-            pre += single.preprocess_seconds
-            inf += single.inference_seconds
+            singles.append(single)
         valid[:] = good
-        probs = np.stack(rows) if rows else empty.probabilities
-        return BatchPrediction(probs, pre, inf), failed
+        return AnalysedBatch.join(singles), failed
 
     async def _write(self, results: list[DiagnosisResult]) -> WriteOutcome:
         started = time.perf_counter()
@@ -310,23 +308,18 @@ class BatchProcessor:
     def _result(
         self,
         item: _Valid,
-        probabilities: np.ndarray,
+        outcome: RecordingOutcome,
         received_at: datetime,
         diagnosed_at: datetime,
-        batch: BatchPrediction,
+        batch: AnalysedBatch,
     ) -> DiagnosisResult:
         rec = item.recording
-        labels = self.predictor.labels
         signal_bytes = np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()  # (12, N) little-endian float32 mV
-        positives = self.predictor.statements(probabilities[None, :])[0]
         return DiagnosisResult(
             recording_id=rec.recording_id,
             model_version=self.predictor.version,
-            statements=[
-                {"code": label.code, "description": label.description, "probability": round(float(p), 4)}
-                for label, p in positives
-            ],
-            probabilities={str(label.code): round(float(p), 5) for label, p in zip(labels, probabilities, strict=True)},
+            statements=[asdict(statement) for statement in outcome.statements],
+            probabilities=outcome.probabilities,
             device_id=rec.device_id,
             patient_ref=rec.patient_ref,
             age=rec.age,
@@ -348,19 +341,27 @@ class BatchProcessor:
             source_partition=item.message.partition,
             source_offset=item.message.offset,
             content_sha256=recording_content_sha256(rec, self.config.patient_hmac_secret),
+            readable=outcome.readable,
+            unreadable_reasons=list(outcome.unreadable_reasons),
+            measurements=None if outcome.measurements is None else outcome.measurements.as_record(),
+            quality=None if outcome.quality is None else outcome.quality.as_record(),
         )
 
     def _event(self, result: DiagnosisResult) -> DiagnosisEvent:
         return DiagnosisEvent(
             recording_id=result.recording_id,
             model_version=result.model_version,
-            statements=[Statement(s["code"], s["description"], s["probability"]) for s in result.statements],
+            statements=[Statement(**s) for s in result.statements],
             probabilities=dict(result.probabilities),
             device_id=result.device_id,
             acquired_at=result.acquired_at,
             ingested_at=result.ingested_at,
             diagnosed_at=result.diagnosed_at,
             latency_seconds=_seconds_between(result.ingested_at, result.diagnosed_at),
+            readable=result.readable,
+            unreadable_reasons=list(result.unreadable_reasons),
+            measurements=None if result.measurements is None else EventMeasurements.from_record(result.measurements),
+            quality=None if result.quality is None else EventQuality.from_record(result.quality),
         )
 
     def _observe(
@@ -368,13 +369,14 @@ class BatchProcessor:
         valid: list[_Valid],
         results: list[DiagnosisResult],
         events: list[DiagnosisEvent],
-        predictions: BatchPrediction,
+        predictions: AnalysedBatch,
     ) -> None:
         if not results:
             return
         done = _utcnow()
         self.metrics.preprocess.observe(predictions.preprocess_seconds)
         self.metrics.inference.observe(predictions.inference_seconds)
+        self.metrics.observe_analysis(predictions)
         self.metrics.records_processed.inc(len(results))
         self.metrics.diagnoses_published.inc(len(events))
         for result in results:

@@ -62,6 +62,8 @@ def run_worker(settings: Settings) -> None:
         retry_max_seconds=settings.db_retry_max_seconds,
         patient_hmac_secret=settings.patient_hmac_secret,
         deadletter_key=parse_deadletter_key(settings.deadletter_key),
+        measure=settings.measurements,
+        fusion=settings.fusion,
     )
     skipped: deque[SkippedBatch] = deque()  # compression bombs the consumer skipped, to dead-letter
     app = build_app(

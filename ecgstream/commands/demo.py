@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         event = got[0]
         shown = event.statements[:3] or []
-        text = "; ".join(f"{s.code} {s.description} ({s.probability:.2f})" for s in shown) or "no statement above threshold"
+        text = "; ".join(
+            f"{s.code} {s.description} ({'measured' if s.probability is None else f'{s.probability:.2f}'})" for s in shown
+        ) or ("no statement" if event.readable else f"unreadable: {', '.join(event.unreadable_reasons)}")
         latency = event.latency_seconds if event.latency_seconds is not None else float("nan")
         print(f"{recording.recording_id:<10} {text[:66]:<66} {latency:>9.2f}")
     print()

@@ -1,7 +1,10 @@
 """``ecgstream diagnose FILE...``: diagnose ECG files locally (no broker, no database).
 
-Any format ``ingest.read_recording`` knows (SPH .h5, WFDB, DICOM, XML); the same preprocessing and
-model as the worker. Exit status 0 when every file was diagnosed, 2 when any file failed.
+Any format ``ingest.read_recording`` knows (SPH .h5, WFDB, DICOM, XML); the same analysis as the
+worker (``stream_processor.analysis``: signal quality, measurements, rule statements, model, fusion,
+following MEASUREMENTS and FUSION). Each statement shows its provenance (measurement, model, both); an
+unreadable recording shows its reasons and no statements. Exit status 0 when every file was
+diagnosed (unreadable included), 2 when any file failed.
 """
 
 from __future__ import annotations
@@ -9,9 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ecgstream.config import load_settings
+
+if TYPE_CHECKING:
+    from schemas import Recording
+    from stream_processor.analysis import RecordingOutcome
+
+PROVENANCE_SHORT = {"measurement": "meas", "model": "model", "both": "both"}
+SHOWN_MEASUREMENTS = (
+    ("HR", "heart_rate_bpm", "bpm"), ("PR", "pr_ms", "ms"), ("QRS", "qrs_ms", "ms"), ("QT", "qt_ms", "ms"),
+    ("QTcB", "qtc_bazett_ms", "ms"), ("QTcF", "qtc_fridericia_ms", "ms"), ("P axis", "p_axis_deg", "deg"),
+    ("QRS axis", "qrs_axis_deg", "deg"), ("T axis", "t_axis_deg", "deg"),
+)  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest import read_recording
     from model.predictor import Predictor
     from schemas.errors import EcgstreamError
+    from stream_processor.analysis import AnalysisOptions, BatchAnalyser
 
     settings = load_settings()
     path = args.model or settings.model_path
@@ -34,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: cannot load model {path}: {exc}", file=sys.stderr)
         return 2
+    analyser = BatchAnalyser(predictor, AnalysisOptions(measure=settings.measurements, fusion=settings.fusion))
     failures = 0
     for file in args.files:
         try:
             rec = read_recording(file)
-            pred = predictor.predict([rec.signal], [rec.fs], [rec.age], [rec.sex])
+            outcome = analyser.run([rec]).outcomes[0]
         except EcgstreamError as exc:
             failures += 1
             reason = getattr(exc, "reason", "error")
@@ -51,28 +69,52 @@ def run(args: argparse.Namespace) -> int:
             failures += 1
             print(f"{file}: error (unreadable): {exc}", file=sys.stderr)
             continue
-        statements = predictor.statements(pred.probabilities)[0]
         if args.json:
-            out = {
-                "file": str(file),
-                "model_version": predictor.version,
-                "duration_s": round(rec.duration_s, 2),
-                "fs": rec.fs,
-                "statements": [
-                    {"code": lb.code, "description": lb.description, "probability": round(p, 4)}
-                    for lb, p in statements
-                ],
-            }
-            if args.all:
-                out["probabilities"] = {
-                    str(lb.code): round(float(p), 4)
-                    for lb, p in zip(predictor.labels, pred.probabilities[0], strict=True)
-                }
-            print(json.dumps(out))
+            print(json.dumps(_as_json(file, rec, outcome, predictor.version, args.all)))
         else:
-            print(f"{file}  ({rec.duration_s:.1f} s at {rec.fs:g} Hz; model {predictor.version})")
-            if not statements:
-                print("  no statement above its threshold")
-            for label, p in statements:
-                print(f"  {label.code:>4}  {label.description:<45} {p:.2f}")
+            _print_text(file, rec, outcome, predictor.version)
     return 2 if failures else 0
+
+
+def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str, everything: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "file": str(file),
+        "model_version": version,
+        "duration_s": round(rec.duration_s, 2),
+        "fs": rec.fs,
+        "readable": outcome.readable,
+        "unreadable_reasons": list(outcome.unreadable_reasons),
+        "statements": [asdict(s) for s in outcome.statements],
+        "measurements": None if outcome.measurements is None else outcome.measurements.as_record(),
+        "quality": None if outcome.quality is None else outcome.quality.as_record(),
+    }
+    if everything:
+        out["probabilities"] = {code: round(p, 4) for code, p in outcome.probabilities.items()}
+    return out
+
+
+def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: str) -> None:
+    print(f"{file}  ({rec.duration_s:.1f} s at {rec.fs:g} Hz; model {version})")
+    if outcome.quality is not None:
+        bad = [f"{q.lead} {q.verdict} ({', '.join(q.problems)})" for q in outcome.quality.leads if q.verdict != "good"]
+        problems = ", ".join(outcome.quality.problems)
+        print(f"  quality: {outcome.quality.verdict}" + (f"; {problems}" if problems else "")
+              + (f"; leads: {'; '.join(bad)}" if bad else ""))  # fmt: skip
+    if not outcome.readable:
+        print(f"  UNREADABLE ({', '.join(outcome.unreadable_reasons)}): no statements")
+        return
+    m = outcome.measurements
+    if m is not None:
+        values = [
+            f"{name} {value:.0f} {unit}" if (value := getattr(m, key)) is not None else f"{name} n/a"
+            for name, key, unit in SHOWN_MEASUREMENTS
+        ]
+        print("  " + ", ".join(values))
+    if not outcome.statements:
+        print("  no statement")
+    for s in outcome.statements:
+        probability = "  -  " if s.probability is None else f"{s.probability:.2f}"
+        evidence = f"  [{s.evidence}]" if s.evidence else ""
+        code = f"+{s.code}" if s.modifies else str(s.code)  # a modifier, after the statement it qualifies
+        print(f"  {code:>4}  {s.description:<45} {probability}  {PROVENANCE_SHORT.get(s.provenance, s.provenance):<5}"
+              f"{evidence}")  # fmt: skip

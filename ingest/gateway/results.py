@@ -17,23 +17,32 @@ def pending_json(recording_id: str) -> dict[str, Any]:
     return {"recording_id": recording_id, "status": "pending"}
 
 
+def _statement_json(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": int(item["code"]),
+        "name": str(item.get("description", "")),
+        "probability": _round(item.get("probability"), 4),
+        "provenance": str(item.get("provenance") or "model"),  # rows before provenance: the model's
+        "evidence": item.get("evidence"),
+        "modifies": item.get("modifies"),
+    }
+
+
 def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
-    """Statements (AHA code, name, probability; most probable first), model version and timings."""
-    statements: list[dict[str, Any]] = [
-        {
-            "code": int(item["code"]),
-            "name": str(item.get("description", "")),
-            "probability": _round(item.get("probability"), 4),
-        }
-        for item in view.statements
-    ]
-    statements.sort(key=lambda item: -(item["probability"] or 0.0))
+    """Statements (AHA code, name, probability, provenance, evidence, modified statement; in the
+    worker's order), measurements, signal quality, readability, model version and timings. An unreadable recording has ``readable: false``, its
+    ``unreadable_reasons`` and no statements."""
+    statements = [_statement_json(item) for item in view.statements]  # the worker's order
     return {
         "recording_id": view.recording_id,
         "status": "done",
         "model_version": view.model_version,
+        "readable": view.readable,
+        "unreadable_reasons": list(view.unreadable_reasons or []),
         "statements": statements,
         "probabilities": {str(item["code"]): item["probability"] for item in statements},
+        "measurements": view.measurements,
+        "quality": view.quality,
         "received_at": view.received_at.isoformat(),
         "diagnosed_at": view.diagnosed_at.isoformat(),
         "recording": {

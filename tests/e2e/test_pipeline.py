@@ -2,7 +2,9 @@
 
 Recordings (synthetic SPH-layout files and the real CinC 2021 WFDB records converted to the SPH
 layout) are published over the Kafka protocol; the test asserts one diagnosis row and one diagnosis
-event per recording, with the right ids, and that the worker's Prometheus counters moved.
+event per recording, with the right ids, and that the worker's Prometheus counters moved. A second
+test follows measurements, signal quality and statement provenance through the same path, and an
+unreadable recording (real record, four electrodes off) to its event, its row and its metric.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from ecgstream.stack import LocalStack
 from ingest import read_recording
 from ingest.synthetic import write_sph_dataset
 from ingest.writers.sph import write_sph_folder
+from storage import create_engine, get_diagnosis
+from storage.queries import DiagnosisView
 from tests.conftest import shared_data_dir
 from tests.e2e.helpers import db_counts, isolated_settings, metric_value, publish_all, scrape
+from tests.stream_processor.records import cinc_recordings, leads_off_recording
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +59,55 @@ def test_recordings_travel_the_whole_path(tansu, fresh_postgres_url, unique_name
     assert metric_value(metrics, "ecgstream_diagnoses_published_total") == len(ids)
     assert metric_value(metrics, "ecgstream_latency_from_ingest_seconds_count") == len(ids)
     assert metric_value(metrics, "ecgstream_model_info", f'version="{first.model_version}"') == 1.0
+
+
+def _stored(database_url: str, ids: list[str]) -> dict[str, DiagnosisView]:
+    async def read() -> dict[str, DiagnosisView]:
+        engine = create_engine(database_url)
+        try:
+            views = {i: await get_diagnosis(engine, i) for i in ids}
+        finally:
+            await engine.dispose()
+        return {i: v for i, v in views.items() if v is not None}
+
+    return asyncio.run(read())
+
+
+def test_measurements_quality_and_provenance_travel_the_whole_path(tansu, fresh_postgres_url, unique_name, tmp_path):
+    real = cinc_recordings()
+    unreadable = leads_off_recording(real[0])
+    recordings = [*real, unreadable]
+    ids = [r.recording_id for r in recordings]
+
+    settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
+    assert settings.measurements and settings.fusion, "on by default"
+    with LocalStack(settings, workers=1) as stack:
+        stack.wait_ready()
+        asyncio.run(publish_all(stack.bootstrap, settings.recordings_topic, recordings))
+        events = asyncio.run(collect_diagnoses(stack.bootstrap, settings.diagnoses_topic, ids, timeout=120))
+        metrics = scrape(stack.workers[0].metrics_url)
+    rows = _stored(fresh_postgres_url, ids)
+    assert sorted(events) == sorted(ids) and sorted(rows) == sorted(ids)
+
+    readable = [events[r.recording_id][0] for r in real if events[r.recording_id][0].readable]
+    assert len(readable) >= 8, "clean real records are readable"
+    for event in readable:
+        row = rows[event.recording_id]
+        assert event.measurements is not None and event.measurements.heart_rate_bpm is not None
+        assert event.quality is not None and len(event.quality.leads) == 12
+        assert row.readable and row.measurements == event.measurements.as_record()
+        assert row.quality == event.quality.as_record()
+        assert [s["provenance"] for s in row.statements] == [s.provenance for s in event.statements]
+        assert [s["code"] for s in row.statements] == [s.code for s in event.statements]
+    assert {s.provenance for e in readable for s in e.statements} & {"measurement", "both"}
+
+    bad = events[unreadable.recording_id][0]
+    assert bad.readable is False and bad.statements == [] and bad.probabilities == {}
+    assert bad.unreadable_reasons and bad.quality is not None and bad.quality.verdict == "unreadable"
+    row = rows[unreadable.recording_id]
+    assert row.readable is False and row.unreadable_reasons == bad.unreadable_reasons and row.statements == []
+    reason = bad.unreadable_reasons[0]
+    assert metric_value(metrics, "ecgstream_unreadable_total", f'reason="{reason}"') == 1.0
+    assert metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable)
+    assert metric_value(metrics, "ecgstream_measurement_seconds_count") >= 1
+    assert metric_value(metrics, "ecgstream_records_processed_total") == len(ids)

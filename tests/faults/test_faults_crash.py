@@ -1,6 +1,7 @@
 """Worker crashes mid-stream: SIGKILL (nothing flushed) and SIGTERM (graceful), then a replacement worker.
 
-A stream of 240 recordings is flowing (published in paced chunks from a background thread) when the
+A stream of 240 recordings is flowing (published in paced chunks from a background thread, over
+about 12 s: longer than the worker, which measures every recording, needs for its first rows) when the
 only worker is killed after its first rows are stored; a new worker process joins the group and takes
 over from the last committed offsets. Batches that were written but not yet committed are redelivered
 and the upsert on (recording id, model version) makes that harmless: every recording ends with
@@ -48,7 +49,7 @@ def _run_crash_scenario(kind: str, tansu, database_url: str, suffix: str, home) 
     with LocalStack(settings, workers=1) as stack:
         stack.wait_ready()
         victim = stack.workers[0]
-        producer = PacedProducer(stack.bootstrap, settings.recordings_topic, recordings, chunk=10, pause=0.2).start()
+        producer = PacedProducer(stack.bootstrap, settings.recordings_topic, recordings, chunk=10, pause=0.5).start()
         rows_before = len(wait_until(
             lambda: (c := db_counts(database_url)) and len(c) >= FAULT_AFTER_ROWS and c, 60,
             f"{FAULT_AFTER_ROWS} rows before the fault", 0.1,

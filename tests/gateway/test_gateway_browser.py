@@ -6,16 +6,20 @@ Debian's chromium + chromium-driver. Screenshots go to the test's tmp dir.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ecgstream.stack import LocalStack
+from ingest.writers import write_dicom
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, cinc_record, login_user, serve_gateway
+from tests.gateway.conftest import api_token, cinc_as_dicom, cinc_record, cinc_recording, login_user, serve_gateway
+from tests.stream_processor.records import leads_off_recording
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
@@ -105,6 +109,7 @@ def test_upload_a_real_record_and_read_its_diagnosis(
     from selenium.webdriver.support.ui import WebDriverWait
 
     dicom = cinc_as_dicom(tmp_path / "upload", "E07501")
+    unreadable_dicom = write_dicom(leads_off_recording(cinc_recording("E07501")), tmp_path / "upload" / "off.dcm")
     garbage = tmp_path / "upload" / "x.dcm"
     garbage.write_bytes(b"this is not an ECG at all, just some bytes\n" * 50)
     settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
@@ -127,12 +132,50 @@ def test_upload_a_real_record_and_read_its_diagnosis(
             assert version, "the model version is shown"
             assert status.startswith("Diagnosis ready")
             assert latency and latency != "n/a"
-            assert rows, "at least one statement with code, name and probability"
+            assert rows, "at least one statement with code, name, provenance and probability"
             for row in rows:
-                code, name, probability = (cell.text for cell in row.find_elements(By.TAG_NAME, "td"))
-                assert code.isdigit() and name and probability.endswith("%")
+                code, name, decided, probability = (cell.text for cell in row.find_elements(By.TAG_NAME, "td"))
+                provenance = row.get_attribute("data-provenance")
+                assert code.isdigit() and name
+                assert decided == {"measurement": "Measurement", "model": "Model",
+                                   "both": "Measurement + model"}[provenance]  # fmt: skip
+                assert probability.endswith("%") or (provenance == "measurement" and probability == "\u2014")
+            # the measurements block: a real sinus record has a measured heart rate, QRS and axis
+            assert driver.find_element(By.ID, "measurements").is_displayed()
+            heart_rate = driver.find_element(By.ID, "m-heart_rate_bpm").text
+            assert heart_rate.endswith(" bpm") and 30 <= int(heart_rate.split()[0]) <= 200
+            for key in ("pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qrs_axis_deg"):
+                text = driver.find_element(By.ID, f"m-{key}").text
+                assert text.endswith(("ms", "\u00b0")) or text.startswith("not measured"), (key, text)
+            assert driver.find_element(By.ID, "m-qrs_ms").text.endswith(" ms")
+            # per-lead quality: 12 leads listed, none unreadable on this clean record
+            assert driver.find_element(By.ID, "quality").is_displayed()
+            leads = driver.find_elements(By.CSS_SELECTOR, "#quality-leads li")
+            assert [li.get_attribute("data-lead") for li in leads][:3] == ["I", "II", "III"] and len(leads) == 12
+            assert driver.find_element(By.ID, "quality-verdict").text in {"good", "acceptable"}
+            assert not driver.find_element(By.ID, "unreadable").is_displayed()
+            # the JSON API returns what the page shows
+            recording_id = driver.find_element(By.ID, "recording-id").text
+            reader = api_token(fresh_postgres_url, "results:read:all")  # an integration reading any result
+            request = urllib.request.Request(f"{url}/api/recordings/{recording_id}",
+                                             headers={"Authorization": f"Bearer {reader}"})  # fmt: skip
+            api = json.loads(urllib.request.urlopen(request, timeout=10).read())
+            assert api["readable"] is True
+            assert abs(api["measurements"]["heart_rate_bpm"] - int(heart_rate.split()[0])) <= 0.5
+            assert [s["provenance"] for s in api["statements"]] == [r.get_attribute("data-provenance") for r in rows]
+            assert [q["lead"] for q in api["quality"]["leads"]] == [li.get_attribute("data-lead") for li in leads]
             assert "?recording=" in driver.current_url
             result_png = _screenshot(driver, tmp_path / "gateway-result.png")
+
+            driver.get(url + "/")  # a recording with four electrodes off: unreadable, reasons, bad leads marked
+            _fill_form(driver, [unreadable_dicom])
+            WebDriverWait(driver, 150).until(ec.visibility_of_element_located((By.ID, "unreadable")))
+            assert driver.find_element(By.ID, "status").text.startswith("Recording unreadable")
+            assert driver.find_element(By.ID, "unreadable-reasons").text
+            assert not driver.find_element(By.ID, "statements-table").is_displayed()
+            marked = driver.find_elements(By.CSS_SELECTOR, "#quality-leads li.unreadable")
+            assert {"V1", "V2", "V3", "V4"} <= {li.get_attribute("data-lead") for li in marked}
+            unreadable_png = _screenshot(driver, tmp_path / "gateway-unreadable.png")
 
             driver.get(url + "/")  # a WFDB record is two files, selected together
             _fill_form(driver, [cinc_record("E07506"), cinc_record("E07506").with_suffix(".mat")], sex="F")
@@ -152,4 +195,5 @@ def test_upload_a_real_record_and_read_its_diagnosis(
             assert "between 0 and 120" in message.text
 
     assert result_png.stat().st_size > 10_000 and error_png.stat().st_size > 10_000
-    print(f"screenshots: {result_png} {error_png}")
+    assert unreadable_png.stat().st_size > 10_000
+    print(f"screenshots: {result_png} {unreadable_png} {error_png}")

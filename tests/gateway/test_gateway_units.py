@@ -81,12 +81,12 @@ def test_status_codes_of_reader_errors():
     assert status_for(InvalidRecording("x", reason="flat_signal")) == 422
 
 
-def test_diagnosis_json_sorts_statements_and_keeps_patient_data_out():
+def test_diagnosis_json_keeps_the_worker_order_and_patient_data_out():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     view = DiagnosisView(
         recording_id="r1", model_version="m1",
-        statements=[{"code": 21, "description": "Sinus tachycardia", "probability": 0.6},
-                    {"code": 1, "description": "Normal ECG", "probability": 0.9}],
+        statements=[{"code": 1, "description": "Normal ECG", "probability": 0.9},
+                    {"code": 21, "description": "Sinus tachycardia", "probability": 0.6}],
         probabilities={"1": 0.9, "21": 0.6, "22": 0.01}, received_at=now, diagnosed_at=now + timedelta(seconds=1),
         queue_wait_seconds=0.1, preprocess_seconds=0.01, inference_seconds=0.002,
         latency_from_acquisition_seconds=None, latency_from_ingest_seconds=0.31234, device_id="cart",
@@ -95,8 +95,42 @@ def test_diagnosis_json_sorts_statements_and_keeps_patient_data_out():
     )  # fmt: skip
     body = diagnosis_json(view)
     assert [s["code"] for s in body["statements"]] == [1, 21]
-    assert body["statements"][0] == {"code": 1, "name": "Normal ECG", "probability": 0.9}
+    assert body["statements"][0] == {
+        "code": 1, "name": "Normal ECG", "probability": 0.9, "provenance": "model", "evidence": None,
+        "modifies": None,
+    }, "a row stored before provenance existed reads as the model's"
+    assert body["readable"] is True and body["unreadable_reasons"] == []
+    assert body["measurements"] is None and body["quality"] is None
     assert body["probabilities"] == {"1": 0.9, "21": 0.6}  # positives only
     assert body["status"] == "done" and body["model_version"] == "m1"
     assert body["timings"]["latency_from_ingest_seconds"] == 0.312
     assert not {"patient_ref_hash", "age", "sex", "height_cm", "weight_kg", "device_id"} & set(body)
+
+
+def test_diagnosis_json_carries_findings_provenance_and_modifiers():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    measurements = {"heart_rate_bpm": 112.0, "qrs_ms": 90.0, "beats": {"N": 10}, "missing": {"pr_ms": "no_p_waves"}}
+    quality = {"verdict": "acceptable", "problems": [], "leads": [{"lead": "V1", "verdict": "unreadable",
+                                                                   "problems": ["lead_off"]}]}
+    view = DiagnosisView(
+        recording_id="r2", model_version="m1",
+        statements=[{"code": 21, "description": "Sinus tachycardia", "probability": None,
+                     "provenance": "measurement", "evidence": "HR 112 bpm > 100"},
+                    {"code": 30, "description": "Atrial premature complex", "probability": 0.4, "provenance": "both",
+                     "evidence": "2 S beats", "modifies": None},
+                    {"code": 308, "description": "Occasional", "probability": None, "provenance": "measurement",
+                     "evidence": "2 of 12 beats", "modifies": 30},
+                    {"code": 147, "description": "T wave changes", "probability": 0.7, "provenance": "model",
+                     "evidence": None}],
+        probabilities={"147": 0.7}, received_at=now, diagnosed_at=now, queue_wait_seconds=0.1,
+        preprocess_seconds=0.01, inference_seconds=0.002, latency_from_acquisition_seconds=None,
+        latency_from_ingest_seconds=0.3, device_id=None, patient_ref_hash=None, age=61, sex="F", height_cm=None,
+        weight_kg=None, sampling_rate_hz=500.0, n_samples=5000, duration_s=10.0, acquired_at=None, ingested_at=now,
+        signal_sha256="00", has_signal=False, measurements=measurements, quality=quality,
+    )  # fmt: skip
+    body = diagnosis_json(view)
+    assert [(s["code"], s["provenance"], s["modifies"]) for s in body["statements"]] == [
+        (21, "measurement", None), (30, "both", None), (308, "measurement", 30), (147, "model", None)
+    ]
+    assert body["statements"][0]["evidence"] == "HR 112 bpm > 100" and body["statements"][0]["probability"] is None
+    assert body["measurements"] == measurements and body["quality"] == quality

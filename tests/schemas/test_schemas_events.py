@@ -46,7 +46,8 @@ def test_public_api_names() -> None:
         "STANDARD_LEADS", "Recording", "new_recording_id", "EcgstreamError", "InvalidRecording",
         "UnsupportedFormat", "SchemaError", "UnknownSchemaVersion", "EncodedEvent", "encode_recording",
         "decode_recording", "recording_ingested_at", "recording_key", "Statement", "DiagnosisEvent",
-        "encode_diagnosis", "decode_diagnosis", "DeadLetter", "encode_dead_letter", "decode_dead_letter",
+        "encode_diagnosis", "decode_diagnosis", "EventMeasurements", "EventQuality", "LeadMeasurement",
+        "LeadQualityRecord", "DeadLetter", "encode_dead_letter", "decode_dead_letter",
         "validate_recording",
     }  # fmt: skip
     for name in schemas.__all__:
@@ -180,19 +181,44 @@ def _record_of(rec: Recording) -> dict:
     )
 
 
-@pytest.mark.parametrize("event_type", sorted(registry.EVENT_TYPES))
-def test_every_newer_version_only_adds_fields_with_defaults(event_type: str) -> None:
-    """The compatibility rule of schemas/README.md, checked for every consecutive pair of versions."""
-    versions = registry.known_versions(event_type)
-    for old, new in zip(versions, versions[1:], strict=False):
-        old_fields = {f["name"]: f for f in registry.raw_schema(event_type, old)["fields"]}
-        new_fields = {f["name"]: f for f in registry.raw_schema(event_type, new)["fields"]}
-        assert set(old_fields) <= set(new_fields), "fields are never removed"
+def _assert_only_adds_fields(old: object, new: object, where: str) -> None:
+    """``new`` equals ``old`` except that records (top level or nested) may add fields with defaults."""
+    kind = old.get("type") if isinstance(old, dict) else None
+    if kind == "record" and isinstance(new, dict) and new.get("type") == "record":
+        assert new["name"] == old["name"], f"{where}: record names never change"
+        old_fields = {f["name"]: f for f in old["fields"]}
+        new_fields = {f["name"]: f for f in new["fields"]}
+        assert set(old_fields) <= set(new_fields), f"{where}: fields are never removed"
         for name, spec in new_fields.items():
             if name in old_fields:
-                assert spec["type"] == old_fields[name]["type"], f"{name}: types never change"
+                _assert_only_adds_fields(old_fields[name]["type"], spec["type"], f"{where}.{name}")
             else:
-                assert "default" in spec, f"{name}: a new field needs a default"
+                assert "default" in spec, f"{where}.{name}: a new field needs a default"
+    elif kind == "array" and isinstance(new, dict) and new.get("type") == "array":
+        _assert_only_adds_fields(old["items"], new["items"], f"{where}[]")  # type: ignore[index]
+    else:
+        assert new == old, f"{where}: types never change"
+
+
+@pytest.mark.parametrize("event_type", sorted(registry.EVENT_TYPES))
+def test_every_newer_version_only_adds_fields_with_defaults(event_type: str) -> None:
+    """The compatibility rule of schemas/README.md, checked for every consecutive pair of versions,
+    nested records included (a record inside an array may add fields with defaults too)."""
+    versions = registry.known_versions(event_type)
+    for old, new in zip(versions, versions[1:], strict=False):
+        _assert_only_adds_fields(registry.raw_schema(event_type, old), registry.raw_schema(event_type, new), "")
+
+
+def test_compatibility_check_catches_a_changed_nested_type() -> None:
+    old = registry.raw_schema("org.ecgstream.diagnosis", 1)
+    new = registry.raw_schema("org.ecgstream.diagnosis", 2)
+    new["fields"][2]["type"]["items"]["fields"][2]["type"] = ["null", "double"]  # Statement.probability
+    with pytest.raises(AssertionError, match="types never change"):
+        _assert_only_adds_fields(old, new, "")
+    dropped = registry.raw_schema("org.ecgstream.diagnosis", 2)
+    del dropped["fields"][2]["type"]["items"]["fields"][3]["default"]  # Statement.provenance
+    with pytest.raises(AssertionError, match="needs a default"):
+        _assert_only_adds_fields(old, dropped, "")
 
 
 def test_unknown_version_is_rejected() -> None:

@@ -49,18 +49,34 @@
     return value < 1 ? (value * 1000).toFixed(0) + " ms" : value.toFixed(2) + " s";
   }
 
-  function renderDiagnosis(d) {
-    const body = document.getElementById("statements");
-    body.replaceChildren();
-    for (const s of d.statements) {
-      const row = document.createElement("tr");
-      const code = document.createElement("td");
-      code.className = "code";
-      code.textContent = s.code;
-      const name = document.createElement("td");
-      name.textContent = s.name;
-      const prob = document.createElement("td");
-      prob.className = "prob";
+  const PROVENANCE = { measurement: "Measurement", model: "Model", both: "Measurement + model" };
+  const MEASUREMENTS = [
+    ["heart_rate_bpm", "Heart rate", " bpm"], ["pr_ms", "PR", " ms"], ["qrs_ms", "QRS", " ms"],
+    ["qt_ms", "QT", " ms"], ["qtc_bazett_ms", "QTc (Bazett)", " ms"], ["qtc_fridericia_ms", "QTc (Fridericia)", " ms"],
+    ["p_axis_deg", "P axis", "\u00b0"], ["qrs_axis_deg", "QRS axis", "\u00b0"], ["t_axis_deg", "T axis", "\u00b0"],
+    ["rr_mean_ms", "RR mean", " ms"], ["rr_sd_ms", "RR SD", " ms"],
+  ];
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.textContent = text;
+    return td;
+  }
+
+  function statementRow(s) {
+    const row = document.createElement("tr");
+    row.dataset.provenance = s.provenance;
+    const decided = cell("", "provenance");
+    const badge = document.createElement("span");
+    badge.className = "badge " + s.provenance;
+    badge.textContent = PROVENANCE[s.provenance] || s.provenance;
+    decided.append(badge);
+    if (s.evidence) decided.title = s.evidence;
+    const prob = cell("", "prob");
+    if (s.probability === null || s.probability === undefined) {
+      prob.textContent = "\u2014";
+    } else {
       const meter = document.createElement("span");
       meter.className = "meter";
       meter.setAttribute("aria-hidden", "true");
@@ -68,21 +84,92 @@
       fill.style.width = Math.round(s.probability * 100) + "%";
       meter.append(fill);
       prob.append(meter, document.createTextNode((s.probability * 100).toFixed(1) + " %"));
-      row.append(code, name, prob);
-      body.append(row);
     }
-    document.getElementById("no-statements").hidden = d.statements.length > 0;
+    const name = cell(s.modifies ? s.name + " (qualifies " + s.modifies + ")" : s.name);
+    if (s.evidence) {
+      const why = document.createElement("div");
+      why.className = "help";
+      why.textContent = s.evidence;
+      name.append(why);
+    }
+    row.append(cell(s.code, "code"), name, decided, prob);
+    return row;
+  }
+
+  function fact(label, id, text) {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.id = id;
+    dd.textContent = text;
+    div.append(dt, dd);
+    return div;
+  }
+
+  function renderMeasurements(m) {
+    const box = document.getElementById("measurements");
+    const list = document.getElementById("measurement-values");
+    list.replaceChildren();
+    box.hidden = !m;
+    if (!m) return;
+    const missing = m.missing || {};
+    for (const [key, label, unit] of MEASUREMENTS) {
+      const value = m[key];
+      list.append(fact(label, "m-" + key, value === null || value === undefined
+        ? "not measured" + (missing[key] ? " (" + missing[key].replace(/_/g, " ") + ")" : "")
+        : Math.round(value) + unit));
+    }
+    const beats = m.beats || {};
+    list.append(fact("Beats (normal / SV premature / V premature / other)", "m-beats",
+      ["N", "S", "V", "Q"].map(function (k) { return beats[k] || 0; }).join(" / ")));
+  }
+
+  function renderQuality(q) {
+    const box = document.getElementById("quality");
+    const leads = document.getElementById("quality-leads");
+    leads.replaceChildren();
+    box.hidden = !q;
+    if (!q) return;
+    document.getElementById("quality-verdict").textContent = q.verdict;
+    document.getElementById("quality-problems").textContent =
+      q.problems && q.problems.length ? "Recording problems: " + q.problems.join(", ").replace(/_/g, " ") : "";
+    for (const lead of q.leads || []) {
+      const li = document.createElement("li");
+      li.className = lead.verdict;
+      li.dataset.lead = lead.lead;
+      li.textContent = lead.lead + (lead.verdict === "good" ? "" : ": " + lead.verdict +
+        (lead.problems.length ? " (" + lead.problems.join(", ").replace(/_/g, " ") + ")" : ""));
+      leads.append(li);
+    }
+  }
+
+  function renderDiagnosis(d) {
+    const body = document.getElementById("statements");
+    body.replaceChildren();
+    for (const s of d.statements) body.append(statementRow(s));
+    const unreadable = d.readable === false;
+    document.getElementById("unreadable").hidden = !unreadable;
+    document.getElementById("unreadable-reasons").textContent =
+      (d.unreadable_reasons || []).join(", ").replace(/_/g, " ");
+    document.getElementById("statements-table").hidden = unreadable;
+    document.getElementById("no-statements").hidden = unreadable || d.statements.length > 0;
+    renderMeasurements(d.measurements);
+    renderQuality(d.quality);
     document.getElementById("model-version").textContent = d.model_version;
     document.getElementById("latency").textContent = fmtSeconds(d.timings.latency_from_ingest_seconds);
-    document.getElementById("inference").textContent =
-      fmtSeconds(d.timings.inference_seconds) + " (preprocessing " + fmtSeconds(d.timings.preprocess_seconds) + ")";
+    document.getElementById("inference").textContent = unreadable
+      ? "not run (recording unreadable)"
+      : fmtSeconds(d.timings.inference_seconds) + " (preprocessing " + fmtSeconds(d.timings.preprocess_seconds) + ")";
     const r = d.recording;
     document.getElementById("recording-facts").textContent =
       r.duration_s + " s at " + r.sampling_rate_hz + " Hz";
     document.getElementById("recording-id").textContent = d.recording_id;
     result.hidden = false;
     const n = d.statements.length;
-    setStatus("Diagnosis ready: " + n + (n === 1 ? " statement." : " statements."), false);
+    setStatus(unreadable
+      ? "Recording unreadable: no statements."
+      : "Diagnosis ready: " + n + (n === 1 ? " statement." : " statements."), false);
   }
 
   async function errorOf(response) {

@@ -1,0 +1,110 @@
+"""Measurements and signal quality as they travel in the diagnosis event (version 2).
+
+Plain data mirroring the Avro records ``Measurements`` and ``Quality`` of ``diagnosis.v2.avsc``:
+``as_record()`` gives the Avro/JSON dict (the same shape is stored in the database and returned by
+the gateway API), ``from_record()`` reads it back. Units: ms, bpm, degrees, mV; ``None`` = not
+measured, with the reason in ``missing``. Nothing here computes a measurement: see ``measurements``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["LeadMeasurement", "EventMeasurements", "LeadQualityRecord", "EventQuality", "finite_or_none"]
+
+GLOBAL_MEASUREMENTS = (
+    "heart_rate_bpm", "rr_mean_ms", "rr_sd_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
+    "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
+)  # fmt: skip
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """A plain float, or None for None / NaN / infinity (JSON and the database take no NaN)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class LeadMeasurement:
+    lead: str
+    qrs_amplitude_mv: float | None = None
+    st_j60_mv: float | None = None
+
+
+@dataclass(frozen=True)
+class EventMeasurements:
+    """Global measurements of one recording (see ``measurements.types.Measurements``)."""
+
+    heart_rate_bpm: float | None = None
+    rr_mean_ms: float | None = None
+    rr_sd_ms: float | None = None
+    pr_ms: float | None = None
+    qrs_ms: float | None = None
+    qt_ms: float | None = None
+    qtc_bazett_ms: float | None = None
+    qtc_fridericia_ms: float | None = None
+    p_axis_deg: float | None = None
+    qrs_axis_deg: float | None = None
+    t_axis_deg: float | None = None
+    beats: dict[str, int] = field(default_factory=dict)  # class (N S V Q) -> count
+    leads: list[LeadMeasurement] = field(default_factory=list)
+    sokolow_lyon_mv: float | None = None
+    cornell_mv: float | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # field name -> reason code
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> EventMeasurements:
+        values = {name: finite_or_none(record.get(name)) for name in GLOBAL_MEASUREMENTS}
+        return cls(
+            **values,
+            beats={str(k): int(v) for k, v in (record.get("beats") or {}).items()},
+            leads=[
+                LeadMeasurement(
+                    str(lead["lead"]),
+                    finite_or_none(lead.get("qrs_amplitude_mv")),
+                    finite_or_none(lead.get("st_j60_mv")),
+                )
+                for lead in record.get("leads") or []
+            ],
+            sokolow_lyon_mv=finite_or_none(record.get("sokolow_lyon_mv")),
+            cornell_mv=finite_or_none(record.get("cornell_mv")),
+            missing={str(k): str(v) for k, v in (record.get("missing") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class LeadQualityRecord:
+    lead: str
+    verdict: str  # good, acceptable, unreadable
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EventQuality:
+    """Signal quality of one recording (see ``measurements.types.QualityReport``)."""
+
+    verdict: str  # good, acceptable, unreadable
+    leads: list[LeadQualityRecord] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # recording-level reason codes
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> EventQuality:
+        return cls(
+            verdict=str(record["verdict"]),
+            leads=[
+                LeadQualityRecord(str(q["lead"]), str(q["verdict"]), [str(p) for p in q.get("problems") or []])
+                for q in record.get("leads") or []
+            ],
+            problems=[str(p) for p in record.get("problems") or []],
+        )

@@ -1,0 +1,230 @@
+"""Quality, measurements, rule statements, model and fusion for one batch: the work of the executor.
+
+``BatchAnalyser.run`` is synchronous and pure apart from timing (no faust, Kafka or SQL): the worker
+calls it once per micro-batch in its executor thread, and ``ecgstream diagnose`` calls it directly.
+For each recording, in order:
+
+1. signal quality (``measurements.quality.assess_quality``); an **unreadable** recording stops here:
+   it is never classified, its outcome has no statements and no probabilities, only the reasons;
+2. measurements of the readable recordings (``measurements.measure_batch``, native rate, mV);
+3. statements decided from measurements (``measurements.rules.rule_statements``);
+4. the model on the readable recordings (one forward pass for the batch);
+5. fusion (``interpretation.fuse``): each statement with its provenance (measurement, model, both).
+
+``measure=False`` skips 1-3 and 5 (the model alone, every recording classified: the pre-measurement
+behaviour, kept for benchmarks and as a fallback); ``fusion=False`` keeps 1-3 (quality gate,
+measurements in the event) but states the model's statements only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from interpretation import fuse
+from measurements import Measurements, QualityReport, RuleStatement, measure_batch
+from measurements.quality import assess_quality
+from measurements.rules import rule_statements
+from model import BatchPrediction, Predictor
+from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
+from schemas.diagnosis_findings import finite_or_none
+from schemas.recording import STANDARD_LEADS
+
+__all__ = ["AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons"]
+
+logger = logging.getLogger(__name__)
+
+GENERIC_UNREADABLE = "unreadable"  # reason when the quality report names no problem
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    measure: bool = True  # quality gate, measurements and rules
+    fusion: bool = True  # fused statements (else the model's alone)
+
+
+@dataclass(frozen=True)
+class RecordingOutcome:
+    """What the service says about one recording."""
+
+    statements: tuple[Statement, ...]
+    probabilities: dict[str, float]  # every model label; empty when unreadable
+    readable: bool = True
+    unreadable_reasons: tuple[str, ...] = ()
+    measurements: EventMeasurements | None = None
+    quality: EventQuality | None = None
+
+
+@dataclass(frozen=True)
+class AnalysedBatch:
+    outcomes: list[RecordingOutcome]
+    preprocess_seconds: float = 0.0
+    inference_seconds: float = 0.0
+    measurement_seconds: float = 0.0  # quality + measurements + rules + fusion
+    measured: bool = False
+
+    @staticmethod
+    def join(batches: Sequence[AnalysedBatch]) -> AnalysedBatch:
+        """One batch from several (the worker's one-by-one fallback after a failed batch)."""
+        return AnalysedBatch(
+            outcomes=[o for b in batches for o in b.outcomes],
+            preprocess_seconds=sum(b.preprocess_seconds for b in batches),
+            inference_seconds=sum(b.inference_seconds for b in batches),
+            measurement_seconds=sum(b.measurement_seconds for b in batches),
+            measured=any(b.measured for b in batches),
+        )
+
+
+def unreadable_reasons(quality: QualityReport) -> tuple[str, ...]:
+    """Reason codes of an unreadable recording: its own problems, then those of its unreadable leads.
+
+    Codes only (no lead names), so they are a bounded set; the first is the primary reason the
+    worker counts in ``ecgstream_unreadable_total{reason}``.
+    """
+    reasons = list(quality.problems)
+    for lead in quality.leads:
+        if lead.verdict == "unreadable":
+            reasons.extend(lead.problems)
+    unique = tuple(dict.fromkeys(reasons))
+    return unique or (GENERIC_UNREADABLE,)
+
+
+def event_measurements(m: Measurements) -> EventMeasurements:
+    """The event/database form of ``Measurements`` (non-finite values become None)."""
+
+    def per_lead(values: tuple[float | None, ...], i: int) -> float | None:
+        return finite_or_none(values[i]) if i < len(values) else None
+
+    return EventMeasurements(
+        heart_rate_bpm=finite_or_none(m.heart_rate_bpm),
+        rr_mean_ms=finite_or_none(m.rr_mean_ms),
+        rr_sd_ms=finite_or_none(m.rr_sd_ms),
+        pr_ms=finite_or_none(m.pr_ms),
+        qrs_ms=finite_or_none(m.qrs_ms),
+        qt_ms=finite_or_none(m.qt_ms),
+        qtc_bazett_ms=finite_or_none(m.qtc_bazett_ms),
+        qtc_fridericia_ms=finite_or_none(m.qtc_fridericia_ms),
+        p_axis_deg=finite_or_none(m.p_axis_deg),
+        qrs_axis_deg=finite_or_none(m.qrs_axis_deg),
+        t_axis_deg=finite_or_none(m.t_axis_deg),
+        beats=m.beats.counts(),
+        leads=[
+            LeadMeasurement(lead, per_lead(m.qrs_amplitude_mv, i), per_lead(m.st_j60_mv, i))
+            for i, lead in enumerate(STANDARD_LEADS)
+        ],
+        sokolow_lyon_mv=finite_or_none(m.sokolow_lyon_mv),
+        cornell_mv=finite_or_none(m.cornell_mv),
+        missing=dict(m.missing),
+    )
+
+
+def event_quality(q: QualityReport) -> EventQuality:
+    return EventQuality(
+        verdict=q.verdict,
+        leads=[LeadQualityRecord(lead.lead, lead.verdict, list(lead.problems)) for lead in q.leads],
+        problems=list(q.problems),
+    )
+
+
+@dataclass
+class _Assessed:
+    quality: QualityReport
+    measurements: Measurements | None = None
+    rules: tuple[RuleStatement, ...] = field(default_factory=tuple)
+
+
+class BatchAnalyser:
+    """Runs quality, measurements, rules, the model and fusion over a batch (synchronously)."""
+
+    def __init__(self, predictor: Predictor, options: AnalysisOptions | None = None) -> None:
+        self.predictor = predictor
+        self.options = options or AnalysisOptions()
+        self._codes = [label.code for label in predictor.labels]
+        self._thresholds = {code: float(t) for code, t in zip(self._codes, predictor.thresholds, strict=True)}
+
+    def run(self, recordings: Sequence[Recording]) -> AnalysedBatch:
+        """Outcomes in input order.
+
+        An exception in any step fails the whole call; the worker then analyses the batch one
+        recording at a time and dead-letters only the recording at fault (``inference_error``).
+        """
+        if not self.options.measure:
+            return self._model_only(recordings)
+        started = time.perf_counter()
+        assessed = self._assess(recordings)
+        measuring_s = time.perf_counter() - started
+        readable = [r for r, a in zip(recordings, assessed, strict=True) if a.quality.readable]
+        prediction = self._predict(readable) if readable else None
+        started = time.perf_counter()
+        outcomes: list[RecordingOutcome] = []
+        rows = iter(prediction.probabilities if prediction is not None else ())
+        for a in assessed:
+            quality = event_quality(a.quality)
+            if not a.quality.readable:
+                reasons = unreadable_reasons(a.quality)
+                outcomes.append(RecordingOutcome((), {}, False, reasons, None, quality))
+                continue
+            row = next(rows)
+            measured = None if a.measurements is None else event_measurements(a.measurements)
+            outcomes.append(RecordingOutcome(self._statements(row, a), self._probabilities(row), True, (),
+                                             measured, quality))  # fmt: skip
+        return AnalysedBatch(
+            outcomes,
+            preprocess_seconds=prediction.preprocess_seconds if prediction else 0.0,
+            inference_seconds=prediction.inference_seconds if prediction else 0.0,
+            measurement_seconds=measuring_s + time.perf_counter() - started,
+            measured=True,
+        )
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _assess(self, recordings: Sequence[Recording]) -> list[_Assessed]:
+        assessed = [_Assessed(assess_quality(r.signal, r.fs)) for r in recordings]
+        readable = [i for i, a in enumerate(assessed) if a.quality.readable]
+        if not readable:
+            return assessed
+        measured = measure_batch([recordings[i].signal for i in readable], [recordings[i].fs for i in readable])
+        for i, m in zip(readable, measured, strict=True):
+            rec = recordings[i]
+            assessed[i].measurements = m
+            assessed[i].rules = tuple(rule_statements(m, assessed[i].quality, sex=rec.sex, age=rec.age))
+        return assessed
+
+    def _predict(self, recordings: Sequence[Recording]) -> BatchPrediction:
+        return self.predictor.predict(
+            [r.signal for r in recordings], [r.fs for r in recordings],
+            [r.age for r in recordings], [r.sex for r in recordings],
+        )  # fmt: skip
+
+    def _probabilities(self, row: np.ndarray) -> dict[str, float]:
+        return {str(code): round(float(p), 5) for code, p in zip(self._codes, row, strict=True)}
+
+    def _model_statements(self, row: np.ndarray) -> tuple[Statement, ...]:
+        positives = self.predictor.statements(row[None, :])[0]
+        return tuple(Statement(label.code, label.description, round(float(p), 4)) for label, p in positives)
+
+    def _statements(self, row: np.ndarray, assessed: _Assessed) -> tuple[Statement, ...]:
+        if not self.options.fusion:
+            return self._model_statements(row)
+        probabilities = {code: float(p) for code, p in zip(self._codes, row, strict=True)}
+        fused = fuse(probabilities, self._thresholds, assessed.rules, assessed.quality)
+        return tuple(
+            Statement(
+                int(s.code), s.description,
+                None if s.probability is None else round(float(s.probability), 4),
+                s.provenance, s.evidence or None, s.modifies,
+            )
+            for s in fused  # fuse's order: primary statements by code, each modifier after its statement
+        )  # fmt: skip
+
+    def _model_only(self, recordings: Sequence[Recording]) -> AnalysedBatch:
+        prediction = self._predict(recordings)
+        outcomes = [
+            RecordingOutcome(self._model_statements(row), self._probabilities(row))
+            for row in prediction.probabilities
+        ]
+        return AnalysedBatch(outcomes, prediction.preprocess_seconds, prediction.inference_seconds)
