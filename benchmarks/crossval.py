@@ -1,0 +1,106 @@
+"""Calibration and threshold rules on OOF predictions; optionally write them into a checkpoint.
+
+    .venv/bin/python benchmarks/crossval.py ../artifacts/oof_cae.npz [--json OUT] \
+        [--checkpoint model/weights/ecgstream-cae.pt --out NEW.pt --version VERSION]
+
+Reads an OOF file from ``ecgstream crossval --oof``; prints pooled OOF macro AUROC/AP, fold
+SE, macro ECE of raw / Platt / isotonic probabilities (each calibrator cross-fitted: fitted on
+k-1 folds, scored on the held-out one) and the threshold-rule comparison of
+``model.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + shrunk calibrated F1-optimal
+thresholds, fitted on ALL OOF records) is stored in a copy of that checkpoint (format 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from model.crossval import fold_scores, load_oof, pooled_scores  # noqa: E402
+from model.oof_rules import (  # noqa: E402
+    compare_threshold_rules,
+    crossfit_calibration,
+    fit_oof_decisions,
+    macro_ece,
+    scored_labels,
+)
+
+
+def _crossfit_isotonic(y: np.ndarray, p: np.ndarray, fold: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    out = p.copy()
+    for f in np.unique(fold):
+        m = fold == f
+        for j in cols:
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(p[~m, j], y[~m, j])
+            out[m, j] = iso.predict(p[m, j])
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("oof", type=Path)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint to copy with OOF decisions")
+    parser.add_argument("--out", type=Path, default=None, help="where to write that copy")
+    parser.add_argument("--version", type=str, default=None, help="version string of the copy")
+    args = parser.parse_args()
+
+    oof = load_oof(args.oof)
+    y, p, fold = oof["y"].astype(float), oof["probabilities"].astype(np.float64), oof["fold"]
+    codes = [int(c) for c in oof["labels"]]
+    cols = scored_labels(y)
+    pooled, folds = pooled_scores(y, p), fold_scores(y, p, fold)
+    print(
+        f"{args.oof}: {len(y)} records, {len(np.unique(fold))} folds, {len(cols)} labels with >= 10 positives"
+    )
+    print(f"pooled OOF macro AUROC {pooled['macro_auroc']:.4f}  AP {pooled['macro_ap']:.4f}; fold AUROC "
+          f"{folds['fold_mean_auroc']:.4f} +/- {folds['fold_se_auroc']:.4f} SE, AP {folds['fold_mean_ap']:.4f} "
+          f"+/- {folds['fold_se_ap']:.4f}")  # fmt: skip
+    for j in cols:
+        print(f"  {codes[j]:>4} pos {int(y[:, j].sum()):>4}  AUROC {pooled['per_label_auroc'][int(j)]:.3f}  "
+              f"AP {pooled['per_label_ap'][int(j)]:.3f}")  # fmt: skip
+    eces = {
+        "raw": macro_ece(y, p, cols),
+        "platt (cross-fitted)": macro_ece(y, crossfit_calibration(y, p, fold), cols),
+        "isotonic (cross-fitted)": macro_ece(y, _crossfit_isotonic(y, p, fold, cols), cols),
+    }
+    print("macro ECE (10 bins) over the same labels: " + ", ".join(f"{k} {v:.4f}" for k, v in eces.items()))
+    rules = compare_threshold_rules(y, p, fold)
+    print(
+        f"{'threshold rule (cross-fitted over folds)':<56} {'F1':>6} {'call ratio':>10} {'worst':>6} {'thr SD':>6}"
+    )
+    for r in rules:
+        print(f"{r['rule']:<56} {r['macro_f1']:6.3f} {r['median_call_ratio']:10.2f} "
+              f"{r['worst_call_ratio']:6.2f} {r['threshold_fold_sd']:6.3f}")  # fmt: skip
+    cal, thresholds = fit_oof_decisions(y, p)
+    decisions = {str(codes[j]): {"slope": float(cal.slope[j]), "intercept": float(cal.intercept[j]),
+                                 "threshold": float(thresholds[j])} for j in cols}  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"pooled": pooled, "folds": folds, "ece": eces, "rules": rules,
+                                         "decisions": decisions}, indent=2))  # fmt: skip
+    if args.checkpoint:
+        if not (args.out and args.version):
+            parser.error("--checkpoint needs --out and --version")
+        ckpt = load_checkpoint(args.checkpoint)
+        if [lb.code for lb in ckpt.labels] != codes:
+            parser.error("the OOF file's label order differs from the checkpoint's")
+        training = dict(ckpt.training)
+        training["decisions"] = {
+            "source": str(args.oof.name), "records": len(y), "rule": "platt + calibrated F1-optimal shrunk to 0.5",
+            "oof_macro_auroc": pooled["macro_auroc"], "ece": eces, "previous_version": ckpt.version,
+        }  # fmt: skip
+        save_checkpoint(args.out, ckpt.models, ckpt.preprocess, ckpt.labels, list(thresholds), args.version,
+                        training, calibration=cal)  # fmt: skip
+        print(f"wrote {args.out} ({args.version})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
