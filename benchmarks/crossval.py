@@ -8,6 +8,10 @@ SE, macro ECE of raw / Platt / isotonic probabilities (each calibrator cross-fit
 k-1 folds, scored on the held-out one) and the threshold-rule comparison of
 ``model.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + shrunk calibrated F1-optimal
 thresholds, fitted on ALL OOF records) is stored in a copy of that checkpoint (format 2).
+
+``--holdout-of CKPT --data DIR`` first writes the OOF file itself: the checkpoint's RAW
+(uncalibrated) predictions on the records it did not train on (its patient split's validation and
+test parts, as "folds" 0 and 1), i.e. that network's own out-of-sample predictions.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from sklearn.isotonic import IsotonicRegression
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from model.crossval import fold_scores, load_oof, pooled_scores  # noqa: E402
+from model.crossval import CVResult, fold_scores, load_oof, pooled_scores, save_oof  # noqa: E402
+from model.data import patient_split, read_sph_dataset  # noqa: E402
+from model.evaluation import predict_dataset  # noqa: E402
 from model.oof_rules import (  # noqa: E402
     compare_threshold_rules,
     crossfit_calibration,
@@ -31,6 +37,7 @@ from model.oof_rules import (  # noqa: E402
     macro_ece,
     scored_labels,
 )
+from model.predictor import Predictor  # noqa: E402
 
 
 def _crossfit_isotonic(y: np.ndarray, p: np.ndarray, fold: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -43,6 +50,25 @@ def _crossfit_isotonic(y: np.ndarray, p: np.ndarray, fold: np.ndarray, cols: np.
     return out
 
 
+def write_holdout_predictions(checkpoint: Path, data_dir: Path, out: Path) -> Path:
+    """Raw predictions of ``checkpoint`` on its own validation + test patients, saved like an OOF file."""
+    ckpt = load_checkpoint(checkpoint)
+    predictor = Predictor(
+        ckpt.models, ckpt.labels, np.asarray(ckpt.thresholds), ckpt.preprocess, ckpt.version, 2
+    )
+    data = read_sph_dataset(data_dir)
+    _, val, test = patient_split(data.patient_ids, seed=int(ckpt.training.get("split", {}).get("seed", 0)))
+    held = np.concatenate([val, test])
+    subset = data.subset(held)
+    p = predict_dataset(predictor, subset)
+    result = CVResult(
+        recipe=f"holdout:{ckpt.version}", ecg_ids=subset.ecg_ids, y=subset.targets(), probabilities=p,
+        member_probabilities=p[None], fold=np.r_[np.zeros(len(val), int), np.ones(len(test), int)],
+        label_codes=[lb.code for lb in ckpt.labels], seconds=0.0, parameters=0, config={},
+    )  # fmt: skip
+    return save_oof(out, result)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("oof", type=Path)
@@ -50,7 +76,19 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint to copy with OOF decisions")
     parser.add_argument("--out", type=Path, default=None, help="where to write that copy")
     parser.add_argument("--version", type=str, default=None, help="version string of the copy")
+    parser.add_argument(
+        "--holdout-of", type=Path, default=None, help="write OOF-like predictions of this checkpoint"
+    )
+    parser.add_argument("--data", type=Path, default=None, help="SPH folder for --holdout-of")
+    parser.add_argument(
+        "--decide-with", type=Path, default=None,
+        help="fit calibration + thresholds on this OTHER OOF file (same labels), score them on OOF",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.holdout_of:
+        if not args.data:
+            parser.error("--holdout-of needs --data")
+        write_holdout_predictions(args.holdout_of, args.data, args.oof)
 
     oof = load_oof(args.oof)
     y, p, fold = oof["y"].astype(float), oof["probabilities"].astype(np.float64), oof["fold"]
@@ -79,7 +117,16 @@ def main() -> int:
     for r in rules:
         print(f"{r['rule']:<56} {r['macro_f1']:6.3f} {r['median_call_ratio']:10.2f} "
               f"{r['worst_call_ratio']:6.2f} {r['threshold_fold_sd']:6.3f}")  # fmt: skip
-    cal, thresholds = fit_oof_decisions(y, p)
+    source = load_oof(args.decide_with) if args.decide_with else oof
+    cal, thresholds = fit_oof_decisions(source["y"].astype(float), source["probabilities"].astype(np.float64))
+    if args.decide_with:
+        q = cal.apply(p)
+        truth, called = y > 0.5, q >= thresholds
+        f1 = [2 * np.sum(called[:, j] & truth[:, j]) / (called[:, j].sum() + truth[:, j].sum()) for j in cols]
+        ratio = [called[:, j].sum() / truth[:, j].sum() for j in cols]
+        eces[f"platt fitted on {args.decide_with.name}"] = macro_ece(y, q, cols)
+        print(f"decisions fitted on {args.decide_with.name}, scored here: macro ECE {macro_ece(y, q, cols):.4f}, "
+              f"macro F1 {np.mean(f1):.3f}, median call ratio {np.median(ratio):.2f}")  # fmt: skip
     decisions = {str(codes[j]): {"slope": float(cal.slope[j]), "intercept": float(cal.intercept[j]),
                                  "threshold": float(thresholds[j])} for j in cols}  # fmt: skip
     if args.json:
@@ -93,7 +140,7 @@ def main() -> int:
             parser.error("the OOF file's label order differs from the checkpoint's")
         training = dict(ckpt.training)
         training["decisions"] = {
-            "source": str(args.oof.name), "records": len(y), "rule": "platt + calibrated F1-optimal shrunk to 0.5",
+            "source": str((args.decide_with or args.oof).name), "records": len(source["y"]), "rule": "platt + calibrated F1-optimal shrunk to 0.5",
             "oof_macro_auroc": pooled["macro_auroc"], "ece": eces, "previous_version": ckpt.version,
         }  # fmt: skip
         save_checkpoint(args.out, ckpt.models, ckpt.preprocess, ckpt.labels, list(thresholds), args.version,

@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     data = read_sph_dataset(args.data, limit=args.limit)
     result = train(data, cfg)
-    calibration, thresholds, decisions = None, result.thresholds, {"rule": "validation F1-optimal (raw)"}
+    decisions: dict[str, object] = {"rule": "validation F1-optimal (raw)"}
+    calibration, thresholds = None, result.thresholds
     if args.oof is not None:
         from model.crossval import load_oof
         from model.oof_rules import fit_oof_decisions

@@ -47,6 +47,20 @@ def test_crossval_command_writes_oof_for_every_record(synthetic_train_dir: Path,
     scores = json.loads(report.read_text())
     assert scores["recipe"] == "cae" and len(scores["fold_macro_auroc"]) == 3
 
+    # train --oof: calibration and thresholds come from those OOF predictions
+    ckpt = tmp_path / "oof.pt"
+    assert main(["train", "--data", str(synthetic_train_dir), "--out", str(ckpt), "--ae-epochs", "1",
+                 "--epochs", "1", "--threads", "1", "--no-progress", "--members", "1", "--device", "cpu",
+                 "--oof", str(oof)]) == 0  # fmt: skip
+    raw = torch.load(ckpt, weights_only=True)
+    learnable = (z["y"].sum(0) >= 10) & (z["y"].sum(0) < len(z["y"]))
+    assert learnable.any()
+    slope = np.asarray(raw["calibration"]["slope"])
+    assert np.all(slope[~learnable] == 1) and np.any(slope[learnable] != 1)
+    thresholds = np.asarray(raw["thresholds"])
+    assert np.all((thresholds[learnable] >= 0.1) & (thresholds[learnable] <= 0.9))
+    assert raw["training"]["decisions"]["source"] == "oof.npz"
+
 
 def test_unknown_recipe_is_rejected(synthetic_train_dir: Path) -> None:
     with pytest.raises(KeyError, match="unknown recipe"):
