@@ -6,7 +6,7 @@
 Reads an OOF file from ``ecgstream crossval --oof``; prints pooled OOF macro AUROC/AP, fold
 SE, macro ECE of raw / Platt / isotonic probabilities (each calibrator cross-fitted: fitted on
 k-1 folds, scored on the held-out one) and the threshold-rule comparison of
-``model.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + shrunk calibrated F1-optimal
+``model.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + prevalence-matched calibrated
 thresholds, fitted on ALL OOF records) is stored in a copy of that checkpoint (format 2).
 
 ``--holdout-of CKPT --data DIR`` first writes the OOF file itself: the checkpoint's RAW
@@ -31,6 +31,7 @@ from model.crossval import CVResult, fold_scores, load_oof, pooled_scores, save_
 from model.data import patient_split, read_sph_dataset  # noqa: E402
 from model.evaluation import predict_dataset  # noqa: E402
 from model.oof_rules import (  # noqa: E402
+    THRESHOLD_RULES,
     compare_threshold_rules,
     crossfit_calibration,
     fit_oof_decisions,
@@ -125,6 +126,14 @@ def main() -> int:
         f1 = [2 * np.sum(called[:, j] & truth[:, j]) / (called[:, j].sum() + truth[:, j].sum()) for j in cols]
         ratio = [called[:, j].sum() / truth[:, j].sum() for j in cols]
         eces[f"platt fitted on {args.decide_with.name}"] = macro_ece(y, q, cols)
+        sy, sp = source["y"].astype(float), source["probabilities"].astype(np.float64)
+        for name, (calibrated, choose) in THRESHOLD_RULES.items():
+            t = choose(sy, cal.apply(sp) if calibrated else sp)
+            hit = (q if calibrated else p) >= t
+            f1r = [2 * np.sum(hit[:, j] & truth[:, j]) / (hit[:, j].sum() + truth[:, j].sum()) for j in cols]
+            rr = [hit[:, j].sum() / truth[:, j].sum() for j in cols]
+            print(f"  transfer of rule {name:<56} F1 {np.mean(f1r):.3f}  median call ratio {np.median(rr):.2f}  "
+                  f"range {min(rr):.2f}-{max(rr):.2f}")  # fmt: skip
         print(f"decisions fitted on {args.decide_with.name}, scored here: macro ECE {macro_ece(y, q, cols):.4f}, "
               f"macro F1 {np.mean(f1):.3f}, median call ratio {np.median(ratio):.2f}")  # fmt: skip
     decisions = {str(codes[j]): {"slope": float(cal.slope[j]), "intercept": float(cal.intercept[j]),
@@ -140,7 +149,7 @@ def main() -> int:
             parser.error("the OOF file's label order differs from the checkpoint's")
         training = dict(ckpt.training)
         training["decisions"] = {
-            "source": str((args.decide_with or args.oof).name), "records": len(source["y"]), "rule": "platt + calibrated F1-optimal shrunk to 0.5",
+            "source": str((args.decide_with or args.oof).name), "records": len(source["y"]), "rule": "platt + calibrated prevalence match",
             "oof_macro_auroc": pooled["macro_auroc"], "ece": eces, "previous_version": ckpt.version,
         }  # fmt: skip
         save_checkpoint(args.out, ckpt.models, ckpt.preprocess, ckpt.labels, list(thresholds), args.version,

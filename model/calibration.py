@@ -6,7 +6,8 @@ undoes the prevalence inflation of the positive-weighted training loss). Labels 
 ``min_positives`` OOF positives keep the identity (slope 1, intercept 0). Monotone per label, so
 per-label ranking (AUROC) is unchanged.
 
-Thresholds (on calibrated probabilities): see ``choose_calibrated_thresholds``.
+Thresholds (on calibrated probabilities): ``prevalence_thresholds`` (shipped) and the
+alternatives compared in ``model.oof_rules``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ __all__ = [
     "f1_optimal_threshold",
     "prevalence_threshold",
     "THRESHOLD_BOUNDS",
+    "PREVALENCE_BOUNDS",
+    "prevalence_thresholds",
 ]
 
 _EPS = 1e-6
 THRESHOLD_BOUNDS = (0.1, 0.9)
+PREVALENCE_BOUNDS = (0.05, 0.95)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -127,6 +131,28 @@ def prevalence_threshold(y: np.ndarray, p: np.ndarray) -> float:
     if k == 0:
         return 1.0
     return float(np.sort(p)[::-1][k - 1])
+
+
+def prevalence_thresholds(
+    y: np.ndarray,
+    p_cal: np.ndarray,
+    min_positives: int = MIN_POSITIVES,
+    default: float = 0.5,
+    bounds: tuple[float, float] = PREVALENCE_BOUNDS,
+) -> np.ndarray:
+    """The shipped rule: per label, the calibrated-probability cut that calls as many OOF records
+    as there are positives (predicted rate = OOF prevalence), clipped to ``bounds``; ``default``
+    for labels with fewer than ``min_positives`` positives.
+
+    It needs no F1 trade-off (which over-calls weakly ranked labels several-fold) and it is
+    invariant to the calibration map, so it transfers between networks of different strength.
+    """
+    out = np.full(y.shape[1], default, dtype=np.float32)
+    for j in range(y.shape[1]):
+        pos = int((y[:, j] > 0.5).sum())
+        if min_positives <= pos < len(y):
+            out[j] = float(np.clip(prevalence_threshold(y[:, j], p_cal[:, j]), *bounds))
+    return out
 
 
 def choose_calibrated_thresholds(

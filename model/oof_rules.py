@@ -12,13 +12,13 @@ from collections.abc import Callable
 import numpy as np
 
 from model.calibration import (
-    THRESHOLD_BOUNDS,
     Calibration,
     choose_calibrated_thresholds,
     expected_calibration_error,
     f1_optimal_threshold,
     fit_platt,
     prevalence_threshold,
+    prevalence_thresholds,
 )
 from model.metrics import MIN_POSITIVES
 
@@ -65,10 +65,11 @@ def _per_label(
 # name -> (uses calibrated probabilities, chooser(y, p) -> (L,) thresholds)
 THRESHOLD_RULES: dict[str, tuple[bool, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
     "raw F1-optimal (old rule, on OOF)": (False, _per_label(lambda y, p: f1_optimal_threshold(y, p)[0])),
-    "raw F1-optimal clipped 0.05-0.95 (shipped rule)": (
+    "raw F1-optimal clipped 0.05-0.95 (previous rule)": (
         False, _per_label(lambda y, p: float(np.clip(f1_optimal_threshold(y, p)[0], 0.05, 0.95)))),
     "calibrated 0.5": (True, lambda y, p: np.full(y.shape[1], 0.5, np.float32)),
     "calibrated prevalence match": (True, _per_label(prevalence_threshold)),
+    "calibrated prevalence match, clipped 0.05-0.95 (shipped)": (True, prevalence_thresholds),
     "calibrated F1-optimal": (True, _per_label(lambda y, p: f1_optimal_threshold(y, p)[0])),
     "calibrated F1-optimal, shrunk to 0.5, clipped 0.1-0.9": (True, choose_calibrated_thresholds),
 }  # fmt: skip
@@ -101,7 +102,7 @@ def compare_threshold_rules(y: np.ndarray, p: np.ndarray, fold: np.ndarray) -> l
 
 
 def fit_oof_decisions(y: np.ndarray, p: np.ndarray) -> tuple[Calibration, np.ndarray]:
-    """The shipped rule on all OOF records: Platt calibration + shrunk F1-optimal calibrated thresholds."""
+    """The shipped rule on all OOF records: Platt calibration + prevalence-matched calibrated thresholds."""
     cal = fit_platt(y, p)
-    thresholds = choose_calibrated_thresholds(y, cal.apply(p), bounds=THRESHOLD_BOUNDS)
+    thresholds = prevalence_thresholds(y, cal.apply(p))
     return cal, thresholds

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         calibration, thresholds = fit_oof_decisions(
             oof["y"].astype(float), oof["probabilities"].astype(float)
         )
-        decisions = {"rule": "platt + calibrated F1-optimal shrunk to 0.5", "source": args.oof.name,
+        decisions = {"rule": "platt + calibrated prevalence match", "source": args.oof.name,
                      "records": len(oof["y"])}  # fmt: skip
     data_name = args.data_name or args.data.resolve().name.replace("_", "-")
     version = _version(result.models, data_name)

@@ -16,6 +16,7 @@ from model.calibration import (
     f1_optimal_threshold,
     fit_platt,
     prevalence_threshold,
+    prevalence_thresholds,
 )
 from model.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from model.labels import Label
@@ -67,6 +68,21 @@ def test_f1_threshold_and_prevalence_threshold() -> None:
     t, f1 = f1_optimal_threshold(y, p)
     assert 0.3 < t <= 0.6 and f1 == pytest.approx(2 * 3 / (4 + 3))
     assert prevalence_threshold(y, p) == pytest.approx(0.7)
+
+
+def test_prevalence_thresholds_call_at_the_oof_rate_with_bounds() -> None:
+    rng = np.random.default_rng(2)
+    y = np.zeros((500, 3))
+    y[:100, 0] = 1  # common, well separated
+    y[:30, 1] = 1  # rare, all scores tiny: the cut would fall below the floor
+    y[:4, 2] = 1  # too few positives
+    p = np.column_stack(
+        [0.2 + 0.6 * y[:, 0] + 0.1 * rng.random(500), 0.01 * rng.random(500), rng.random(500)]
+    )
+    p = p.astype(np.float32)  # as Calibration.apply returns; thresholds are float32 too
+    t = prevalence_thresholds(y, p)
+    assert np.sum(p[:, 0] >= t[0]) == 100
+    assert t[1] == pytest.approx(0.05) and t[2] == 0.5
 
 
 def test_shrinkage_moves_rare_label_thresholds_toward_half() -> None:

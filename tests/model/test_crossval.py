@@ -58,7 +58,7 @@ def test_crossval_command_writes_oof_for_every_record(synthetic_train_dir: Path,
     slope = np.asarray(raw["calibration"]["slope"])
     assert np.all(slope[~learnable] == 1) and np.any(slope[learnable] != 1)
     thresholds = np.asarray(raw["thresholds"])
-    assert np.all((thresholds[learnable] >= 0.1) & (thresholds[learnable] <= 0.9))
+    assert np.all((thresholds[learnable] >= 0.05) & (thresholds[learnable] <= 0.95))
     assert raw["training"]["decisions"]["source"] == "oof.npz"
 
 
@@ -67,7 +67,8 @@ def test_unknown_recipe_is_rejected(synthetic_train_dir: Path) -> None:
         main(["crossval", "--data", str(synthetic_train_dir), "--recipe", "nope"])
 
 
-@pytest.mark.filterwarnings("ignore:torch.cuda.amp.GradScaler is enabled")  # no GPU in CI: scaler built, unused
+# no GPU in CI: the float16 scaler is built (and warns) but never used
+@pytest.mark.filterwarnings("ignore:torch.cuda.amp.GradScaler is enabled")
 def test_device_selection() -> None:
     assert resolve_device("auto", cuda_available=False).type == "cpu"
     assert resolve_device("auto", cuda_available=True).type == "cuda"
