@@ -2,6 +2,9 @@
 
 The defaults are the shipped model's recipe (100 Hz, 10 autoencoder epochs, up to 60 fine-tuning
 epochs with patience 15 and encoder LR x0.5, an ensemble of 3 seeds, patient split seed 0).
+``--device auto|cpu|cuda`` picks the training device (mixed precision on CUDA, ``model.device``);
+``--oof OOF.npz`` (from ``ecgstream crossval``) fits the calibration and thresholds stored in the
+checkpoint on out-of-fold predictions instead of the validation split.
 """
 
 from __future__ import annotations
