@@ -82,6 +82,10 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=None, help="SPH folder for --holdout-of")
     parser.add_argument(
+        "--add-calibrated", action="store_true",
+        help="store cross-fitted Platt-calibrated OOF probabilities in the file (key probabilities_calibrated)",
+    )  # fmt: skip
+    parser.add_argument(
         "--decide-with", type=Path, default=None,
         help="fit calibration + thresholds on this OTHER OOF file (same labels), score them on OOF",
     )  # fmt: skip
@@ -112,6 +116,9 @@ def main() -> int:
     }
     print("macro ECE (10 bins) over the same labels: " + ", ".join(f"{k} {v:.4f}" for k, v in eces.items()))
     rules = compare_threshold_rules(y, p, fold)
+    if args.add_calibrated:
+        np.savez_compressed(args.oof, **oof, probabilities_calibrated=crossfit_calibration(y, p, fold))
+        print(f"added probabilities_calibrated (cross-fitted Platt) to {args.oof}")
     print(
         f"{'threshold rule (cross-fitted over folds)':<56} {'F1':>6} {'call ratio':>10} {'worst':>6} {'thr SD':>6}"
     )
