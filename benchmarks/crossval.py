@@ -72,7 +72,9 @@ def write_holdout_predictions(checkpoint: Path, data_dir: Path, out: Path) -> Pa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("oof", type=Path)
+    parser.add_argument("oof", type=Path, help="OOF .npz (with --merge: where the merged file is written)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="per-fold OOF files (ecgstream crossval --only-folds) to concatenate into OOF")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint to copy with OOF decisions")
     parser.add_argument("--out", type=Path, default=None, help="where to write that copy")
@@ -95,6 +97,17 @@ def main() -> int:
             parser.error("--holdout-of needs --data")
         write_holdout_predictions(args.holdout_of, args.data, args.oof)
 
+    if args.merge:
+        parts = [load_oof(m) for m in args.merge]
+        merged = {
+            k: np.concatenate([part[k] for part in parts]) for k in ("ECG_ID", "y", "probabilities", "fold")
+        }
+        merged["member_probabilities"] = np.concatenate(
+            [part["member_probabilities"] for part in parts], axis=1
+        )
+        if len(set(merged["ECG_ID"])) != len(merged["ECG_ID"]):
+            parser.error("--merge: a record appears in two files")
+        np.savez_compressed(args.oof, **merged, labels=parts[0]["labels"], recipe=parts[0]["recipe"])
     oof = load_oof(args.oof)
     y, p, fold = oof["y"].astype(float), oof["probabilities"].astype(np.float64), oof["fold"]
     codes = [int(c) for c in oof["labels"]]
