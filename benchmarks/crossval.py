@@ -107,7 +107,7 @@ def main() -> int:
         )
         if len(set(merged["ECG_ID"])) != len(merged["ECG_ID"]):
             parser.error("--merge: a record appears in two files")
-        np.savez_compressed(args.oof, **merged, labels=parts[0]["labels"], recipe=parts[0]["recipe"])
+        np.savez_compressed(args.oof, **merged, labels=parts[0]["labels"], recipe=parts[0]["recipe"])  # type: ignore[arg-type]  # numpy stubs: **arrays vs allow_pickle
     oof = load_oof(args.oof)
     y, p, fold = oof["y"].astype(float), oof["probabilities"].astype(np.float64), oof["fold"]
     codes = [int(c) for c in oof["labels"]]
@@ -130,7 +130,7 @@ def main() -> int:
     print("macro ECE (10 bins) over the same labels: " + ", ".join(f"{k} {v:.4f}" for k, v in eces.items()))
     rules = compare_threshold_rules(y, p, fold)
     if args.add_calibrated:
-        np.savez_compressed(args.oof, **oof, probabilities_calibrated=crossfit_calibration(y, p, fold))
+        np.savez_compressed(args.oof, **oof, probabilities_calibrated=crossfit_calibration(y, p, fold))  # type: ignore[arg-type]  # numpy stubs: **arrays vs allow_pickle
         print(f"added probabilities_calibrated (cross-fitted Platt) to {args.oof}")
     print(
         f"{'threshold rule (cross-fitted over folds)':<56} {'F1':>6} {'call ratio':>10} {'worst':>6} {'thr SD':>6}"
