@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,46 +30,8 @@ from model.data import patient_split, read_sph_dataset  # noqa: E402
 from model.evaluation import evaluate_predictor, format_report  # noqa: E402
 from model.metrics import choose_thresholds  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
+from model.resnet import ResNet1d, ResNetConfig  # noqa: E402
 from model.training import TrainConfig, fit_classifier, predict_arrays, prepare_arrays  # noqa: E402
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int, k: int = 7) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv1d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False)
-        self.bn1 = nn.BatchNorm1d(c_out)
-        self.conv2 = nn.Conv1d(c_out, c_out, k, padding=k // 2, bias=False)
-        self.bn2 = nn.BatchNorm1d(c_out)
-        self.skip = (
-            nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm1d(c_out))
-            if stride != 1 or c_in != c_out
-            else nn.Identity()
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.skip(x) + self.bn2(self.conv2(y)))
-
-
-class ResNet1d(nn.Module):
-    """Stem + 4 stages of 2 basic blocks (stride 2 each) + avg/max pool + demographics -> logits."""
-
-    def __init__(
-        self, n_labels: int, channels: tuple[int, ...] = (32, 64, 96, 128), dropout: float = 0.3
-    ) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv1d(12, channels[0], 15, stride=2, padding=7, bias=False),
-                                  nn.BatchNorm1d(channels[0]), nn.ReLU())  # fmt: skip
-        blocks, c = [], channels[0]
-        for i, c_out in enumerate(channels):
-            blocks += [BasicBlock(c, c_out, 1 if i == 0 else 2), BasicBlock(c_out, c_out, 1)]
-            c = c_out
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * c + 4, n_labels))
-
-    def forward(self, x: torch.Tensor, demo: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(self.stem(x))  # (B, C, T/16)
-        return self.head(torch.cat([h.mean(-1), h.amax(-1), demo], dim=1))  # (B, L)
 
 
 def main() -> int:
@@ -100,7 +60,9 @@ def main() -> int:
     models = []
     for m in range(members):
         torch.manual_seed(cfg.seed + m)
-        net = ResNet1d(len(data.labels), tuple(int(c) for c in args.channels.split(",")))
+        net = ResNet1d(
+            ResNetConfig(channels=[int(c) for c in args.channels.split(",")], n_labels=len(data.labels))
+        )
         fit_classifier(
             net, train_arr, val_arr, cfg, torch.Generator().manual_seed(cfg.seed + m), desc="resnet"
         )

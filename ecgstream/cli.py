@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("ecgstream.commands.publish", "publish ECG files, folders or an SPH data set to the recordings topic"),
     "gateway": ("ecgstream.commands.gateway", "run the web upload gateway"),
     "train": ("ecgstream.commands.train", "train the CAE + multi-label classifier on an SPH-layout data set"),
+    "crossval": ("ecgstream.commands.crossval", "patient-grouped k-fold cross-validation of a training recipe (OOF scores)"),
     "evaluate": ("ecgstream.commands.evaluate", "evaluate a checkpoint on the held-out split of an SPH-layout data set"),
     "diagnose": ("ecgstream.commands.diagnose", "diagnose ECG files locally (no broker, no database)"),
     "inspect": ("ecgstream.commands.inspect", "print measurements, signal quality and rule statements of ECG files"),

@@ -2,7 +2,9 @@
 
 Data flow: ``preprocessing`` (pure numpy/scipy) -> ``network`` (torch modules) -> ``checkpoint``
 (one file) -> ``predictor`` (the inference API the worker, gateway and CLI use). ``data`` and
-``training`` read SPH-layout folders and train; ``metrics`` scores.
+``training`` read SPH-layout folders and train; ``metrics`` scores; ``folds``, ``recipes`` and
+``crossval`` give out-of-fold estimates; ``calibration`` and ``oof_rules`` turn OOF predictions
+into the calibration and thresholds a checkpoint carries.
 """
 
 from model.labels import Label, parse_aha_codes

@@ -5,6 +5,10 @@ Keys: ``format`` (int), ``version`` (str), ``model_config`` (CAEConfig as dict),
 ``thresholds`` (list of float), ``weights`` (list of state dicts: one per ensemble member),
 ``training`` (data description, split, metrics: plain Python types). Floating-point weights are
 stored as float16 (``weights_dtype``) and restored to float32 when loaded.
+
+Format 2 adds ``calibration`` (per-label Platt parameters, ``model.calibration.Calibration``;
+thresholds then apply to calibrated probabilities). Format-1 files still load, with the identity
+calibration (their thresholds were chosen on raw probabilities, which identity leaves unchanged).
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from typing import Any
 
 import torch
 
+from model.calibration import Calibration
 from model.labels import Label
 from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "LoadedCheckpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "SUPPORTED_FORMATS", "save_checkpoint", "load_checkpoint", "LoadedCheckpoint"]
 
 logger = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+SUPPORTED_FORMATS = (1, 2)
 
 
 class LoadedCheckpoint:
@@ -38,6 +44,8 @@ class LoadedCheckpoint:
         self.labels: tuple[Label, ...] = tuple(Label(**d) for d in raw["labels"])
         self.thresholds: list[float] = [float(t) for t in raw["thresholds"]]
         self.training: dict[str, Any] = raw.get("training", {})
+        cal = raw.get("calibration")
+        self.calibration = Calibration.from_dict(cal) if cal else Calibration.identity(len(self.labels))
         self.models: list[CAEClassifier] = []
         for state in raw["weights"]:
             net = CAEClassifier(self.model_config)
@@ -54,6 +62,7 @@ def save_checkpoint(
     thresholds: list[float],
     version: str,
     training: dict[str, Any],
+    calibration: Calibration | None = None,
 ) -> Path:
     """Write one checkpoint file (floating-point weights stored as float16 CPU tensors)."""
     path = Path(path)
@@ -67,6 +76,7 @@ def save_checkpoint(
             {"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels
         ],
         "thresholds": [float(t) for t in thresholds],
+        "calibration": (calibration or Calibration.identity(len(labels))).to_dict(),
         "weights_dtype": "float16",
         "weights": [{k: _compact(v) for k, v in m.state_dict().items()} for m in models],
         "training": _plain(training),
@@ -100,6 +110,6 @@ def _plain(value: Any) -> Any:
 def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     """Read a checkpoint with ``torch.load(weights_only=True)`` and rebuild its models."""
     raw = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if raw.get("format") != CHECKPOINT_FORMAT:
+    if raw.get("format") not in SUPPORTED_FORMATS:
         raise ValueError(f"unsupported checkpoint format {raw.get('format')!r} in {path}")
     return LoadedCheckpoint(raw)

@@ -9,20 +9,25 @@ import numpy as np
 from model.data import SphDataset
 from model.metrics import MIN_POSITIVES, per_label_metrics
 
-__all__ = ["evaluate_predictor", "format_report"]
+__all__ = ["evaluate_predictor", "predict_dataset", "format_report"]
 
 logger = logging.getLogger(__name__)
 
 
-def evaluate_predictor(predictor, data: SphDataset, batch_size: int = 64) -> dict:  # noqa: ANN001
-    """Per-label AUROC/AP/F1 and macro AUROC (labels with >= MIN_POSITIVES positives) on ``data``."""
+def predict_dataset(predictor, data: SphDataset, batch_size: int = 64) -> np.ndarray:  # noqa: ANN001
+    """(B, L) ``predictor.predict`` probabilities of every record of ``data`` (the serving path)."""
     probs = []
     for start in range(0, len(data.signals), batch_size):
         stop = start + batch_size
         sig = [s.astype(np.float32) for s in data.signals[start:stop]]
         pred = predictor.predict(sig, [data.fs] * len(sig), data.ages[start:stop], data.sexes[start:stop])
         probs.append(pred.probabilities)
-    p = np.concatenate(probs)
+    return np.concatenate(probs)
+
+
+def evaluate_predictor(predictor, data: SphDataset, batch_size: int = 64) -> dict:  # noqa: ANN001
+    """Per-label AUROC/AP/F1 and macro AUROC (labels with >= MIN_POSITIVES positives) on ``data``."""
+    p = predict_dataset(predictor, data, batch_size)
     y = data.targets()
     rows = per_label_metrics(y, p, predictor.thresholds)
     labels: list[dict] = []

@@ -33,6 +33,8 @@ class CAEConfig:
     head_hidden: int = 128
     n_labels: int = 59
     dropout: float = 0.3
+    encoder: str = "conv"  # "conv": the CAE stages below; "resnet": model.resnet.ResNetEncoder stages
+    blocks_per_stage: int = 2  # basic blocks per stage of the "resnet" encoder
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,10 +91,17 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         chans = [cfg.n_leads, *cfg.channels]
-        self.encoder = nn.Sequential(
-            *[ConvBlock(chans[i], chans[i + 1], cfg.kernel_size, 2) for i in range(len(cfg.channels))],
-            nn.Conv1d(chans[-1], cfg.latent_channels, 1),  # (B, C_lat, T_lat)
-        )
+        if cfg.encoder == "resnet":
+            from model.resnet import ResNetConfig, ResNetEncoder
+
+            rcfg = ResNetConfig(n_leads=cfg.n_leads, channels=list(cfg.channels),
+                                blocks_per_stage=cfg.blocks_per_stage, kernel_size=cfg.kernel_size)  # fmt: skip
+            body: list[nn.Module] = [ResNetEncoder(rcfg)]
+        elif cfg.encoder == "conv":
+            body = [ConvBlock(chans[i], chans[i + 1], cfg.kernel_size, 2) for i in range(len(cfg.channels))]
+        else:
+            raise ValueError(f"unknown encoder {cfg.encoder!r}")
+        self.encoder = nn.Sequential(*body, nn.Conv1d(chans[-1], cfg.latent_channels, 1))  # (B, C_lat, T_lat)
         rev = [cfg.latent_channels, *reversed(cfg.channels)]
         layers: list[nn.Module] = []
         for i in range(len(cfg.channels)):

@@ -5,7 +5,9 @@ aVF V1-V6) at any rate fs_i in 100-2000 Hz, each at least 5 s long; ages in year
 'M'/'F', either may be None (imputation: see ``model.network.demographics``). Records are
 resampled to ``Predictor.fs``, cut into windows of the checkpoint's length with its stride (half a
 window), band-passed and z-scored (``model.preprocessing``); a record's probability for a label is
-the MAX over its windows and over nothing else, averaged over ensemble members.
+the MAX over its windows and over nothing else, averaged over ensemble members, then calibrated per
+label with the checkpoint's calibration (identity for format-1 checkpoints); ``thresholds`` apply
+to these calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.calibration import Calibration
 from model.checkpoint import load_checkpoint
 from model.labels import Label
 from model.network import CAEClassifier, demographics
@@ -32,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BatchPrediction:
-    probabilities: np.ndarray  # (B, L) float32, label order = Predictor.labels
+    probabilities: np.ndarray  # (B, L) float32 calibrated, label order = Predictor.labels
     preprocess_seconds: float  # wall time of resample + window + filter for the batch
     inference_seconds: float  # wall time of the forward pass(es)
 
@@ -49,10 +52,12 @@ class Predictor:
         version: str,
         torch_threads: int | None = None,
         max_windows_per_forward: int = 256,
+        calibration: Calibration | None = None,
     ) -> None:
         self.models = models
         self.labels = labels
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
+        self.calibration = calibration or Calibration.identity(len(labels))
         self.preprocess = preprocess
         self.version = version
         self.fs = float(preprocess.fs)
@@ -76,6 +81,7 @@ class Predictor:
             ckpt.preprocess,
             ckpt.version,
             torch_threads,
+            calibration=ckpt.calibration,
         )
 
     def forward_windows(self, windows: np.ndarray, demo: np.ndarray) -> np.ndarray:
@@ -113,7 +119,7 @@ class Predictor:
             t2 = time.perf_counter()
         probs = np.zeros((len(signals), len(self.labels)), dtype=np.float32)
         np.maximum.at(probs, owner, win_probs)
-        return BatchPrediction(probs, t1 - t0, t2 - t1)
+        return BatchPrediction(self.calibration.apply(probs), t1 - t0, t2 - t1)
 
     def statements(self, probabilities: np.ndarray) -> list[list[tuple[Label, float]]]:
         """Per record: (label, probability) for probabilities >= the label's threshold, highest first."""

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from model.data import SphDataset, patient_split
+from model.device import Precision, resolve_device
 from model.metrics import choose_thresholds, macro_auroc
 from model.network import CAEClassifier, CAEConfig, demographics
 from model.preprocessing import PreprocessConfig, preprocess_batch
@@ -62,6 +63,10 @@ class TrainConfig:
     latent_channels: int = 64
     min_val_positives: int = 3  # labels used for early stopping on validation AUROC
     progress: bool = True
+    device: str = "cpu"  # "auto" | "cpu" | "cuda" (mixed precision on CUDA)
+    encoder: str = "conv"  # CAE encoder: "conv" (shipped) or "resnet" (model.resnet stages)
+    ae_noise: float = 0.0  # stage 1 denoising: std of Gaussian noise added to the AE input
+    ae_mask: float = 0.0  # stage 1 masking: fraction of each lead's samples zeroed in 0.2-s spans
 
 
 @dataclass
@@ -129,11 +134,28 @@ def _cosine(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.l
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _corrupt(x: torch.Tensor, gen: torch.Generator, noise: float, mask: float, window: int) -> torch.Tensor:
+    """Denoising/masking AE input: Gaussian noise, and ~``mask`` of each lead zeroed in spans."""
+    if noise > 0:
+        x = x + noise * torch.randn(x.shape, generator=gen)
+    if mask > 0:
+        b, c, t = x.shape
+        n_spans = max(1, int(round(mask * t / window)))
+        starts = torch.randint(0, max(1, t - window), (b, c, n_spans), generator=gen)
+        span = torch.arange(window).view(1, 1, 1, window)
+        keep = torch.ones(b, c, t)
+        keep.scatter_(2, (starts.unsqueeze(-1) + span).clamp_max(t - 1).view(b, c, -1), 0.0)
+        x = x * keep
+    return x
+
+
 def fit_autoencoder(
     model: CAEClassifier, train: Arrays, val: Arrays, cfg: TrainConfig, gen: torch.Generator
 ) -> list[dict]:
     """Stage 1: minimise reconstruction MSE; keeps the weights of the best validation epoch."""
     ae = model.autoencoder
+    device = next(ae.parameters()).device
+    precision = Precision(device)
     xt, xv = torch.from_numpy(train.x), torch.from_numpy(val.x)
     opt = torch.optim.AdamW(ae.parameters(), lr=cfg.ae_lr, weight_decay=1e-4)
     steps = max(1, cfg.ae_epochs * math.ceil(len(xt) / cfg.batch_size))
@@ -147,15 +169,19 @@ def fit_autoencoder(
             xb = xt[idx]
             if cfg.augment:
                 xb = _augment(xb, gen)
-            loss = F.mse_loss(ae(xb), xb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            xin = _corrupt(xb, gen, cfg.ae_noise, cfg.ae_mask, window=max(1, int(0.2 * cfg.rate)))
+            xb, xin = xb.to(device), xin.to(device)
+            with precision.autocast():
+                loss = F.mse_loss(ae(xin).float(), xb)
+            precision.step(loss, opt)
             sched.step()
             total += loss.item() * len(idx)
         ae.eval()
         with torch.inference_mode():
-            val_loss = sum(float(F.mse_loss(ae(b), b, reduction="sum")) for b in xv.split(256)) / xv.numel()
+            val_loss = (
+                sum(float(F.mse_loss(ae(b.to(device)), b.to(device), reduction="sum")) for b in xv.split(256))
+                / xv.numel()
+            )
         history.append({"stage": 1, "epoch": epoch, "train_mse": total / len(xt), "val_mse": val_loss})
         bar.set_postfix(train_mse=f"{total / len(xt):.3f}", val_mse=f"{val_loss:.3f}")
         if val_loss < best:
@@ -168,12 +194,14 @@ def fit_autoencoder(
 def predict_arrays(model: nn.Module, arrays: Arrays, batch: int = 256) -> np.ndarray:
     """(B, L) probabilities per record: sigmoid of each window, max over a record's windows."""
     model.eval()
+    device = next(model.parameters()).device
     demo = torch.from_numpy(arrays.demo[arrays.owner])
     out = []
     with torch.inference_mode():
         for start in range(0, len(arrays.x), batch):
-            xb = torch.from_numpy(arrays.x[start : start + batch])
-            out.append(torch.sigmoid(model(xb, demo[start : start + batch])).numpy())
+            xb = torch.from_numpy(arrays.x[start : start + batch]).to(device)
+            logits = model(xb, demo[start : start + batch].to(device))
+            out.append(torch.sigmoid(logits.float()).cpu().numpy())
     win = np.concatenate(out) if out else np.zeros((0, arrays.y.shape[1]), np.float32)
     probs = np.zeros(arrays.y.shape, dtype=np.float32)
     np.maximum.at(probs, arrays.owner, win)
@@ -190,12 +218,15 @@ def fit_classifier(
     desc: str = "stage 2 classifier",
 ) -> list[dict]:
     """Weighted-BCE multi-label training with early stopping on validation macro AUROC."""
+    device = next(model.parameters()).device
+    precision = Precision(device)
     xt = torch.from_numpy(train.x)
     yt = torch.from_numpy(train.y[train.owner])
     dt = torch.from_numpy(train.demo[train.owner])
     pos = train.y.sum(0)
     neg = len(train.y) - pos
-    pos_weight = torch.from_numpy(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, cfg.max_pos_weight)).float()
+    pos_weight = torch.from_numpy(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, cfg.max_pos_weight))
+    pos_weight = pos_weight.float().to(device)
     if parameters is not None:
         groups: list[dict] = [{"params": parameters, "lr": cfg.lr}]
     elif isinstance(model, CAEClassifier) and cfg.finetune and cfg.encoder_lr_factor != 1.0:
@@ -225,15 +256,17 @@ def fit_classifier(
                 xb, db = _augment(xb, gen), _demo_dropout(db, gen)
             if cfg.label_smoothing:
                 yb = yb * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
-            if cfg.recon_weight > 0 and cfg.finetune and isinstance(model, CAEClassifier):
-                z = model.autoencoder.encode(xb)
-                loss = F.binary_cross_entropy_with_logits(model.classify(z, db), yb, pos_weight=pos_weight)
-                loss = loss + cfg.recon_weight * F.mse_loss(model.autoencoder.decode(z), xb)
-            else:
-                loss = F.binary_cross_entropy_with_logits(model(xb, db), yb, pos_weight=pos_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            xb, yb, db = xb.to(device), yb.to(device), db.to(device)
+            with precision.autocast():
+                if cfg.recon_weight > 0 and cfg.finetune and isinstance(model, CAEClassifier):
+                    z = model.autoencoder.encode(xb)
+                    logits = model.classify(z, db).float()
+                    loss = F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
+                    loss = loss + cfg.recon_weight * F.mse_loss(model.autoencoder.decode(z).float(), xb)
+                else:
+                    logits = model(xb, db).float()
+                    loss = F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
+            precision.step(loss, opt)
             sched.step()
             total += loss.item() * len(idx)
         score = macro_auroc(val.y, predict_arrays(model, val), cfg.min_val_positives)
@@ -258,6 +291,7 @@ def train(
     """Split by patient, preprocess, then train ``cfg.members`` CAE classifiers (seeds seed, seed+1, ...)."""
     started = time.perf_counter()
     torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
     pre = PreprocessConfig(fs=cfg.rate, window_s=cfg.window_s)
     split = patient_split(data.patient_ids, seed=cfg.seed)
     train_arr = prepare_arrays(data.subset(split[0]), pre)
@@ -273,9 +307,9 @@ def train(
         gen = torch.Generator().manual_seed(seed)
         mcfg = CAEConfig(
             window=pre.window, channels=list(cfg.channels), latent_channels=cfg.latent_channels,
-            n_labels=len(data.labels),
+            n_labels=len(data.labels), encoder=cfg.encoder,
         )  # fmt: skip
-        model = CAEClassifier(mcfg)
+        model = CAEClassifier(mcfg).to(device)
         history += [dict(h, member=member) for h in fit_autoencoder(model, train_arr, val_arr, cfg, gen)]
         if not cfg.finetune:
             for p in model.autoencoder.parameters():
@@ -283,7 +317,7 @@ def train(
         history += [dict(h, member=member) for h in fit_classifier(model, train_arr, val_arr, cfg, gen)]
         for p in model.parameters():
             p.requires_grad_(True)
-        model.eval()
+        model.cpu().eval()
         models.append(model)
         if on_member is not None:
             on_member(member, model)

@@ -2,6 +2,9 @@
 
 The defaults are the shipped model's recipe (100 Hz, 10 autoencoder epochs, up to 60 fine-tuning
 epochs with patience 15 and encoder LR x0.5, an ensemble of 3 seeds, patient split seed 0).
+``--device auto|cpu|cuda`` picks the training device (mixed precision on CUDA, ``model.device``);
+``--oof OOF.npz`` (from ``ecgstream crossval``) fits the calibration and thresholds stored in the
+checkpoint on out-of-fold predictions instead of the validation split.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import torch
 from ecgstream.config import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
+
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")  # model.device.DEVICE_CHOICES (not imported: keeps --help fast)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=str, default="16,32,64,64,64", help="encoder channels per stage")
     parser.add_argument("--latent-channels", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                        help="auto: CUDA when available (mixed precision), else CPU")  # fmt: skip
+    parser.add_argument("--encoder", choices=("conv", "resnet"), default="conv", help="CAE encoder type")
+    parser.add_argument(
+        "--oof", type=Path, default=None,
+        help="OOF predictions (.npz from `ecgstream crossval`) of this recipe: calibration + thresholds "
+        "are fitted on them instead of on the validation split",
+    )  # fmt: skip
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--limit", type=int, default=None, help="read only the first N records")
@@ -74,17 +88,32 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, channels=[int(c) for c in args.channels.split(",")],
         latent_channels=args.latent_channels, progress=not args.no_progress,
         encoder_lr_factor=args.encoder_lr_factor, patience=args.patience, label_smoothing=args.label_smoothing,
-        recon_weight=args.recon_weight,
+        recon_weight=args.recon_weight, device=args.device, encoder=args.encoder,
     )  # fmt: skip
     torch.set_num_threads(args.threads)
     data = read_sph_dataset(args.data, limit=args.limit)
     result = train(data, cfg)
+    decisions: dict[str, object] = {"rule": "validation F1-optimal (raw)"}
+    calibration, thresholds = None, result.thresholds
+    if args.oof is not None:
+        from model.crossval import load_oof
+        from model.oof_rules import fit_oof_decisions
+
+        oof = load_oof(args.oof)
+        if [int(c) for c in oof["labels"]] != [lb.code for lb in data.labels]:
+            raise SystemExit(f"{args.oof}: label order differs from the data set's code table")
+        calibration, thresholds = fit_oof_decisions(
+            oof["y"].astype(float), oof["probabilities"].astype(float)
+        )
+        decisions = {"rule": "platt + calibrated prevalence match", "source": args.oof.name,
+                     "records": len(oof["y"])}  # fmt: skip
     data_name = args.data_name or args.data.resolve().name.replace("_", "-")
     version = _version(result.models, data_name)
     from model.preprocessing import PreprocessConfig
 
     pre = PreprocessConfig(fs=cfg.rate, window_s=cfg.window_s)
-    predictor = Predictor(result.models, data.labels, result.thresholds, pre, version, args.threads)
+    predictor = Predictor(result.models, data.labels, thresholds, pre, version, args.threads,
+                          calibration=calibration)  # fmt: skip
     test = evaluate_predictor(predictor, data.subset(result.split[2]))
     val = evaluate_predictor(predictor, data.subset(result.split[1]))
     counts = {str(lb.code): int(c) for lb, c in zip(data.labels, data.targets().sum(0), strict=True) if c}
@@ -103,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "config": config_dict(cfg),
         "seconds": round(result.seconds, 1),
+        "decisions": decisions,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch": str(torch.__version__),
         "machine": platform.machine(),
@@ -122,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
             {k: (float(v) if isinstance(v, np.floating) else v) for k, v in h.items()} for h in result.history
         ],
     }
-    save_checkpoint(args.out, result.models, pre, data.labels, list(result.thresholds), version, training)
+    save_checkpoint(args.out, result.models, pre, data.labels, list(thresholds), version, training,
+                    calibration=calibration)  # fmt: skip
     print(format_report(test))
     print(f"training wall time {result.seconds:.0f} s; checkpoint {args.out} ({version})")
     if args.report:

@@ -52,7 +52,8 @@ def test_long_record_is_max_over_windows(tiny_checkpoint: Path, synthetic_test_d
     assert len(windows) == 3  # 0-10 s, 5-10 s stride: 5-15 s, 10-20 s
     per_window = predictor.forward_windows(windows, demographics([50] * 3, ["M"] * 3))
     joined = predictor.predict([both], [500], [50], ["M"]).probabilities[0]
-    np.testing.assert_allclose(joined, per_window.max(axis=0), rtol=1e-5, atol=1e-6)
+    expected = predictor.calibration.apply(per_window.max(axis=0, keepdims=True))[0]  # calibrate(max)
+    np.testing.assert_allclose(joined, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_too_short_raises(tiny_checkpoint: Path) -> None:
@@ -71,3 +72,6 @@ def test_shipped_checkpoint_loads() -> None:
     assert len(predictor.labels) == 59 and predictor.thresholds.shape == (59,)
     assert predictor.version.startswith("cae-") and predictor.fs in (100.0, 250.0, 500.0)
     assert sum(label.is_modifier for label in predictor.labels) == 15
+    # format 2: OOF-fitted Platt calibration for the learnable labels, thresholds within 0.05-0.95
+    assert np.any(predictor.calibration.slope != 1)
+    assert np.all((predictor.thresholds >= 0.05) & (predictor.thresholds <= 0.95))
