@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from ecgstream.embedded import free_port
+from tests.e2e.helpers import TEST_PATIENT_SECRET
 from tests.faults.harness import Figures, PacedProducer, db_counts, exactly_once, wait_until
 from tests.faults.messages import copies, synthetic_recordings
 
@@ -49,7 +50,7 @@ def test_sigkilled_worker_is_restarted_and_nothing_is_lost(tmp_path: Path, fresh
     env = {key: value for key, value in os.environ.items() if key not in {"KAFKA_BOOTSTRAP", "DATABASE_URL"}}
     env.update(ECGSTREAM_HOME=str(home), DATABASE_URL=fresh_postgres_url, GATEWAY_PORT=str(free_port()),
                METRICS_PORT="0", LOG_LEVEL="INFO", TOPIC_PARTITIONS="2", BATCH_MAX="8", BATCH_WAIT="0.2",
-               TORCH_THREADS="1")  # fmt: skip
+               TORCH_THREADS="1", PATIENT_HMAC_SECRET=TEST_PATIENT_SECRET)  # fmt: skip
     output_path = tmp_path / "up.out"
     recordings = copies(synthetic_recordings(20, seed=41), N_RECORDINGS)
     ids = [r.recording_id for r in recordings]
