@@ -186,7 +186,9 @@ def main() -> int:
     print(
         f"LUDB records {args.records} ({len(paths)}); reference rank {args.rank}; difference = method - reference, ms"
     )
-    print(f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'paced':>5} {'mean':>7} {'SD':>7}  tolerance")
+    print(
+        f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'paced':>5} {'mean':>7} {'SD':>7}  tolerance"
+    )
     for label, method in methods.items():
         t0 = time.perf_counter()
         table, pairs = compare(paths, method)
