@@ -86,8 +86,9 @@ def reference(path: Path, fs: float = 500.0) -> dict[str, float | None]:
 
 
 def ours(signal: np.ndarray, fs: float) -> dict[str, float | None]:
+    """Our intervals; ``paced`` 1.0 when pacing spikes were detected (intervals then null by design)."""
     m = measure(signal, fs)
-    return {name: getattr(m, name) for name in INTERVALS}
+    return {**{name: getattr(m, name) for name in INTERVALS}, "paced": 1.0 if m.paced else None}
 
 
 def neurokit_lead_ii(method: str) -> Callable[[np.ndarray, float], dict[str, float | None]]:
@@ -121,6 +122,7 @@ class Agreement:
     n_null: int
     mean: float
     sd: float
+    n_paced: int = 0  # null because pacing was detected (not counted in n_null)
 
 
 def compare(
@@ -128,7 +130,7 @@ def compare(
 ) -> tuple[dict[str, Agreement], dict[str, list[tuple[str, float, float]]]]:
     """Mean difference and SD (method - reference, ms) per interval, and the per-record pairs."""
     pairs: dict[str, list[tuple[str, float, float]]] = {name: [] for name in INTERVALS}
-    nulls = dict.fromkeys(INTERVALS, 0)
+    nulls, paced = dict.fromkeys(INTERVALS, 0), dict.fromkeys(INTERVALS, 0)
     for path in records:
         signal, fs = load_record(path)
         ref, got = reference(path, fs), method(signal, fs)
@@ -136,7 +138,9 @@ def compare(
             if ref[name] is None:
                 continue
             value = got[name]
-            if value is None:
+            if value is None and got.get("paced"):
+                paced[name] += 1
+            elif value is None:
                 nulls[name] += 1
             else:
                 pairs[name].append((path.name, float(value), float(ref[name])))  # type: ignore[arg-type]
@@ -144,7 +148,7 @@ def compare(
     for name in INTERVALS:
         d = np.array([v - r for _, v, r in pairs[name]])
         out[name] = Agreement(name, d.size, nulls[name], float(d.mean()) if d.size else math.nan,
-                              float(d.std(ddof=1)) if d.size > 1 else math.nan)  # fmt: skip
+                              float(d.std(ddof=1)) if d.size > 1 else math.nan, paced[name])  # fmt: skip
     return out, pairs
 
 
@@ -182,14 +186,16 @@ def main() -> int:
     print(
         f"LUDB records {args.records} ({len(paths)}); reference rank {args.rank}; difference = method - reference, ms"
     )
-    print(f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'mean':>7} {'SD':>7}  tolerance")
+    print(
+        f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'paced':>5} {'mean':>7} {'SD':>7}  tolerance"
+    )
     for label, method in methods.items():
         t0 = time.perf_counter()
         table, pairs = compare(paths, method)
         for name, a in table.items():
             tol = TOLERANCE[name]
             ok = abs(a.mean) <= tol[0] and a.sd <= tol[1]
-            print(f"{label:34} {name:8} {a.n_measured:8d} {a.n_null:5d} {a.mean:+7.1f} {a.sd:7.1f}  "
+            print(f"{label:34} {name:8} {a.n_measured:8d} {a.n_null:5d} {a.n_paced:5d} {a.mean:+7.1f} {a.sd:7.1f}  "
                   f"|mean|<={tol[0]:g} SD<={tol[1]:g} {'ok' if ok else 'NOT MET'}")  # fmt: skip
             if args.worst:
                 worst = sorted(pairs[name], key=lambda p: -abs(p[1] - p[2]))[: args.worst]

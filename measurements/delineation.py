@@ -1,8 +1,9 @@
 """Global wave boundaries on the median beat over all 12 leads, the way clinical programs do.
 
 - QRS onset / offset: the spatial velocity (root sum of squared first differences over the 12 leads)
-  falls to within 5 % (onset) / 1.5 % (offset) of its QRS height above the PR / ST segments' floor
-  (5th percentile) and stays there for 6 ms, searching outward from the QRS's velocity peak.
+  falls to within 5 % (onset) / 3 % (offset) of its QRS height above the PR / ST segments' floor
+  (5th percentile) and stays there for 6 ms, searching outward from the QRS's velocity peak; the
+  offset then moves to the velocity's minimum within the next 10 ms (the J point).
 - T end: the trapezium-area method (Vazquez-Seisdedos et al., BioMed Eng OnLine 2011) applied to the
   spatial T magnitude (root sum of squares of every lead's deviation from the PR baseline): the
   point after the steepest T downslope that maximises the trapezium area to a reference point.
@@ -31,7 +32,8 @@ class DelineationParams:
     floor, durations in seconds, amplitudes in mV."""
 
     qrs_on_fraction: float = 0.05
-    qrs_off_fraction: float = 0.015
+    qrs_off_fraction: float = 0.03
+    qrs_off_settle_s: float = 0.010
     hold_s: float = 0.006
     p_on_fraction: float = 0.15
     p_min_mv: float = 0.03
@@ -95,7 +97,10 @@ def _qrs_bounds(beat: MedianBeat, sv: np.ndarray, params: DelineationParams, out
     if on is None or off is None:
         out.missing["qrs"] = "qrs_boundaries_unclear"
         return
-    out.qrs_on, out.qrs_off = on, off
+    # The J point: the velocity's minimum within ``qrs_off_settle_s`` after it first settles (the
+    # slow end of the QRS, before the ST-T slope rises again).
+    settle = sv[off : min(last, off + int(round(params.qrs_off_settle_s * fs))) + 1]
+    out.qrs_on, out.qrs_off = on, off + int(np.argmin(settle))
 
 
 def pr_baseline(beat: MedianBeat, qrs_on: int) -> np.ndarray:

@@ -17,7 +17,8 @@ from measurements.axes import frontal_axis
 from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
 from measurements.delineation import DelineationParams, Fiducials, delineate, pr_baseline
 from measurements.filters import amplitude_band, diagnostic_band
-from measurements.intervals import intervals
+from measurements.intervals import Intervals, intervals
+from measurements.pacing import is_paced
 from measurements.rhythm import IRREGULAR_INDEX, dominant_irregularity, rhythm_figures
 from measurements.template import MedianBeat, median_beat
 from measurements.types import Beats, Measurements
@@ -35,6 +36,12 @@ SCALAR_FIELDS = (
     "qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
 )  # fmt: skip
 P_CORRELATION = 0.6
+# Paced recordings: the paced complex's boundaries are not conduction intervals, so these are null
+# with reason ``paced`` (rate, rhythm and beat classes are still measured).
+PACED_NULL_FIELDS = (
+    "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg",
+    "t_axis_deg", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
+)  # fmt: skip
 P_CONSISTENT_FRACTION = 0.6
 
 
@@ -167,6 +174,11 @@ def _measure(
         if name not in values or values[name] is None or values[name] == (None,) * N_LEADS:
             missing[name] = missing.get("qrs_ms", "qrs_boundaries_unclear")
             values.pop(name, None)
+    paced = is_paced(x, filtered, r_peaks, fs)
+    if paced:
+        values = {k: v for k, v in values.items() if k not in PACED_NULL_FIELDS}
+        ivl = Intervals()
+        missing.update(dict.fromkeys(PACED_NULL_FIELDS, "paced"))
     beats = Beats(r_peaks, classes, p_present, float(fs))  # type: ignore[arg-type]
     return Measurements(
         fs=float(fs), beats=beats,
@@ -174,7 +186,7 @@ def _measure(
         rr_irregularity=irregularity,
         pr_ms=ivl.pr_ms, qrs_ms=ivl.qrs_ms, qt_ms=ivl.qt_ms,
         qtc_bazett_ms=ivl.qtc_bazett_ms, qtc_fridericia_ms=ivl.qtc_fridericia_ms,
-        missing=missing,
+        missing=missing, paced=paced,
         **values,  # type: ignore[arg-type]
     )  # fmt: skip
 

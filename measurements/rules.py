@@ -15,7 +15,8 @@ the electrocardiogram):
 Which of them the final result uses is the fusion table's decision (``interpretation.fusion``).
 
 No statements when the quality verdict is unreadable; limb-lead statements (axis, low voltage in
-the limb leads) need readable limb leads; amplitude statements (125, 142) only when the caller says
+the limb leads) need readable limb leads; a paced recording (``m.paced``) gets no rhythm, interval,
+axis or QRS-width statement; amplitude statements (125, 142) only when the caller says
 the amplitudes are millivolts (``amplitudes_valid``). Adult criteria: under 18 years the rate,
 axis, QRS-width and voltage rules stay silent.
 """
@@ -188,6 +189,12 @@ def rule_statements(
     if not q.readable:
         return ()
     sex = sex.upper()[:1] if sex else None
+    if m.paced:
+        # A paced rhythm has no conducted intervals and no intrinsic rhythm to name: only the
+        # amplitude statements (which need no boundaries) are decided.
+        return (
+            tuple(_voltage_statements(m, q, sex, age is None or age >= ADULT_AGE)) if amplitudes_valid else ()
+        )
     adult = age is None or age >= ADULT_AGE
     af = is_af_like(m)
     sinus_rules = sinus_statements(m)

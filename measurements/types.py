@@ -79,6 +79,8 @@ class Measurements:
     sokolow_lyon_mv: float | None = None  # S(V1) + max(R(V5), R(V6))
     cornell_mv: float | None = None  # R(aVL) + S(V3)
     missing: Mapping[str, str] = field(default_factory=dict)  # field name -> reason code
+    # Pacemaker spikes precede most beats (measurements.pacing); None where it could not be judged.
+    paced: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ def inspect_file(
             out[name] = round(float(value), 1)
     out["beats"] = m.beats.counts()
     out["missing"] = dict(m.missing)
+    out["paced"] = m.paced
     report = assess(rec.signal, rec.fs) if assess is not None else None
     if report is not None:
         out["quality"] = _quality_json(report)

@@ -17,8 +17,11 @@ def test_inspect_json_prints_one_array_for_many_files(capsys: pytest.CaptureFixt
     out = json.loads(capsys.readouterr().out)
     assert [o["file"] for o in out] == [str(f) for f in files]
     for obj in out:
-        assert {"heart_rate_bpm", "qrs_ms", "beats", "missing"} <= obj.keys()
+        assert {"heart_rate_bpm", "beats", "missing", "paced"} <= obj.keys()
         assert set(obj["beats"]) == {"N", "S", "V", "Q"}
+    # LUDB 8 is ventricular-paced (header): no QRS duration, reason "paced"; the others are measured.
+    assert out[1]["paced"] is True and out[1]["missing"]["qrs_ms"] == "paced"
+    assert all("qrs_ms" in o and o["paced"] is False for o in (out[0], out[2], out[3]))
     # LUDB 1: sinus bradycardia; CinC E07501 labelled sinus tachycardia, E07509 sinus bradycardia.
     assert out[0]["heart_rate_bpm"] < 60
     assert out[2]["heart_rate_bpm"] > 100
@@ -30,8 +33,9 @@ def test_inspect_json_prints_one_array_for_many_files(capsys: pytest.CaptureFixt
         assert isinstance(obj["statements"], list)
     tachy = {s["code"] for s in out[2]["statements"]}
     assert 21 in tachy  # E07501: sinus tachycardia by rate
-    # LUDB 8: atrial fibrillation with ventricular pacing: no P waves, so no PR, with the reason.
-    assert "pr_ms" not in out[1] and out[1]["missing"]["pr_ms"] == "no_p_waves"
+    # LUDB 8: atrial fibrillation with ventricular pacing: no PR, reason paced, no rhythm statement.
+    assert "pr_ms" not in out[1] and out[1]["missing"]["pr_ms"] == "paced"
+    assert not {s["code"] for s in out[1]["statements"]} & {21, 22, 23, 50, 104, 105, 106}
 
 
 def test_inspect_reports_an_unreadable_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,9 @@
 
 The IEC 60601-2-25 / CSE tolerances are |mean| <= 10, 10, 25 ms and SD <= 10, 10, 30 ms. This
 implementation meets them for PR and QT and for the QRS mean (asserted at the tolerance); the QRS SD
-(17.2 ms, docs/measurements.md) is not met and is asserted at the achieved figure plus 1.3 ms.
+(15.1 ms with detected-paced records excluded, docs/measurements.md) is not met and is asserted at
+the achieved figure plus 0.9 ms. Records where pacing is detected are excluded (their intervals are null
+by design, counted in ``n_paced``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from benchmarks.validate_ludb import compare, ours, record_paths
 from tests.conftest import shared_data_dir
 
 # interval: (max |mean| ms, max SD ms, max nulls)
-BOUNDS = {"pr_ms": (10.0, 10.0, 3), "qrs_ms": (10.0, 18.5, 3), "qt_ms": (25.0, 30.0, 4)}
+BOUNDS = {"pr_ms": (10.0, 10.0, 3), "qrs_ms": (10.0, 16.0, 3), "qt_ms": (25.0, 30.0, 4)}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Statements from measurements: every rule, its boundaries, and when rules stay silent. Pure tests
-on hand-built Measurements (the criteria are arithmetic on measured values)."""
+on hand-built Measurements (the criteria are arithmetic on measured values), and the AF rule on a
+real CinC record with premature beats."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from ingest import read_recording
+from measurements import measure
 from measurements.rules import RULE_CODES, rule_statements
 from measurements.types import Beats, LeadQuality, Measurements, QualityReport
+from tests.conftest import shared_data_dir
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 FS = 500.0
@@ -251,3 +255,29 @@ def test_every_statement_is_a_declared_rule_code_with_evidence() -> None:
         assert s.evidence
         if s.modifies is not None:
             assert s.modifies in {30, 50, 60}
+
+
+def test_premature_beat_in_regular_rhythm_is_not_af() -> None:
+    # One early beat (V-classified aberrant PAC, as in CinC JS20007) in a regular rhythm whose P
+    # waves were not measurable: all-RR nRMSSD 0.55, dominant-rhythm nRMSSD 0.05.
+    rr = [1084.0, 522.0, 1246.0, 1056.0, 1104.0, 1030.0, 1080.0, 1040.0]
+    b = beats(rr, classes="NNVNNNNNN", p=[False] * 9)
+    assert 50 not in codes(meas(b, pr_ms=None))
+    # The same irregularity without the ectopic beat's class is still AF-like.
+    assert 50 in codes(meas(beats(rr, p=[False] * 9), pr_ms=None))
+
+
+def test_frequent_ectopy_in_af_falls_back_to_all_intervals() -> None:
+    # AF with V every other beat (ptbxl-sph P11185-like): too few N-N differences, all RRs used.
+    rr = [700.0, 420.0, 980.0, 510.0, 860.0, 390.0, 1020.0, 600.0, 450.0, 900.0, 530.0]
+    b = beats(rr, classes="NNNVNVNVNVNV", p=[False] * 12)
+    assert 50 in codes(meas(b, pr_ms=None))
+
+
+def test_cinc_premature_atrial_beats_are_not_af() -> None:
+    # CinC JS20007: sinus bradycardia with PACs (labels 426177001, 284470004), not AF; no CinC
+    # record is paced (no 10370003 label).
+    rec = read_recording(shared_data_dir("cinc2021") / "JS20007.hea")
+    m = measure(rec.signal, rec.fs)
+    assert m.paced is False
+    assert 50 not in {s.code for s in rule_statements(m, GOOD, sex="F", age=60.0)}

@@ -1,0 +1,51 @@
+"""Pacemaker spikes: very narrow (< 2 ms) steep deflections before the QRS in many leads at once.
+
+A pacing stimulus survives in the raw (unfiltered) signal as a 1-2 sample spike at 500 Hz. Per lead
+the spike is the raw signal's deviation from its own running median over ~10 ms (a median filter
+removes anything that narrow and keeps every physiological wave, the QRS included), relative to the
+lead's QRS slope (99.5th percentile of the diagnostic band's first difference). The spike must be
+visible in at least ``SPIKE_LEADS`` leads in the same sample, and the recording is paced when at
+least half of the beats carry one within the 300 ms before their R peak (a consistent spike-to-QRS
+relation: atrial or ventricular stimulus). Thresholds chosen on the odd LUDB records, checked on
+the even ones (docs/measurements.md). Needs fs >= 250 Hz and raw (not low-passed) input: a
+40 Hz band-pass (e.g. ptbxl-sph) removes the spikes, so paced recordings there read as not paced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+__all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
+
+MIN_PACING_FS = 250.0
+SPIKE_RATIO = 2.5  # per-beat spike height / QRS slope, median over beats
+SPIKE_LEADS = 4
+MEDIAN_WIDTH_S = 0.010
+BEFORE_R_S, AFTER_R_S = 0.30, 0.02
+
+
+def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> float | None:
+    """Median over beats of the largest spike (in the ``SPIKE_LEADS``-th largest lead) before R,
+    relative to the QRS slope; None when it cannot be judged (low rate, too few beats)."""
+    if fs < MIN_PACING_FS or r_peaks.size < 3:
+        return None
+    before, after = int(round(BEFORE_R_S * fs)), int(round(AFTER_R_S * fs))
+    starts = np.clip(r_peaks - before, 0, None)
+    stops = np.clip(r_peaks + after, 0, raw.shape[1])
+    width = max(3, int(round(MEDIAN_WIDTH_S * fs)) | 1)
+    slope = np.percentile(np.abs(np.diff(filtered, axis=1)), 99.5, axis=1) + 1e-9
+    peaks = []
+    for a, b in zip(starts, stops, strict=True):
+        if b - a <= width:
+            continue
+        seg = raw[:, a:b]
+        residual = np.abs(seg - median_filter(seg, size=(1, width), mode="nearest")) / slope[:, None]
+        peaks.append(float(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS])))
+    return float(np.median(peaks)) if len(peaks) >= 3 else None
+
+
+def is_paced(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> bool | None:
+    """True when most beats follow a pacing spike; None when it cannot be judged."""
+    ratio = spike_ratio(raw, filtered, r_peaks, fs)
+    return None if ratio is None else ratio >= SPIKE_RATIO
