@@ -92,3 +92,13 @@ def cinc_as_dicom(folder: Path, name: str = "E07501") -> Path:
 @pytest.fixture
 def dicom_file(tmp_path: Path) -> Path:
     return cinc_as_dicom(tmp_path / "files")
+
+
+@pytest.fixture
+def settings(tansu, fresh_postgres_url, unique_name, tmp_path):  # type: ignore[no-untyped-def]
+    """Settings of an isolated stack: its own migrated database and topic names (modules may override)."""
+    from storage import upgrade
+    from tests.e2e.helpers import isolated_settings
+
+    upgrade(fresh_postgres_url)
+    return isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
