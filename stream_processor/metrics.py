@@ -5,10 +5,13 @@ Faust's own ``_ms`` sensors are not used for these: every figure here is measure
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from interpretation.critical import CRITICAL_RULES, critical_findings
 
 if TYPE_CHECKING:
     from stream_processor.analysis import AnalysedBatch
@@ -47,6 +50,7 @@ class WorkerMetrics:
     qtc: Histogram
     unreadable: Counter
     statements: Counter
+    critical_findings: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
@@ -133,7 +137,21 @@ class WorkerMetrics:
                 "ecgstream_statements_total", "Statements asserted, by provenance (measurement, model, both).",
                 ["provenance"], registry=reg,
             ),
+            critical_findings=Counter(
+                "ecgstream_critical_findings_total",
+                "Critical findings in stored diagnoses, by finding (interpretation.critical.CRITICAL_RULES).",
+                ["finding"], registry=reg,
+            ),
         )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        for finding in CRITICAL_RULES:  # every series exists from the start, so increase() sees the first one
+            self.critical_findings.labels(finding=finding)
+
+    def observe_critical(self, statements: Sequence[Mapping[str, Any]], measurements: Mapping[str, Any] | None) -> None:
+        """Count the critical findings of one stored diagnosis."""
+        for found in critical_findings(statements, measurements):
+            self.critical_findings.labels(finding=found.finding).inc()
 
     def observe_analysis(self, batch: AnalysedBatch) -> None:
         """Measurement time, measured distributions, unreadable reasons and statement provenance."""

@@ -382,6 +382,7 @@ class BatchProcessor:
         for result in results:
             for statement in result.statements:
                 self.metrics.label_positives.labels(code=str(statement["code"])).inc()
+            self.metrics.observe_critical(result.statements, result.measurements)
             from_ingest = _seconds_between(result.ingested_at, done)
             if from_ingest is not None:
                 self.metrics.latency_from_ingest.observe(max(0.0, from_ingest))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecgstream.config import Settings
 from ingest.gateway.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
+from ingest.gateway.clinic import clinic_router, keep_tracing
 from ingest.gateway.errors import GatewayError, error_body, status_for
 from ingest.gateway.login import router as login_router
 from ingest.gateway.routes import router
@@ -144,6 +146,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
                 publisher,
                 settings.max_recording_bytes,
                 SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds),
+                keep_tracing=partial(keep_tracing, engine),
             ),
             engine,
             upload_limit,
@@ -174,6 +177,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.add_exception_handler(ClientDisconnect, _client_disconnected)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
+    app.include_router(clinic_router)
     app.include_router(login_router)
     static = files("ingest.gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from interpretation.critical import critical_findings
+from interpretation.verdict import headline_verdict
 from storage import DiagnosisView
 
 __all__ = ["diagnosis_json", "pending_json"]
@@ -29,13 +31,22 @@ def _statement_json(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
-    """Statements (AHA code, name, probability, provenance, evidence, modified statement; in the
+    """The headline ``verdict`` and ``critical_findings`` (interpretation.verdict / .critical), the
+    tracing and report URLs, statements (AHA code, name, probability, provenance, evidence, modified statement; in the
     worker's order), measurements, signal quality, readability, model version and timings. An unreadable recording has ``readable: false``, its
     ``unreadable_reasons`` and no statements."""
     statements = [_statement_json(item) for item in view.statements]  # the worker's order
+    verdict = headline_verdict(
+        view.statements, readable=view.readable, unreadable_reasons=view.unreadable_reasons or (), quality=view.quality
+    )
     return {
         "recording_id": view.recording_id,
         "status": "done",
+        "verdict": verdict.text,
+        "verdict_detail": verdict.as_json(),
+        "critical_findings": [f.as_json() for f in critical_findings(view.statements, view.measurements)],
+        "tracing_url": f"/api/recordings/{view.recording_id}/tracing.svg",
+        "report_url": f"/api/recordings/{view.recording_id}/report.pdf",
         "model_version": view.model_version,
         "readable": view.readable,
         "unreadable_reasons": list(view.unreadable_reasons or []),

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 MAX_FILES = 2  # one file, or a WFDB header and its signal file
-_RECORDING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RECORDING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def _state(request: Request) -> GatewayState:
@@ -152,7 +152,7 @@ async def read_recording_result(
 
     Only the principal that uploaded the recording, or one with results:read:all, may read it;
     everyone else gets the same 404 as for an id that does not exist."""
-    if not _RECORDING_ID.match(recording_id):
+    if not RECORDING_ID.match(recording_id):
         raise GatewayError(404, "unknown_recording", "no such recording")
     try:
         owner = await authorize_read(request, principal, recording_id)

@@ -14,7 +14,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePath
@@ -131,9 +131,14 @@ class UploadService:
     """Reads uploads and publishes them with the app's one ``Publisher``."""
 
     def __init__(
-        self, publisher: Publisher, max_recording_bytes: int, sandbox: SandboxLimits | None = None
+        self,
+        publisher: Publisher,
+        max_recording_bytes: int,
+        sandbox: SandboxLimits | None = None,
+        keep_tracing: Callable[[Recording], Awaitable[None]] | None = None,
     ) -> None:
         self.publisher = publisher
+        self.keep_tracing = keep_tracing  # e.g. ingest.gateway.clinic.keep_tracing: samples for the viewer
         self.max_recording_bytes = max_recording_bytes
         self._read = partial(
             read_isolated,
@@ -152,6 +157,8 @@ class UploadService:
         except InvalidRecording as exc:
             logger.info("upload rejected", extra={"reason": exc.reason})
             raise
+        if self.keep_tracing is not None:
+            await self.keep_tracing(rec)  # before publishing, so the tracing is there when the result is
         try:
             partition, offset = await self.publisher.publish(rec)
         except KafkaError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -92,3 +93,50 @@ def cinc_as_dicom(folder: Path, name: str = "E07501") -> Path:
 @pytest.fixture
 def dicom_file(tmp_path: Path) -> Path:
     return cinc_as_dicom(tmp_path / "files")
+
+
+@pytest.fixture
+def settings(tansu, fresh_postgres_url, unique_name, tmp_path):  # type: ignore[no-untyped-def]
+    """Settings of an isolated stack: its own migrated database and topic names (modules may override)."""
+    from storage import upgrade
+    from tests.e2e.helpers import isolated_settings
+
+    upgrade(fresh_postgres_url)
+    return isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
+
+
+# headless Chromium for the browser tests (Debian chromium + chromium-driver)
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1100,1500",
+)  # fmt: skip
+
+
+def _missing_browser() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists() and shutil.which(Path(path).name) is None:
+            return f"{path} is missing: install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    reason = _missing_browser()
+    if reason:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver_path = CHROMEDRIVER if Path(CHROMEDRIVER).exists() else str(shutil.which("chromedriver"))
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -134,3 +134,29 @@ def test_diagnosis_json_carries_findings_provenance_and_modifiers():
     ]
     assert body["statements"][0]["evidence"] == "HR 112 bpm > 100" and body["statements"][0]["probability"] is None
     assert body["measurements"] == measurements and body["quality"] == quality
+    # the headline: 21, 30, 147 are abnormal (308 is a modifier); T-wave change outranks the rest
+    assert body["verdict"] == "Abnormal ECG: 3 statements, most important: T wave changes"
+    assert body["verdict_detail"]["kind"] == "abnormal" and body["critical_findings"] == []
+    assert body["tracing_url"] == "/api/recordings/r2/tracing.svg"
+    assert body["report_url"] == "/api/recordings/r2/report.pdf"
+
+
+def test_diagnosis_json_flags_critical_findings_with_their_rule():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    view = DiagnosisView(
+        recording_id="r3", model_version="m1",
+        statements=[{"code": 50, "description": "Atrial fibrillation", "probability": 0.9, "provenance": "both"},
+                    {"code": 346, "description": "Rapid ventricular response", "probability": None,
+                     "provenance": "measurement", "modifies": 50}],
+        probabilities={"50": 0.9}, received_at=now, diagnosed_at=now, queue_wait_seconds=0.1,
+        preprocess_seconds=0.01, inference_seconds=0.002, latency_from_acquisition_seconds=None,
+        latency_from_ingest_seconds=0.3, device_id=None, patient_ref_hash=None, age=61, sex="F", height_cm=None,
+        weight_kg=None, sampling_rate_hz=500.0, n_samples=5000, duration_s=10.0, acquired_at=None, ingested_at=now,
+        signal_sha256="00", has_signal=False, measurements={"heart_rate_bpm": 156.0}, quality={"verdict": "good"},
+    )  # fmt: skip
+    body = diagnosis_json(view)
+    assert body["verdict"] == "Abnormal ECG: 1 statement, most important: Atrial fibrillation"
+    assert [(f["finding"], f["evidence"]) for f in body["critical_findings"]] == [
+        ("af_rapid_ventricular_response", "statements 50 + 346"), ("severe_tachycardia", "heart rate 156 bpm"),
+    ]
+    assert all(f["rule"] for f in body["critical_findings"])

@@ -17,8 +17,10 @@ SCANNED = [ROOT / "schemas", ROOT / "stream_processor"]
 _PATTERNS = [
     re.compile(r"""\breason\s*=\s*["']([a-z_]+)["']"""),  # raise X(..., reason="...") / class attribute
     re.compile(r"""\b_fail\(\s*["']([a-z_]+)["']"""),  # schemas.validation's helper
-    re.compile(r"""^[A-Z_]+\s*=\s*["']([a-z_]+)["']""", re.MULTILINE),  # policy constants
 ]
+# Module-level reason constants count only in the policy module (other constants, such as the
+# reason of an unreadable-quality diagnosis event, are not dead-letter reasons).
+_POLICY_CONSTANT = re.compile(r"""^[A-Z_]+\s*=\s*["']([a-z_]+)["']""", re.MULTILINE)
 
 
 def _emitted_reasons() -> set[str]:
@@ -28,6 +30,8 @@ def _emitted_reasons() -> set[str]:
             text = path.read_text()
             for pattern in _PATTERNS:
                 found.update(pattern.findall(text))
+            if path.name == "policy.py":
+                found.update(_POLICY_CONSTANT.findall(text))
     return found
 
 

@@ -165,6 +165,7 @@
     document.getElementById("recording-facts").textContent =
       r.duration_s + " s at " + r.sampling_rate_hz + " Hz";
     document.getElementById("recording-id").textContent = d.recording_id;
+    if (window.ecgClinic) window.ecgClinic.render(d);
     result.hidden = false;
     const n = d.statements.length;
     setStatus(unreadable

@@ -1,0 +1,101 @@
+"""The headline verdict of one result: normal, abnormal (count + most important statement) or
+unreadable (with the reason), from the fused statements and the quality verdict. Pure: no IO.
+
+The verdict is never read off a single probability: it uses the statements the fusion asserted
+(``interpretation.fusion``) and the quality gate's decision (``readable`` / reasons / quality).
+
+Severity order (``SEVERITY_ORDER``, most important first), by what a reader must act on first:
+acute infarction, complete / high-grade AV block, tachyarrhythmias (AF, flutter, junctional
+tachycardia), ST deviation, long QT, pre-excitation, LBBB, other AV blocks, ventricular ectopy,
+hypertrophy, RBBB, T-wave change, conduction and rate statements, then the rest. Codes not listed
+rank after the listed ones, in code order; modifiers (code >= 300) are not counted as statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["NORMAL_CODE", "SEVERITY_ORDER", "Verdict", "VerdictKind", "headline_verdict", "severity_rank"]
+
+NORMAL_CODE = 1
+MODIFIER_FLOOR = 300  # AHA modifier codes (308 ... 367) qualify a statement; they are not statements
+SEVERITY_ORDER: tuple[int, ...] = (
+    166, 160, 165, 161,  # MI (extensive anterior, anterior, anteroseptal, inferior)
+    88, 87, 84,  # complete, advanced and Mobitz II AV block
+    50, 51, 54,  # atrial fibrillation, flutter, junctional tachycardia
+    146, 145, 148,  # ST deviation (+T change), prolonged QT
+    108, 104, 86, 85, 83,  # pre-excitation, LBBB, other AV blocks
+    60, 143, 142, 106, 147, 153, 152,  # VPCs, hypertrophy, RBBB, T-wave / ST-T changes
+    82, 81, 101, 102, 21, 22, 36, 37, 31, 30, 105, 120, 121, 125, 140, 155, 80, 23,
+)  # fmt: skip
+_RANK = {code: rank for rank, code in enumerate(SEVERITY_ORDER)}
+
+VerdictKind = Literal["normal", "abnormal", "unreadable", "no_statement"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``text`` is the headline; ``most_important`` the top statement's code (abnormal only)."""
+
+    kind: VerdictKind
+    text: str
+    abnormal_count: int = 0
+    most_important: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "abnormal_count": self.abnormal_count,
+            "most_important_code": self.most_important,
+        }
+
+
+def severity_rank(code: int) -> tuple[int, int]:
+    """Sort key: listed codes by ``SEVERITY_ORDER``, then unlisted codes by code."""
+    return (_RANK.get(code, len(SEVERITY_ORDER)), code)
+
+
+def _is_abnormal_statement(code: int) -> bool:
+    return code != NORMAL_CODE and code < MODIFIER_FLOOR
+
+
+def _name(statement: Mapping[str, Any]) -> str:
+    return str(statement.get("description") or statement.get("name") or f"statement {statement['code']}")
+
+
+def _unreadable_reason(reasons: Sequence[str], quality: Mapping[str, Any] | None) -> str:
+    found = list(reasons) or list((quality or {}).get("problems") or [])
+    if not found and quality:
+        found = [f"lead {q['lead']}" for q in quality.get("leads") or [] if q.get("verdict") == "unreadable"]
+    return ", ".join(r.replace("_", " ") for r in found) or "signal quality too low"
+
+
+def headline_verdict(
+    statements: Sequence[Mapping[str, Any]],
+    *,
+    readable: bool = True,
+    unreadable_reasons: Sequence[str] = (),
+    quality: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """Unreadable (quality gate said so, or the quality verdict is ``unreadable``) wins; then any
+    asserted non-normal statement makes the ECG abnormal (even next to "Normal ECG"); "Normal ECG"
+    alone is normal; no asserted statement at all is ``no_statement`` (review the tracing)."""
+    if not readable or (quality or {}).get("verdict") == "unreadable":
+        return Verdict("unreadable", f"Unreadable: {_unreadable_reason(unreadable_reasons, quality)}")
+    abnormal = sorted(
+        (s for s in statements if _is_abnormal_statement(int(s["code"]))),
+        key=lambda s: severity_rank(int(s["code"])),
+    )
+    if abnormal:
+        top = abnormal[0]
+        count = len(abnormal)
+        noun = "statement" if count == 1 else "statements"
+        return Verdict(
+            "abnormal", f"Abnormal ECG: {count} {noun}, most important: {_name(top)}", count, int(top["code"])
+        )
+    if any(int(s["code"]) == NORMAL_CODE for s in statements):
+        return Verdict("normal", "Normal ECG")
+    return Verdict("no_statement", "No statement asserted: review the tracing")
