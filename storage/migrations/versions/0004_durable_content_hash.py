@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("recordings") as batch:
-        batch.add_column(sa.Column("content_sha256", sa.String(length=64), nullable=True))
+    op.add_column("recordings", sa.Column("content_sha256", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("recordings") as batch:
-        batch.drop_column("content_sha256")
+    # A plain DROP COLUMN (SQLite >= 3.35 has it): batch mode would copy and drop ``recordings``, and
+    # with foreign keys on, SQLite's DROP TABLE deletes the diagnoses that reference it.
+    op.drop_column("recordings", "content_sha256")
