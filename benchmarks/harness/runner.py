@@ -55,6 +55,10 @@ def _half_load_rate(figures: dict[str, Any], ceiling: dict[str, Any]) -> float:
     return 0.25 * float(ceiling["records_per_s"])
 
 
+# Benchmark recordings are synthetic or public; workers outside `ecgstream up` need a non-default secret.
+BENCH_PATIENT_SECRET = "ecgstream-benchmark-patient-secret-0123456789"
+
+
 async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ceiling: dict[str, Any],
                         home: Path, profiler: Profiler | None, codes: list[int],
                         more_workers: list[int]) -> dict[str, Any]:  # fmt: skip
@@ -62,7 +66,9 @@ async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ce
     with TansuBroker(log_path=home / f"tansu-{database.name}.log") as broker:
         await database.prepare()
         run = BenchRun(
-            Settings(kafka_bootstrap=broker.bootstrap, database_url=database.url, home=home), database, home
+            Settings(kafka_bootstrap=broker.bootstrap, database_url=database.url, home=home,
+                     patient_hmac_secret=BENCH_PATIENT_SECRET),  # a configured broker refuses the default
+            database, home,
         )
         try:
             async with run.phase("main") as phase:
