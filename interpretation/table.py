@@ -31,7 +31,7 @@ DEFAULT_TABLE: FusionTable = MappingProxyType(
     {
         # Measured on ptbxl-sph's held-out split (benchmarks/fusion_table.py, docs/fusion.md).
         21: "rule",
-        22: "both",
+        22: "rule",  # by definition; ptbxl-sph's bradycardia labels are incomplete (docs/fusion.md)
         23: "rule",
         30: "rule",
         60: "both",
