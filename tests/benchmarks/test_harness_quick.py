@@ -52,7 +52,9 @@ def test_quick_run_writes_every_figure(fresh_postgres_url: str, tmp_path: Path) 
         assert db["drain"]["records"] == sizes["backlog"] and _positive(db["drain"]["records_per_s"])
         assert db["drain"]["stages"]["records"] >= sizes["backlog"] - 32  # counted from the worker's /metrics
         assert _positive(db["end_to_end"]["records_per_s"])
-        assert db["per_record"]["stages"]["mean_batch"] == 1.0  # BATCH_MAX=1 really ran batches of one
+        # BATCH_MAX=1 really ran batches of one (a scrape can fall between a batch's two counters, so
+        # records/batches may read just under 1; batches of 32 would read far above it)
+        assert 0.9 <= db["per_record"]["stages"]["mean_batch"] <= 1.0
         assert db["two_workers"]["workers"] == 2 and len(db["two_workers"]["peak_rss_bytes"]) == 2
         latency = db["latency"]
         assert latency["event"]["records"] == latency["records"] > 0  # every paced record got its event
