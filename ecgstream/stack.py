@@ -138,8 +138,9 @@ class LocalStack:
         env = dict(os.environ)
         env.update(settings_to_env(self.settings))
         env.update(KAFKA_BOOTSTRAP=self.bootstrap, DATABASE_URL=self.database_url)
-        # the children of a loopback development stack may keep the development PATIENT_HMAC_SECRET
-        development = self.settings.embedded_broker and not self.settings.database_url
+        # the children of a loopback development stack (embedded broker, SQLite file: `up`, `demo`) may
+        # keep the development PATIENT_HMAC_SECRET; secret_check re-checks loopback + SQLite
+        development = self.settings.embedded_broker and self.database_url.startswith("sqlite")
         env["ECGSTREAM_EMBEDDED_STACK"] = "true" if development else "false"
         return env
 
