@@ -53,6 +53,20 @@ RECIPES: dict[str, Recipe] = {
             },
         ),  # fmt: skip
         Recipe(
+            "cae-resnet-joint",
+            "CAE with the 1.0M ResNet as encoder, trained jointly on classification + reconstruction (weight 0.5)",
+            "cae",
+            {
+                "encoder": "resnet",
+                "channels": list(RESNET_1M.channels),
+                "latent_channels": 144,
+                "ae_epochs": 0,
+                "epochs": _BUDGET,
+                "recon_weight": 0.5,
+                "encoder_lr_factor": 1.0,
+            },
+        ),  # fmt: skip
+        Recipe(
             "cae-denoise",
             "shipped CAE with denoising + masking AE pre-training",
             "cae",
