@@ -11,8 +11,8 @@ import pytest
 
 from ecgstream.stack import LocalStack
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, login_user, serve_gateway
-from tests.gateway.test_gateway_browser import _fill_form, _screenshot, _sign_in
+from tests.webapp.conftest import cinc_as_dicom, login_user, serve_gateway
+from tests.webapp.test_gateway_browser import _fill_form, _screenshot, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from defusedxml import ElementTree
 
-from ingest.gateway.report import NOTICE, build_report
-from ingest.gateway.tracing import BeatMarks, render_tracing_png, render_tracing_svg
 from storage import DiagnosisView
-from tests.gateway.conftest import cinc_recording
+from tests.webapp.conftest import cinc_recording
+from webapp.report import NOTICE, build_report
+from webapp.tracing import BeatMarks, render_tracing_png, render_tracing_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -40,7 +40,7 @@ def test_svg_has_13_traces_grid_calibration_beats_and_marks_unreadable_leads() -
 
 def test_calibration_pulse_is_one_mv_high_and_200_ms_wide() -> None:
     """On paper: 10 mm high, 5 mm wide (the figure is sized in millimetres, 1 data unit = 1 mm)."""
-    from ingest.gateway import tracing
+    from webapp import tracing
 
     rec = cinc_recording()
     fig = tracing._figure(rec.signal, rec.fs, rec.leads, None, ())

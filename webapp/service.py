@@ -23,14 +23,14 @@ from typing import BinaryIO
 from starlette.concurrency import run_in_threadpool
 
 from ingest.detect import read_recording
-from ingest.gateway.errors import GatewayError
-from ingest.gateway.fields import UploadFields
 from ingest.limits import ReadLimits
 from ingest.publisher import Publisher
 from ingest.sandbox import SandboxLimits, read_isolated
 from schemas.errors import InvalidRecording
 from schemas.recording import Recording, new_recording_id
 from schemas.validation import validate_recording
+from webapp.errors import GatewayError
+from webapp.fields import UploadFields
 
 __all__ = ["UploadedFile", "UploadService", "read_uploaded", "apply_fields", "GATEWAY_SOURCE"]
 
@@ -138,7 +138,7 @@ class UploadService:
         keep_tracing: Callable[[Recording], Awaitable[None]] | None = None,
     ) -> None:
         self.publisher = publisher
-        self.keep_tracing = keep_tracing  # e.g. ingest.gateway.clinic.keep_tracing: samples for the viewer
+        self.keep_tracing = keep_tracing  # e.g. webapp.clinic.keep_tracing: samples for the viewer
         self.max_recording_bytes = max_recording_bytes
         self._read = partial(
             read_isolated,

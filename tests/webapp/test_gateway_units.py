@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.gateway.errors import FieldError, GatewayError, status_for
-from ingest.gateway.fields import parse_fields
-from ingest.gateway.results import diagnosis_json
-from ingest.gateway.service import UploadedFile, read_uploaded, safe_name
 from schemas.errors import InvalidRecording, UnsupportedFormat
 from storage import DiagnosisView
+from webapp.errors import FieldError, GatewayError, status_for
+from webapp.fields import parse_fields
+from webapp.results import diagnosis_json
+from webapp.service import UploadedFile, read_uploaded, safe_name
 
 GOOD = {"age": "61", "sex": "f", "height_cm": "164,5", "weight_kg": "70"}
 

@@ -18,7 +18,7 @@ def run_gateway(settings: Settings) -> None:
     import uvicorn
 
     from ecgstream.secret_check import require_patient_secret
-    from ingest.gateway.app import create_app
+    from webapp.app import create_app
 
     require_patient_secret(settings)  # before connecting anywhere
     bootstrap = resolve_bootstrap(settings)

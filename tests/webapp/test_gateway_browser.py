@@ -17,7 +17,8 @@ import pytest
 from ecgstream.stack import LocalStack
 from ingest.writers import write_dicom
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import (
+from tests.stream_processor.records import leads_off_recording
+from tests.webapp.conftest import (
     api_token,
     cinc_as_dicom,
     cinc_record,
@@ -25,7 +26,6 @@ from tests.gateway.conftest import (
     login_user,
     serve_gateway,
 )
-from tests.stream_processor.records import leads_off_recording
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 

@@ -31,8 +31,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ecgstream.config import Settings
-from ingest.gateway.errors import GatewayError, error_body
 from storage.principals import authenticate_token, recording_owner, session_user
+from webapp.errors import GatewayError, error_body
 
 __all__ = [
     "SCOPES", "RECORDINGS_WRITE", "RECORDINGS_READ", "RESULTS_READ_ALL", "ADMIN", "SESSION_COOKIE",

@@ -1,4 +1,6 @@
-"""The web upload gateway: a page and a JSON API that publish uploaded ECG files for diagnosis.
+"""The web gateway: a page and a JSON API that publish uploaded ECG files for diagnosis and show
+the clinician their results. It sits on top of ingest, storage and interpretation; no lower package
+imports it (tests/test_layers.py).
 
     browser / API client --multipart--> POST /api/recordings --> read_recording --> Publisher --> Kafka
     browser / API client <--JSON------- GET /api/recordings/{id} <-- storage.get_diagnosis <-- worker
@@ -6,10 +8,11 @@
 Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``service`` (files ->
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
 + ``static/`` (the page), ``server`` (uvicorn), ``auth`` (tokens, sessions, SSO headers, scopes,
-CSRF) and ``login`` (sign in and out).
+CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
+``tracing`` (the 12-lead SVG/PNG) and ``report`` (the PDF).
 """
 
-from ingest.gateway.app import create_app
-from ingest.gateway.server import run_gateway
+from webapp.app import create_app
+from webapp.server import run_gateway
 
 __all__ = ["create_app", "run_gateway"]

@@ -16,7 +16,7 @@ import pytest
 from defusedxml import ElementTree
 
 from storage import DiagnosisResult, SqlDiagnosisSink, create_engine
-from tests.gateway.conftest import api_token, cinc_as_dicom, serve_gateway
+from tests.webapp.conftest import api_token, cinc_as_dicom, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ FORM = {"age": "61", "sex": "M", "height_cm": "181", "weight_kg": "92.5", "patie
 
 
 @pytest.fixture
-def base_url(settings) -> Iterator[str]:  # settings: tests/gateway/conftest.py
+def base_url(settings) -> Iterator[str]:  # settings: tests/webapp/conftest.py
     with serve_gateway(settings, settings.kafka_bootstrap) as url:
         yield url
 

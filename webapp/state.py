@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecgstream.config import Settings
-from ingest.gateway.service import UploadService
+from webapp.service import UploadService
 
 __all__ = ["GatewayState", "FORM_OVERHEAD_BYTES", "default_max_upload_bytes"]
 

@@ -20,10 +20,10 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ingest.gateway.tracing import PAPER_HEIGHT_MM, PAPER_WIDTH_MM
 from interpretation.critical import critical_findings
 from interpretation.verdict import headline_verdict
 from storage import DiagnosisView
+from webapp.tracing import PAPER_HEIGHT_MM, PAPER_WIDTH_MM
 
 __all__ = ["NOTICE", "MEASUREMENT_ROWS", "build_report"]
 

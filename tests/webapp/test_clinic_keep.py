@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from ecgstream.embedded import free_port
-from ingest.gateway.clinic import keep_tracing
 from storage import create_engine
-from tests.gateway.conftest import cinc_recording
+from tests.webapp.conftest import cinc_recording
+from webapp.clinic import keep_tracing
 
 
 async def test_an_unreachable_database_loses_only_the_tracing(caplog) -> None:
@@ -16,10 +16,10 @@ async def test_an_unreachable_database_loses_only_the_tracing(caplog) -> None:
     rec = cinc_recording()
     rec.patient_ref = "PAT-CLEAR-0815"
     try:
-        with caplog.at_level(logging.WARNING, logger="ingest.gateway.clinic"):
+        with caplog.at_level(logging.WARNING, logger="webapp.clinic"):
             await keep_tracing(engine, rec)  # returns instead of raising
     finally:
         await engine.dispose()
-    (record,) = [r for r in caplog.records if r.name == "ingest.gateway.clinic"]
+    (record,) = [r for r in caplog.records if r.name == "webapp.clinic"]
     assert record.getMessage() == "tracing not kept" and record.error == "DatabaseUnavailable"  # type: ignore[attr-defined]
     assert "PAT-CLEAR-0815" not in caplog.text

@@ -17,7 +17,7 @@ from ingest.writers import write_dicom
 from schemas import Recording, decode_recording
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import api_token, cinc_as_dicom, cinc_record, cinc_recording, serve_gateway
+from tests.webapp.conftest import api_token, cinc_as_dicom, cinc_record, cinc_recording, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -268,7 +268,7 @@ def test_healthz_and_page(client):
 
 
 def test_unexpected_errors_are_a_generic_500_without_details(client, dicom_file, monkeypatch, caplog):
-    from ingest.gateway.service import UploadService
+    from webapp.service import UploadService
 
     async def broken(self, files, fields):
         raise RuntimeError("boom at /srv/secret/path")

@@ -21,16 +21,16 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecgstream.config import Settings
-from ingest.gateway.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
-from ingest.gateway.clinic import clinic_router, keep_tracing
-from ingest.gateway.errors import GatewayError, error_body, status_for
-from ingest.gateway.login import router as login_router
-from ingest.gateway.routes import router
-from ingest.gateway.service import GATEWAY_SOURCE, UploadService
-from ingest.gateway.state import GatewayState, default_max_upload_bytes
 from ingest.sandbox import SandboxLimits
 from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
+from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
+from webapp.clinic import clinic_router, keep_tracing
+from webapp.errors import GatewayError, error_body, status_for
+from webapp.login import router as login_router
+from webapp.routes import router
+from webapp.service import GATEWAY_SOURCE, UploadService
+from webapp.state import GatewayState, default_max_upload_bytes
 
 __all__ = ["create_app"]
 
@@ -179,6 +179,6 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.include_router(router)
     app.include_router(clinic_router)
     app.include_router(login_router)
-    static = files("ingest.gateway").joinpath("static")
+    static = files("webapp").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

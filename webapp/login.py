@@ -21,8 +21,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ingest.gateway.auth import SESSION_COOKIE, AuthConfig, AuthError, authenticate, check_csrf
 from storage.principals import check_login, create_session, delete_session
+from webapp.auth import SESSION_COOKIE, AuthConfig, AuthError, authenticate, check_csrf
 
 __all__ = ["router", "LOGIN_FAILED"]
 
@@ -36,7 +36,7 @@ MAX_FORM_BYTES = 4096
 
 @cache
 def _template() -> Template:
-    return Template(files("ingest.gateway").joinpath("templates", "login.html").read_text("utf-8"))
+    return Template(files("webapp").joinpath("templates", "login.html").read_text("utf-8"))
 
 
 def _login_page(request: Request, error: str = "", status: int = 200) -> HTMLResponse:

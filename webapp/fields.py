@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.gateway.errors import FieldError
+from webapp.errors import FieldError
 
 __all__ = ["UploadFields", "parse_fields", "AGE_RANGE", "HEIGHT_RANGE_CM", "WEIGHT_RANGE_KG"]
 

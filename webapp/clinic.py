@@ -21,14 +21,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ingest.gateway.auth import RECORDINGS_READ, RESULTS_READ_ALL, Principal, authorize_read, require_scope
-from ingest.gateway.errors import GatewayError
-from ingest.gateway.report import build_report
-from ingest.gateway.routes import RECORDING_ID
-from ingest.gateway.tracing import BeatMarks, render_tracing_png, render_tracing_svg
 from schemas.recording import Recording
 from storage import DatabaseUnavailable, DiagnosisView, get_diagnosis
 from storage.tracings import StoredTracing, load_tracing, store_tracing
+from webapp.auth import RECORDINGS_READ, RESULTS_READ_ALL, Principal, authorize_read, require_scope
+from webapp.errors import GatewayError
+from webapp.report import build_report
+from webapp.routes import RECORDING_ID
+from webapp.tracing import BeatMarks, render_tracing_png, render_tracing_svg
 
 __all__ = ["clinic_router", "keep_tracing", "tracing_inputs"]
 
@@ -95,7 +95,7 @@ def _pdf(tracing: StoredTracing, view: DiagnosisView) -> bytes:
 async def read_tracing(
     recording_id: str, request: Request, principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL))
 ) -> Response:
-    """The 12-lead tracing as SVG (ingest.gateway.tracing), also while the diagnosis is pending."""
+    """The 12-lead tracing as SVG (webapp.tracing), also while the diagnosis is pending."""
     tracing, view = await _load(request, principal, recording_id)
     svg = await run_in_threadpool(_svg, tracing, view)
     return Response(svg, media_type="image/svg+xml", headers=_PRIVATE)
@@ -105,7 +105,7 @@ async def read_tracing(
 async def read_report(
     recording_id: str, request: Request, principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL))
 ) -> Response:
-    """The PDF report (ingest.gateway.report); 409 ``pending`` until the diagnosis is stored."""
+    """The PDF report (webapp.report); 409 ``pending`` until the diagnosis is stored."""
     tracing, view = await _load(request, principal, recording_id)
     if view is None:
         raise GatewayError(409, "pending", "the recording has not been diagnosed yet")

@@ -7,14 +7,14 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
-from ingest.gateway.errors import format_size
+from webapp.errors import format_size
 
 __all__ = ["render_index"]
 
 
 @cache
 def _template() -> Template:
-    return Template(files("ingest.gateway").joinpath("templates", "index.html").read_text("utf-8"))
+    return Template(files("webapp").joinpath("templates", "index.html").read_text("utf-8"))
 
 
 def render_index(max_upload_bytes: int, *, csrf_token: str = "", user: str = "") -> str:

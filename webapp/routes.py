@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
-from ingest.gateway.auth import (
+from storage import DatabaseUnavailable, get_diagnosis
+from storage.principals import record_owner
+from webapp.auth import (
     RECORDINGS_READ,
     RECORDINGS_WRITE,
     RESULTS_READ_ALL,
@@ -23,14 +25,12 @@ from ingest.gateway.auth import (
     csrf_token,
     require_scope,
 )
-from ingest.gateway.errors import GatewayError, UploadTimeout, UploadTooLarge
-from ingest.gateway.fields import parse_fields
-from ingest.gateway.page import render_index
-from ingest.gateway.results import diagnosis_json, pending_json
-from ingest.gateway.service import UploadedFile
-from ingest.gateway.state import GatewayState
-from storage import DatabaseUnavailable, get_diagnosis
-from storage.principals import record_owner
+from webapp.errors import GatewayError, UploadTimeout, UploadTooLarge
+from webapp.fields import parse_fields
+from webapp.page import render_index
+from webapp.results import diagnosis_json, pending_json
+from webapp.service import UploadedFile
+from webapp.state import GatewayState
 
 __all__ = ["router"]
 

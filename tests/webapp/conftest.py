@@ -16,10 +16,10 @@ import pytest
 from ecgstream.config import Settings
 from ecgstream.embedded import free_port
 from ingest import read_recording
-from ingest.gateway import create_app
 from ingest.writers import write_dicom
 from schemas import Recording
 from tests.conftest import shared_data_dir
+from webapp import create_app
 
 
 @contextmanager
