@@ -27,6 +27,7 @@ from storage.errors import DatabaseUnavailable
 from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
 from webapp.clinic import clinic_router, keep_tracing
 from webapp.errors import GatewayError, error_body, status_for
+from webapp.history import history_router
 from webapp.login import router as login_router
 from webapp.routes import router
 from webapp.service import GATEWAY_SOURCE, UploadService
@@ -178,6 +179,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
     app.include_router(clinic_router)
+    app.include_router(history_router)
     app.include_router(login_router)
     static = files("webapp").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from storage.principals import check_login, create_session, delete_session
 from webapp.auth import SESSION_COOKIE, AuthConfig, AuthError, authenticate, check_csrf
+from webapp.body import read_small_body
 
 __all__ = ["router", "LOGIN_FAILED"]
 
@@ -57,11 +58,7 @@ async def _small_form(request: Request) -> dict[str, str]:
     """The URL-encoded form of a login/logout POST, at most ``MAX_FORM_BYTES``."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise AuthError(415, "not_a_form", "send the form as application/x-www-form-urlencoded")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise AuthError(413, "form_too_large", "the form is too large")
+    body = await read_small_body(request, MAX_FORM_BYTES, AuthError(413, "form_too_large", "the form is too large"))
     parsed = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=8)
     return {name: values[0] for name, values in parsed.items()}
 

@@ -45,6 +45,18 @@ def serve_gateway(settings: Settings, bootstrap: str, **app_options: object) -> 
         thread.join(30)
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The header carrying an API token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def base_url(settings: Settings) -> Iterator[str]:
+    """A gateway on the isolated stack of ``settings`` (no worker: tests write diagnoses themselves)."""
+    with serve_gateway(settings, settings.kafka_bootstrap) as url:
+        yield url
+
+
 def api_token(database_url: str, *scopes: str, name: str = "tests", expires_at: datetime | None = None) -> str:
     """A new API token in the real database (as `ecgstream token create` makes it)."""
     from storage import create_engine

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,23 +15,13 @@ import pytest
 from defusedxml import ElementTree
 
 from storage import DiagnosisResult, SqlDiagnosisSink, create_engine
-from tests.webapp.conftest import api_token, cinc_as_dicom, serve_gateway
+from tests.webapp.conftest import api_token, bearer, cinc_as_dicom
 
 pytestmark = pytest.mark.integration
 
 SVG = "{http://www.w3.org/2000/svg}"
 PATIENT_REF = "PAT-CLEAR-4711"
 FORM = {"age": "61", "sex": "M", "height_cm": "181", "weight_kg": "92.5", "patient_ref": PATIENT_REF}
-
-
-@pytest.fixture
-def base_url(settings) -> Iterator[str]:  # settings: tests/webapp/conftest.py
-    with serve_gateway(settings, settings.kafka_bootstrap) as url:
-        yield url
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _store_diagnosis(settings, recording_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -72,35 +61,35 @@ def test_tracing_and_report_follow_the_result_rules(settings, base_url, tmp_path
     reader, write_only = api_token(db, "results:read:all"), api_token(db, "recordings:write")
     dicom = cinc_as_dicom(tmp_path / "files")
     with httpx.Client(base_url=base_url, timeout=60) as http:
-        upload = http.post("/api/recordings", data=FORM, headers=_bearer(cart),
+        upload = http.post("/api/recordings", data=FORM, headers=bearer(cart),
                            files=[("file", (dicom.name, dicom.read_bytes(), "application/dicom"))])  # fmt: skip
         assert upload.status_code == 202, upload.text
         rid = upload.json()["recording_id"]
         tracing, report = f"/api/recordings/{rid}/tracing.svg", f"/api/recordings/{rid}/report.pdf"
 
-        pending = http.get(tracing, headers=_bearer(cart))  # the tracing exists before the diagnosis
+        pending = http.get(tracing, headers=bearer(cart))  # the tracing exists before the diagnosis
         assert pending.status_code == 200 and pending.headers["content-type"] == "image/svg+xml"
         assert pending.headers["cache-control"] == "no-store"
         groups = _svg_groups(pending.content)
         assert len([g for g in groups if g.startswith("trace-")]) == 13 and "beats" not in groups
-        assert http.get(report, headers=_bearer(cart)).json()["error"]["reason"] == "pending"
+        assert http.get(report, headers=bearer(cart)).json()["error"]["reason"] == "pending"
 
-        unknown = http.get(f"/api/recordings/{uuid.uuid4()}/tracing.svg", headers=_bearer(other))
+        unknown = http.get(f"/api/recordings/{uuid.uuid4()}/tracing.svg", headers=bearer(other))
         for path in (tracing, report):
-            foreign = http.get(path, headers=_bearer(other))
+            foreign = http.get(path, headers=bearer(other))
             assert foreign.status_code == unknown.status_code == 404 and foreign.json() == unknown.json()
-            assert http.get(path, headers=_bearer(write_only)).status_code == 403
+            assert http.get(path, headers=bearer(write_only)).status_code == 403
             assert http.get(path).status_code == 401
-        assert http.get(tracing, headers=_bearer(reader)).status_code == 200
+        assert http.get(tracing, headers=bearer(reader)).status_code == 200
 
         _store_diagnosis(settings, rid)
-        body = http.get(f"/api/recordings/{rid}", headers=_bearer(cart)).json()
+        body = http.get(f"/api/recordings/{rid}", headers=bearer(cart)).json()
         assert body["verdict"] == "Abnormal ECG: 1 statement, most important: AV block, complete (third-degree)"
         assert [f["finding"] for f in body["critical_findings"]] == ["severe_bradycardia", "complete_heart_block"]
 
-        done = http.get(tracing, headers=_bearer(cart))
+        done = http.get(tracing, headers=bearer(cart))
         assert {"beats", "unreadable-V3", "grid-minor", "grid-major", "calibration-3"} <= _svg_groups(done.content)
-        pdf = http.get(report, headers=_bearer(reader))
+        pdf = http.get(report, headers=bearer(reader))
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         assert pdf.headers["content-disposition"] == f'attachment; filename="ecg-report-{rid}.pdf"'
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.content)).pages).split())

@@ -31,6 +31,7 @@
     const report = document.getElementById("report-link");
     report.href = d.report_url;
     report.hidden = false;
+    if (window.ecgComparison) window.ecgComparison.load(d);
   }
 
   window.ecgClinic = { render: render };
