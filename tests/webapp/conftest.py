@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -152,3 +154,22 @@ def browser(tmp_path: Path) -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where browser tests keep screenshots and downloads for people to look at: outside the
+    repository, ``$ECGSTREAM_TEST_ARTIFACTS`` or else a new temporary folder; printed at the end."""
+    chosen = os.environ.get("ECGSTREAM_TEST_ARTIFACTS")
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="ecgstream-artifacts-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    _ARTIFACTS.append(folder)
+    return folder
+
+
+_ARTIFACTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for folder in _ARTIFACTS:
+        terminalreporter.write_line(f"browser test artifacts (screenshots, report.pdf): {folder}")
