@@ -9,7 +9,8 @@ Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``servi
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
 + ``static/`` (the page), ``server`` (uvicorn), ``auth`` (tokens, sessions, SSO headers, scopes,
 CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
-``tracing`` (the 12-lead SVG/PNG) and ``report`` (the PDF).
+``tracing`` (the 12-lead SVG/PNG), ``report`` (the PDF), ``history`` + ``listing`` (history and
+patient history) and ``comparison`` (serial comparison).
 """
 
 from webapp.app import create_app

@@ -26,6 +26,7 @@ from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
 from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
 from webapp.clinic import clinic_router, keep_tracing
+from webapp.comparison import comparison_router
 from webapp.errors import GatewayError, error_body, status_for
 from webapp.history import history_router
 from webapp.login import router as login_router
@@ -180,6 +181,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.include_router(router)
     app.include_router(clinic_router)
     app.include_router(history_router)
+    app.include_router(comparison_router)
     app.include_router(login_router)
     static = files("webapp").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

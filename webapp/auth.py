@@ -37,7 +37,7 @@ from webapp.errors import GatewayError, error_body
 __all__ = [
     "SCOPES", "RECORDINGS_WRITE", "RECORDINGS_READ", "RESULTS_READ_ALL", "ADMIN", "SESSION_COOKIE",
     "Principal", "AuthConfig", "AuthError", "authenticate", "require_scope", "check_csrf", "csrf_token",
-    "authorize_read", "auth_error_response", "auth_config", "database_unavailable_response",
+    "authorize_read", "visible_owner", "auth_error_response", "auth_config", "database_unavailable_response",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -211,6 +211,11 @@ def check_csrf(request: Request, principal: Principal, submitted: object) -> Non
     token = submitted if isinstance(submitted, str) and submitted else request.headers.get("x-csrf-token", "")
     if not hmac.compare_digest(token.encode(), csrf_token(request.app.state.auth, principal).encode()):
         raise AuthError(403, "csrf_failed", "the form is stale or came from another site; reload the page")
+
+
+def visible_owner(principal: Principal) -> str | None:
+    """The owner whose recordings a list may show ``principal``: None (all) with results:read:all."""
+    return None if principal.reads_all else principal.key
 
 
 async def authorize_read(request: Request, principal: Principal, recording_id: str) -> str | None:

@@ -1,9 +1,8 @@
-"""The history: ``GET /history`` (the page), ``GET /api/recordings`` (the list),
-``POST /api/patients/history`` (one patient's recordings) and
-``GET /api/recordings/{id}/comparison`` (what changed since the patient's earlier recording).
+"""The history: ``GET /history`` (the page), ``GET /api/recordings`` (the list) and
+``POST /api/patients/history`` (one patient's recordings); the comparison is ``webapp.comparison``.
 
 Authorisation as for results: a principal with results:read:all sees every recording, any other
-(recordings:read) only its own uploads, in the list, the patient history and the comparison alike.
+(recordings:read) only its own uploads (``visible_owner``).
 The patient reference travels only in a POST body (never a URL, so never an access log line), is
 turned into the storage's keyed hash (``PATIENT_HMAC_SECRET``) at once, and is neither stored,
 logged nor answered.
@@ -19,25 +18,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from interpretation.serial import compare_serial
-from interpretation.verdict import headline_verdict
-from storage import DatabaseUnavailable, DiagnosisView, get_diagnosis, hash_patient_ref
-from storage.history import HistoryFilter, HistoryPage, list_history, previous_diagnosis
+from storage import DatabaseUnavailable, hash_patient_ref
+from storage.history import HistoryFilter, HistoryPage, list_history
 from webapp.auth import (
     RECORDINGS_READ,
     RESULTS_READ_ALL,
     Principal,
     authenticate,
-    authorize_read,
     check_csrf,
     csrf_token,
     require_scope,
+    visible_owner,
 )
 from webapp.body import read_small_body
 from webapp.errors import FieldError, GatewayError
 from webapp.listing import ListRequest, page_json, parse_list_request
 from webapp.page import render_history
-from webapp.routes import RECORDING_ID
 
 __all__ = ["history_router", "MAX_PATIENT_BODY_BYTES"]
 
@@ -58,10 +54,6 @@ async def history_page(request: Request) -> Response:
     return HTMLResponse(page, headers=_PRIVATE)
 
 
-def _owner(principal: Principal) -> str | None:
-    return None if principal.reads_all else principal.key
-
-
 async def _page(request: Request, listing: ListRequest, flt: HistoryFilter) -> HistoryPage:
     try:
         return await list_history(request.app.state.gateway.engine, flt, page=listing.page, page_size=listing.page_size)
@@ -79,7 +71,7 @@ async def list_recordings(request: Request, principal: Principal = Depends(_READ
             raise FieldError(name, f"{name[:40]} is given more than once")
         params[name] = value
     listing = parse_list_request(params)
-    flt = replace(listing.filter, owner=_owner(principal))
+    flt = replace(listing.filter, owner=visible_owner(principal))
     return JSONResponse(page_json(await _page(request, listing, flt)), headers=_PRIVATE)
 
 
@@ -110,45 +102,7 @@ async def patient_history(request: Request, principal: Principal = Depends(_READ
         raise FieldError("patient_ref", f"the patient reference is longer than {MAX_PATIENT_REF} characters")
     listing = parse_list_request(body)
     secret = request.app.state.gateway.settings.patient_hmac_secret
-    flt = replace(listing.filter, owner=_owner(principal), patient_ref_hash=hash_patient_ref(reference.strip(), secret))
+    flt = replace(listing.filter, owner=visible_owner(principal), patient_ref_hash=hash_patient_ref(reference.strip(), secret))
     page = await _page(request, listing, flt)
     logger.info("patient history read", extra={"principal": principal.key, "rows": len(page.rows)})
     return JSONResponse(page_json(page), headers=_PRIVATE)
-
-
-def _side(view: DiagnosisView) -> dict[str, Any]:
-    verdict = headline_verdict(view.statements, readable=view.readable,
-                               unreadable_reasons=view.unreadable_reasons or (), quality=view.quality)  # fmt: skip
-    return {
-        "recording_id": view.recording_id,
-        "acquired_at": None if view.acquired_at is None else view.acquired_at.isoformat(),
-        "ingested_at": None if view.ingested_at is None else view.ingested_at.isoformat(),
-        "diagnosed_at": view.diagnosed_at.isoformat(),
-        "verdict": verdict.text,
-        "tracing_url": f"/api/recordings/{view.recording_id}/tracing.svg",
-        "result_url": f"/?recording={view.recording_id}",
-    }
-
-
-@history_router.get("/api/recordings/{recording_id}/comparison")
-async def comparison(recording_id: str, request: Request, principal: Principal = Depends(_READ)) -> JSONResponse:
-    """The serial comparison (interpretation.serial) with the same patient's earlier recording that
-    the caller may read; 404 ``no_earlier_recording`` when there is none, 409 while pending."""
-    if not RECORDING_ID.match(recording_id):
-        raise GatewayError(404, "unknown_recording", "no such recording")
-    engine = request.app.state.gateway.engine
-    try:
-        owner = await authorize_read(request, principal, recording_id)
-        current = await get_diagnosis(engine, recording_id)
-        if current is None:
-            if owner is None:
-                raise GatewayError(404, "unknown_recording", "no such recording")
-            raise GatewayError(409, "pending", "the recording has not been diagnosed yet")
-        previous = await previous_diagnosis(engine, recording_id, owner=_owner(principal))
-    except DatabaseUnavailable as exc:
-        raise GatewayError(503, "database_unavailable", "the results database is unavailable") from exc
-    if previous is None:
-        raise GatewayError(404, "no_earlier_recording", "no earlier recording of this patient")
-    changes = compare_serial(previous.statements, current.statements, previous.measurements, current.measurements)
-    body = {"recording_id": recording_id, "current": _side(current), "previous": _side(previous), **changes.as_json()}
-    return JSONResponse(body, headers=_PRIVATE)
