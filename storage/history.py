@@ -5,7 +5,8 @@ pending) or one diagnosed by the worker that arrived another way (``recordings``
 listed only when no ``owner`` restricts the list). Its time, ``received_at``, is when it arrived:
 the upload (``recording_owners.created_at``) or, for the others, when the worker stored it
 (``recordings.created_at``). Newest first; both halves are read in the order of an index
-(migration ``0006_history``), and a page is at most ``MAX_PAGE_SIZE`` rows.
+(migration ``0006_history``: arrival time, then recording id), each stops after the rows the page
+can need, and a page is at most ``MAX_PAGE_SIZE`` rows.
 
 The status comes from the newest diagnosis, as ``interpretation.verdict.headline_verdict`` decides
 the headline: ``pending`` (no diagnosis yet), ``unreadable`` (not readable, or a quality verdict of
@@ -44,7 +45,7 @@ from storage.queries import DiagnosisView, diagnosis_view_select, to_diagnosis_v
 
 __all__ = [
     "HISTORY_STATUSES", "MAX_PAGE_SIZE", "MAX_PAGE", "HistoryFilter", "HistoryRow", "HistoryPage",
-    "list_history", "previous_diagnosis",
+    "history_statement", "list_history", "previous_diagnosis",
 ]  # fmt: skip
 
 HISTORY_STATUSES = ("pending", "normal", "abnormal", "unreadable", "no_statement")
@@ -193,21 +194,34 @@ def _streamed(flt: HistoryFilter, dialect: str) -> Select[Any]:
     return _filtered(query, _R.created_at, flt, dialect)
 
 
-async def list_history(engine: AsyncEngine, flt: HistoryFilter, *, page: int = 1, page_size: int = 25) -> HistoryPage:
-    """One page of recordings, newest first. ``ValueError`` for a page or size out of range."""
+def _newest(query: Select[Any], received_at: Any, recording_id: Any, limit: int) -> Select[Any]:
+    """The first ``limit`` rows of ``query`` newest first, as a SELECT that a UNION can take on
+    Postgres and SQLite alike (SQLite refuses LIMIT on a bare compound member)."""
+    limited = query.order_by(received_at.desc(), recording_id.desc()).limit(limit).subquery()
+    return select(limited)
+
+
+def history_statement(flt: HistoryFilter, dialect: str, *, page: int, page_size: int) -> Select[Any]:
+    """The SELECT of one page plus one row (so the caller sees whether more follow)."""
     if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page must be 1..{MAX_PAGE} and page_size 1..{MAX_PAGE_SIZE}")
-    dialect = engine.dialect.name
-    parts = [_uploaded(flt, dialect)]
+    # each half stops after the rows this page can need (its index order), then the halves merge
+    enough = page * page_size + 1
+    parts = [_newest(_uploaded(flt, dialect), _O.created_at, _O.recording_id, enough)]
     if flt.owner is None and flt.status != "pending":
-        parts.append(_streamed(flt, dialect))
+        parts.append(_newest(_streamed(flt, dialect), _R.created_at, _R.recording_id, enough))
     rows_of = union_all(*parts).subquery("h") if len(parts) > 1 else parts[0].subquery("h")
-    statement = (
+    return (
         select(rows_of)
         .order_by(rows_of.c.received_at.desc(), rows_of.c.recording_id.desc())
         .limit(page_size + 1)
         .offset((page - 1) * page_size)
     )
+
+
+async def list_history(engine: AsyncEngine, flt: HistoryFilter, *, page: int = 1, page_size: int = 25) -> HistoryPage:
+    """One page of recordings, newest first. ``ValueError`` for a page or size out of range."""
+    statement = history_statement(flt, engine.dialect.name, page=page, page_size=page_size)
     with translate_errors("list_history"):
         async with engine.connect() as conn:
             rows = (await conn.execute(statement)).all()

@@ -19,16 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # every recording newest first (principals with results:read:all)
-    op.create_index(op.f("ix_recordings_created_at"), "recordings", ["created_at"])
+    op.create_index(op.f("ix_recordings_created_at_recording_id"), "recordings", ["created_at", "recording_id"])
     # one patient's recordings (patient history, the earlier recording of a serial comparison)
     op.create_index(op.f("ix_recordings_patient_ref_hash"), "recordings", ["patient_ref_hash"])
-    # one principal's uploads newest first
+    # one principal's uploads newest first; every upload newest first
     op.create_index(
-        op.f("ix_recording_owners_principal_created_at"), "recording_owners", ["principal", "created_at"]
+        op.f("ix_recording_owners_principal_created_at_recording_id"), "recording_owners",
+        ["principal", "created_at", "recording_id"],
     )
+    op.create_index(op.f("ix_recording_owners_created_at_recording_id"), "recording_owners", ["created_at", "recording_id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_recording_owners_principal_created_at"), table_name="recording_owners")
+    op.drop_index(op.f("ix_recording_owners_created_at_recording_id"), table_name="recording_owners")
+    op.drop_index(op.f("ix_recording_owners_principal_created_at_recording_id"), table_name="recording_owners")
     op.drop_index(op.f("ix_recordings_patient_ref_hash"), table_name="recordings")
-    op.drop_index(op.f("ix_recordings_created_at"), table_name="recordings")
+    op.drop_index(op.f("ix_recordings_created_at_recording_id"), table_name="recordings")
