@@ -11,6 +11,9 @@ COPY schemas schemas
 COPY stream_processor stream_processor
 COPY model model
 COPY storage storage
+COPY measurements measurements
+COPY interpretation interpretation
+COPY webapp webapp
 RUN pip install .
 USER nobody
 ENTRYPOINT ["ecgstream"]

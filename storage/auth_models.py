@@ -61,6 +61,8 @@ class RecordingOwner(Base):
     """The principal (``token:<id>``, ``user:<name>``, ``sso:<name>``) that uploaded a recording."""
 
     __tablename__ = "recording_owners"
+    # one principal's uploads, and every upload, newest first (storage/history.py)
+    __table_args__ = (Index(None, "principal", "created_at", "recording_id"), Index(None, "created_at", "recording_id"))
 
     recording_id: Mapped[str] = mapped_column(Text, primary_key=True)
     principal: Mapped[str] = mapped_column(Text)

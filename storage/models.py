@@ -77,6 +77,8 @@ class Recording(Base):
     """Metadata of one recording as first received. ``patient_ref_hash`` is an HMAC, never the reference."""
 
     __tablename__ = "recordings"
+    # the history newest first, one patient's recordings (storage/history.py)
+    __table_args__ = (Index(None, "created_at", "recording_id"), Index(None, "patient_ref_hash"))
 
     recording_id: Mapped[str] = mapped_column(Text, primary_key=True)
     device_id: Mapped[str | None] = mapped_column(Text)

@@ -244,9 +244,11 @@ async def delete_session(engine: AsyncEngine, secret: str) -> None:
 
 
 async def record_owner(engine: AsyncEngine, recording_id: str, principal: str) -> None:
+    """File an upload under its principal; the time (microseconds, also on SQLite) orders the history."""
+    values = {"recording_id": recording_id, "principal": principal, "created_at": _now()}
     with translate_errors("record_owner"):
         async with engine.begin() as conn:
-            await conn.execute(insert(RecordingOwner).values(recording_id=recording_id, principal=principal))
+            await conn.execute(insert(RecordingOwner).values(**values))
 
 
 async def recording_owner(engine: AsyncEngine, recording_id: str) -> str | None:

@@ -14,6 +14,8 @@ from storage.models import Diagnosis, Recording
 
 __all__ = [
     "DiagnosisView",
+    "diagnosis_view_select",
+    "to_diagnosis_view",
     "get_diagnosis",
     "recent_diagnoses",
     "count_diagnoses",
@@ -68,11 +70,12 @@ _VIEW_COLUMNS = (
 )  # fmt: skip
 
 
-def _view_select() -> Any:
+def diagnosis_view_select() -> Any:
+    """SELECT of ``DiagnosisView`` columns: diagnoses joined to their recordings."""
     return select(*_VIEW_COLUMNS).join_from(Diagnosis, Recording, _D.recording_id == _R.recording_id)
 
 
-def _to_view(row: Row[Any]) -> DiagnosisView:
+def to_diagnosis_view(row: Row[Any]) -> DiagnosisView:
     values = row._asdict()
     values["has_signal"] = bool(values["has_signal"])
     values["readable"] = bool(values["readable"])
@@ -85,21 +88,21 @@ async def get_diagnosis(engine: AsyncEngine, recording_id: str) -> DiagnosisView
     "Newest" is by time, not by comparing version strings, which have no reliable order.
     """
     statement = (
-        _view_select().where(_D.recording_id == recording_id).order_by(_D.diagnosed_at.desc(), _D.id.desc())
+        diagnosis_view_select().where(_D.recording_id == recording_id).order_by(_D.diagnosed_at.desc(), _D.id.desc())
     ).limit(1)
     with translate_errors("get_diagnosis"):
         async with engine.connect() as conn:
             row = (await conn.execute(statement)).first()
-    return None if row is None else _to_view(row)
+    return None if row is None else to_diagnosis_view(row)
 
 
 async def recent_diagnoses(engine: AsyncEngine, limit: int = 50) -> list[DiagnosisView]:
     """The ``limit`` most recently diagnosed results, newest first (uses the diagnosed_at index)."""
-    statement = _view_select().order_by(_D.diagnosed_at.desc(), _D.id.desc()).limit(limit)
+    statement = diagnosis_view_select().order_by(_D.diagnosed_at.desc(), _D.id.desc()).limit(limit)
     with translate_errors("recent_diagnoses"):
         async with engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
-    return [_to_view(row) for row in rows]
+    return [to_diagnosis_view(row) for row in rows]
 
 
 async def count_diagnoses(engine: AsyncEngine) -> int:

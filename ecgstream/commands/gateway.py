@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from ecgstream.config import load_settings
     from ecgstream.secret_check import InsecureConfiguration
     from ecgstream.stack_info import NoBrokerConfigured
-    from ingest.gateway import run_gateway
+    from webapp import run_gateway
 
     settings = load_settings()
     overrides: dict[str, object] = {}

@@ -16,7 +16,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 
-from ingest.gateway.auth import SCOPES
+from webapp.auth import SCOPES
 
 __all__ = ["add_arguments", "run", "parse_expiry"]
 

@@ -15,7 +15,7 @@ import asyncio
 import getpass
 import sys
 
-from ingest.gateway.auth import RECORDINGS_READ, RECORDINGS_WRITE, SCOPES
+from webapp.auth import RECORDINGS_READ, RECORDINGS_WRITE, SCOPES
 
 __all__ = ["add_arguments", "run", "MIN_PASSWORD_CHARS", "admin_login"]
 

@@ -19,7 +19,7 @@ import pytest
 
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, serve_gateway
+from tests.webapp.conftest import cinc_as_dicom, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ LOGIN_FAILED = "Wrong user name or password, or the account is locked for a whil
 
 
 def login_user(database_url: str, username: str, password: str) -> None:
-    from tests.gateway.conftest import login_user as create
+    from tests.webapp.conftest import login_user as create
 
     create(database_url, username, password)
 

@@ -17,7 +17,7 @@ import pytest
 from ecgstream.embedded import free_port, wait_for_port
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import serve_gateway
+from tests.webapp.conftest import serve_gateway
 
 pytestmark = pytest.mark.integration
 

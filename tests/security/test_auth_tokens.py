@@ -20,7 +20,7 @@ import pytest
 
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import cinc_as_dicom, serve_gateway
+from tests.webapp.conftest import cinc_as_dicom, serve_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +106,7 @@ def test_scopes_uploader_reads_own_others_get_404(settings, base_url, dicom):
 
 
 def test_revoked_and_expired_tokens_are_401(settings, base_url, dicom):
-    from tests.gateway.conftest import api_token
+    from tests.webapp.conftest import api_token
 
     db = settings.database_url
     token = _cli_token(db, "cart-revoked", "recordings:write")
@@ -161,8 +161,8 @@ def test_database_outage_is_503_never_a_pass(tansu, fresh_postgres_url, unique_n
     """Credentials cannot be checked while Postgres is unreachable (a real outage through a TCP proxy)."""
     from sqlalchemy.engine import make_url
 
-    from tests.gateway.conftest import api_token
     from tests.tcp_proxy import TcpProxy
+    from tests.webapp.conftest import api_token
 
     upgrade(fresh_postgres_url)
     token = api_token(fresh_postgres_url, "recordings:read")

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ingest.gateway.errors import format_size
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import api_token, serve_gateway
+from tests.webapp.conftest import api_token, serve_gateway
+from webapp.errors import format_size
 
 pytestmark = pytest.mark.integration
 

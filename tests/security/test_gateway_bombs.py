@@ -16,8 +16,8 @@ import pytest
 
 from storage import upgrade
 from tests.e2e.helpers import isolated_settings
-from tests.gateway.conftest import api_token, serve_gateway
 from tests.security import hostile_files as hostile
+from tests.webapp.conftest import api_token, serve_gateway
 
 pytestmark = pytest.mark.integration
 

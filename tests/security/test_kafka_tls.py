@@ -25,13 +25,13 @@ from ecgstream.embedded import TansuBroker, free_port, tansu_binary
 from ecgstream.kafka_security import KafkaSecurity
 from ecgstream.stack import LocalStack
 from ingest import Publisher
-from ingest.gateway.app import create_app
 from tests.e2e.helpers import db_counts, isolated_settings
 from tests.faults.harness import wait_until
 from tests.faults.messages import synthetic_recordings
-from tests.gateway.conftest import api_token
 from tests.security.certs import make_tls_files
 from tests.tcp_proxy import TcpProxy
+from tests.webapp.conftest import api_token
+from webapp.app import create_app
 
 pytestmark = pytest.mark.integration
 

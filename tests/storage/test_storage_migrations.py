@@ -15,8 +15,8 @@ from storage.migrate import current_revision, downgrade, head_revision, upgrade,
 from storage.models import Base
 
 
-def test_head_is_the_clinic_tracings_revision() -> None:
-    assert head_revision() == "0005_clinic"  # the lead re-chains revisions of other branches
+def test_head_is_the_history_indexes_revision() -> None:
+    assert head_revision() == "0006_history"  # the lead re-chains revisions of other branches
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.tracings import load_tracing, store_tracing
-from tests.gateway.conftest import cinc_recording
+from tests.webapp.conftest import cinc_recording
 
 
 async def test_samples_round_trip_as_float16_within_a_microvolt_scale(engine) -> None:

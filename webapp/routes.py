@@ -1,0 +1,169 @@
+"""HTTP routes: the upload page, the JSON API and the health check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.types import Message, Receive
+
+from storage import DatabaseUnavailable, get_diagnosis
+from storage.principals import record_owner
+from webapp.auth import (
+    RECORDINGS_READ,
+    RECORDINGS_WRITE,
+    RESULTS_READ_ALL,
+    Principal,
+    authenticate,
+    authorize_read,
+    check_csrf,
+    csrf_token,
+    require_scope,
+)
+from webapp.errors import GatewayError, UploadTimeout, UploadTooLarge
+from webapp.fields import parse_fields
+from webapp.page import render_index
+from webapp.results import diagnosis_json, pending_json
+from webapp.service import UploadedFile
+from webapp.state import GatewayState
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+MAX_FILES = 2  # one file, or a WFDB header and its signal file
+RECORDING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+def _limited(receive: Receive, state: GatewayState) -> Receive:
+    """``receive`` bounded in size and time.
+
+    Raises ``UploadTooLarge`` (quoting the upload limit) once the body exceeds ``max_body_bytes``
+    (the upload limit plus the multipart overhead), and ``UploadTimeout`` when the whole body has not
+    arrived within ``upload_body_timeout_seconds`` (slow senders hold a connection and a buffer).
+    """
+    seen = 0
+    seconds = state.settings.upload_body_timeout_seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            raise UploadTimeout(seconds) from None
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > state.max_body_bytes:
+                raise UploadTooLarge(state.max_upload_bytes)
+        return message
+
+    return wrapped
+
+
+def _check_headers(request: Request, state: GatewayState) -> None:
+    """Reject before reading the body: wrong content type, or a declared length above the limit."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise GatewayError(415, "not_multipart", "send the file and the form fields as multipart/form-data")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > state.max_body_bytes:
+        raise UploadTooLarge(state.max_upload_bytes)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index(request: Request) -> Response:
+    principal = await authenticate(request)
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    token = csrf_token(request.app.state.auth, principal)
+    return HTMLResponse(
+        render_index(_state(request).max_upload_bytes, csrf_token=token, user=principal.name),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the database answers; 503 otherwise (the producer reconnects by itself)."""
+    from sqlalchemy import text
+
+    try:
+        async with _state(request).engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        logger.warning("health check: database unavailable", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.post("/api/recordings", status_code=202)
+async def create_recording(
+    request: Request, principal: Principal = Depends(require_scope(RECORDINGS_WRITE))
+) -> JSONResponse:
+    """Multipart ``file`` (once, or twice for WFDB) + age, sex, height_cm, weight_kg
+    [+ patient_ref, device_id] -> 202 ``{"recording_id", "status": "queued"}``; scope recordings:write."""
+    state = _state(request)
+    _check_headers(request, state)
+    limited = Request(request.scope, _limited(request.receive, state))
+    async with limited.form(max_files=MAX_FILES, max_fields=16) as form:
+        items = form.multi_items()
+        check_csrf(request, principal, form.get("csrf_token"))
+        fields = parse_fields({name: value for name, value in items if isinstance(value, str)})
+        files = [
+            UploadedFile(value.filename or "upload", value.file)
+            for name, value in items
+            if name == "file" and isinstance(value, UploadFile)
+        ]
+        recording_id = await state.service.submit(files, fields)
+    await _remember_owner(state, recording_id, principal)
+    body: dict[str, Any] = {"recording_id": recording_id, "status": "queued"}
+    return JSONResponse(body, status_code=202, headers={"Location": f"/api/recordings/{recording_id}"})
+
+
+async def _remember_owner(state: GatewayState, recording_id: str, principal: Principal) -> None:
+    try:
+        await record_owner(state.engine, recording_id, principal.key)
+    except DatabaseUnavailable as exc:
+        logger.error("upload queued but its owner not stored", extra={"recording_id": recording_id})
+        raise GatewayError(
+            503, "database_unavailable", "the recording was queued, but the database is unavailable to file it"
+        ) from exc
+
+
+@router.get("/api/recordings/{recording_id}")
+async def read_recording_result(
+    recording_id: str,
+    request: Request,
+    principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL)),
+) -> JSONResponse:
+    """``{"status": "pending"}`` until the worker has stored the diagnosis, then the diagnosis.
+
+    Only the principal that uploaded the recording, or one with results:read:all, may read it;
+    everyone else gets the same 404 as for an id that does not exist."""
+    if not RECORDING_ID.match(recording_id):
+        raise GatewayError(404, "unknown_recording", "no such recording")
+    try:
+        owner = await authorize_read(request, principal, recording_id)
+        view = await get_diagnosis(_state(request).engine, recording_id)
+    except DatabaseUnavailable as exc:
+        logger.warning("results database unavailable", extra={"error": type(exc).__name__})
+        raise GatewayError(
+            503, "database_unavailable", "the results database is unavailable; the page keeps trying"
+        ) from exc
+    if view is None:
+        if owner is None:  # neither uploaded here nor diagnosed
+            raise GatewayError(404, "unknown_recording", "no such recording")
+        return JSONResponse(pending_json(recording_id), headers={"Cache-Control": "no-store"})
+    return JSONResponse(diagnosis_json(view), headers={"Cache-Control": "no-store"})
