@@ -52,8 +52,16 @@ def _or_dash(value: object, unit: str = "", number_format: str = ".0f") -> str:
     return f"{number} {unit}".strip()
 
 
+_CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=8, leading=9.5)
+
+
 def _table(rows: list[list[str]], widths: list[float], header: bool = True) -> Table:
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    """A grid table; body cells are paragraphs, so long text (evidence) wraps inside its column."""
+    first_body = 1 if header else 0
+    cells: list[list[Any]] = [
+        row if i < first_body else [Paragraph(_text(cell), _CELL) for cell in row] for i, row in enumerate(rows)
+    ]
+    table = Table(cells, colWidths=widths, hAlign="LEFT")
     style = [("FONTSIZE", (0, 0), (-1, -1), 8), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
              ("VALIGN", (0, 0), (-1, -1), "TOP")]  # fmt: skip
     if header:
