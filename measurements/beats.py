@@ -24,7 +24,7 @@ import logging
 
 import numpy as np
 
-from measurements.template import median_last_axis
+from measurements.order_stats import median_last_axis
 
 logger = logging.getLogger(__name__)
 

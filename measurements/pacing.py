@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
+from measurements.order_stats import percentile_last_axis
+
 __all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
 
 MIN_PACING_FS = 250.0
@@ -34,14 +36,17 @@ def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: 
     starts = np.clip(r_peaks - before, 0, None)
     stops = np.clip(r_peaks + after, 0, raw.shape[1])
     width = max(3, int(round(MEDIAN_WIDTH_S * fs)) | 1)
-    slope = np.percentile(np.abs(np.diff(filtered, axis=1)), 99.5, axis=1) + 1e-9
-    peaks = []
-    for a, b in zip(starts, stops, strict=True):
-        if b - a <= width:
-            continue
-        seg = raw[:, a:b]
-        residual = np.abs(seg - median_filter(seg, size=(1, width), mode="nearest")) / slope[:, None]
-        peaks.append(float(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS])))
+    slope = percentile_last_axis(np.abs(np.diff(filtered, axis=1)), 99.5) + 1e-9
+    lengths = stops - starts
+    peaks: list[float] = []
+    # All beats' windows at once (grouped by length: only windows clipped at the record's ends
+    # differ); the median filter runs along each window separately, as on each window alone.
+    for length in np.unique(lengths[lengths > width]):
+        first = starts[lengths == length]
+        seg = raw[:, first[:, None] + np.arange(length)[None, :]]  # (leads, beats, samples)
+        smooth = median_filter(seg, size=(1, 1, width), mode="nearest")
+        residual = np.abs(seg - smooth) / slope[:, None, None]
+        peaks.extend(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS], axis=-1).tolist())
     return float(np.median(peaks)) if len(peaks) >= 3 else None
 
 

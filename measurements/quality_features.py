@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sp_fft
 
+from measurements.order_stats import percentile_last_axis
+
 __all__ = ["MAINS_HZ", "QualityFeatures", "quality_features"]
 
 MAINS_HZ = (50.0, 60.0)
@@ -165,7 +167,7 @@ def quality_features(signal: np.ndarray, fs: float) -> QualityFeatures:
     else:
         noise_rms = np.full(leads, np.nan)
     qrs_band = sp_fft.irfft(spectrum * ((freqs >= 5.0) & (freqs <= 30.0)), n=n, axis=1)
-    p_lo, p_hi = np.percentile(qrs_band[:, ::2], [0.5, 99.5], axis=1)
+    p_lo, p_hi = percentile_last_axis(qrs_band[:, ::2], [0.5, 99.5])
 
     mains_amplitude, mains_ratio = _mains(power, freqs, n, fs)
     return QualityFeatures(
