@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-from measurements.order_stats import percentile_last_axis
+from measurements.order_stats import median_last_axis, percentile_last_axis
 
 __all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
 
@@ -25,6 +25,27 @@ SPIKE_RATIO = 2.5  # per-beat spike height / QRS slope, median over beats
 SPIKE_LEADS = 4
 MEDIAN_WIDTH_S = 0.010
 BEFORE_R_S, AFTER_R_S = 0.30, 0.02
+
+
+def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _running_median(seg: np.ndarray, width: int) -> np.ndarray:
+    """``scipy.ndimage.median_filter(seg, size=(1, 1, width), mode="nearest")``: the same values
+    (a median selects, it does not compute), by a min/max network for widths 3 and 5 (250-349 Hz
+    and 450-549 Hz), which is several times faster than the generic rank filter."""
+    if width not in (3, 5):
+        return np.asarray(median_filter(seg, size=(1,) * (seg.ndim - 1) + (width,), mode="nearest"))
+    half, n = width // 2, seg.shape[-1]
+    padded = np.concatenate([seg[..., :1]] * half + [seg] + [seg[..., -1:]] * half, axis=-1)
+    taps = [padded[..., k : k + n] for k in range(width)]
+    if width == 3:
+        return _median3(*taps)
+    a, b, c, d, e = taps
+    return _median3(
+        e, np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
+    )
 
 
 def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> float | None:
@@ -44,10 +65,10 @@ def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: 
     for length in np.unique(lengths[lengths > width]):
         first = starts[lengths == length]
         seg = raw[:, first[:, None] + np.arange(length)[None, :]]  # (leads, beats, samples)
-        smooth = median_filter(seg, size=(1, 1, width), mode="nearest")
+        smooth = _running_median(seg, width)
         residual = np.abs(seg - smooth) / slope[:, None, None]
         peaks.extend(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS], axis=-1).tolist())
-    return float(np.median(peaks)) if len(peaks) >= 3 else None
+    return float(median_last_axis(np.asarray(peaks))) if len(peaks) >= 3 else None
 
 
 def is_paced(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> bool | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
-from measurements.order_stats import percentile_last_axis
+from measurements.order_stats import median_last_axis, percentile_last_axis
 
 __all__ = ["BeatTemplate", "beat_template"]
 
@@ -115,7 +115,7 @@ def _median_correlation(beats: np.ndarray, template: np.ndarray) -> np.ndarray:
     t_centred = template - template.mean(axis=1, keepdims=True)
     num = (centred * t_centred[:, None, :]).sum(axis=2)
     den = np.sqrt((centred**2).sum(axis=2) * (t_centred**2).sum(axis=1)[:, None])
-    return np.median(num / np.maximum(den, 1e-12), axis=1)
+    return median_last_axis(num / np.maximum(den, 1e-12))
 
 
 def _smoothed_extreme(segment: np.ndarray, fs: float) -> np.ndarray:

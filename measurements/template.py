@@ -43,8 +43,8 @@ def median_beat(
     """
     after = np.append(np.diff(r_peaks), 0)[use] / fs
     before = np.insert(np.diff(r_peaks), 0, 0)[use] / fs
-    rr_after = float(np.median(after[after > 0])) if (after > 0).any() else rr_s
-    rr_before = float(np.median(before[before > 0])) if (before > 0).any() else rr_s
+    rr_after = float(median_last_axis(after[after > 0])) if (after > 0).any() else rr_s
+    rr_before = float(median_last_axis(before[before > 0])) if (before > 0).any() else rr_s
     pre = int(round(min(0.45, 0.55 * rr_before) * fs))
     post = int(round(max(0.35, min(0.70, rr_after - 0.05)) * fs))
     n = filtered.shape[1]

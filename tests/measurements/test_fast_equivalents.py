@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import signal as sps
+from scipy.ndimage import median_filter
 
 from measurements.filters import AMPLITUDE_HZ, DIAGNOSTIC_HZ, _band, _filter
 from measurements.order_stats import median_last_axis, percentile_last_axis
+from measurements.pacing import _running_median
 
 LUDB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ludb"
 
@@ -73,3 +75,14 @@ def test_median_equals_numpy() -> None:
     for n in range(1, 30):
         a = np.round(rng.standard_normal((12, 50, n)), 1)
         assert np.array_equal(median_last_axis(a), np.median(a, axis=-1))
+
+
+@pytest.mark.parametrize("width", [3, 5, 7])
+def test_running_median_equals_median_filter(width: int) -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        seg = np.round(
+            rng.standard_normal((12, int(rng.integers(1, 9)), int(rng.integers(width + 1, 200)))), 1
+        )
+        expected = median_filter(seg, size=(1, 1, width), mode="nearest")
+        assert np.array_equal(_running_median(seg, width), expected)
