@@ -13,15 +13,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["median_last_axis", "percentile_last_axis"]
+__all__ = ["sort_median", "percentile_last_axis"]
 
 
-def median_last_axis(a: np.ndarray) -> np.ndarray:
-    """``np.median(a, axis=-1)`` by sorting: for a few values per row it is several times faster than
-    ``np.median`` (which partitions each short row separately)."""
-    s = np.sort(a, axis=-1)
-    n = a.shape[-1]
-    return np.asarray(s[..., n // 2] if n % 2 else 0.5 * (s[..., n // 2 - 1] + s[..., n // 2]))
+def sort_median(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.median(a, axis=axis)`` by sorting: for a few values per row (beats per sample) it is
+    several times faster than ``np.median`` (which partitions each short row separately)."""
+    s = np.moveaxis(np.sort(a, axis=axis), axis, 0)
+    n = s.shape[0]
+    return np.asarray(s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2]))
 
 
 def _largest(rows: np.ndarray, m: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-from measurements.order_stats import median_last_axis, percentile_last_axis
+from measurements.order_stats import percentile_last_axis, sort_median
 
 __all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
 
@@ -68,7 +68,7 @@ def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: 
         smooth = _running_median(seg, width)
         residual = np.abs(seg - smooth) / slope[:, None, None]
         peaks.extend(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS], axis=-1).tolist())
-    return float(median_last_axis(np.asarray(peaks))) if len(peaks) >= 3 else None
+    return float(sort_median(np.asarray(peaks))) if len(peaks) >= 3 else None
 
 
 def is_paced(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> bool | None:

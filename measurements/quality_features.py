@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 
-from measurements.order_stats import median_last_axis, percentile_last_axis
+from measurements.order_stats import percentile_last_axis, sort_median
 
 __all__ = ["MAINS_HZ", "QualityFeatures", "quality_features"]
 
@@ -150,7 +150,7 @@ def _mains(spectrum: np.ndarray, bands: _Bands, n: int) -> tuple[dict, dict]:
             amplitude[hz] = ratio[hz] = np.full(leads, np.nan)
             continue
         peak, neighbour = pair
-        level = median_last_axis(_power(spectrum, neighbour))  # per-bin power of the neighbourhood
+        level = sort_median(_power(spectrum, neighbour))  # per-bin power of the neighbourhood
         peak_power = _power(spectrum, peak)
         excess = np.clip(peak_power.sum(axis=1) - level * peak.sum(), 0.0, None)
         # One-sided rfft: a sinusoid of amplitude A carries (A N / 2)^2 in total.
@@ -181,7 +181,7 @@ def quality_features(signal: np.ndarray, fs: float) -> QualityFeatures:
     blocks = n // block
     if blocks >= 2:
         # Every 4th sample is plenty for a median of 1 s of signal (and 4x cheaper).
-        medians = median_last_axis(x[:, : blocks * block].reshape(leads, blocks, block)[:, :, ::4])
+        medians = sort_median(x[:, : blocks * block].reshape(leads, blocks, block)[:, :, ::4])
         wander = medians.max(axis=1) - medians.min(axis=1)
     else:
         wander = np.full(leads, np.nan)
@@ -194,7 +194,7 @@ def quality_features(signal: np.ndarray, fs: float) -> QualityFeatures:
         window = max(1, int(round(_NOISE_WINDOW_S * fs)))
         windows = n // window
         rms = np.sqrt((high[:, : windows * window].reshape(leads, windows, window) ** 2).mean(axis=2))
-        noise_rms = median_last_axis(rms)
+        noise_rms = sort_median(rms)
     else:
         noise_rms = np.full(leads, np.nan)
     qrs_band = sp_fft.irfft(spectrum * bands.qrs, n=n, axis=1)
