@@ -24,41 +24,42 @@ def sort_median(a: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.asarray(s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2]))
 
 
-def _largest(rows: np.ndarray, m: int) -> np.ndarray:
-    """The ``m`` largest values of each row of a 2-D array, ascending, (rows, m).
+def _extreme(rows: np.ndarray, m: int, largest: bool) -> np.ndarray:
+    """The ``m`` largest (or smallest) values of each row of a 2-D array, ascending, (rows, m).
 
-    Where ``m`` is a small part of the row, only the values above a threshold taken from every 8th
-    sample (expected ~2 m of them) are sorted; a row with fewer than ``m`` values above it (never
+    Where ``m`` is a small part of the row, only the values beyond a threshold taken from every 8th
+    sample (expected ~2 m of them) are sorted; a row with fewer than ``m`` values beyond it (never
     seen on ECGs, possible on contrived input) falls back to a partition of the whole rows."""
     n = rows.shape[1]
     step = 8
-    if m * 4 * step > n:
-        return np.sort(np.partition(rows, n - m, axis=1)[:, n - m :], axis=1)
     sample = rows[:, ::step]
-    rank = sample.shape[1] - min(sample.shape[1], 2 * (m // step + 1) + 2)
-    threshold = np.partition(sample, rank, axis=1)[:, rank]
-    above = rows >= threshold[:, None]
-    counts = above.sum(axis=1)
-    if (counts < m).any():
+    beyond = min(sample.shape[1], 2 * (m // step + 1) + 2)  # sample values at or beyond the threshold
+    if m * 4 * step <= n:
+        rank = sample.shape[1] - beyond if largest else beyond - 1
+        threshold = np.partition(sample, rank, axis=1)[:, rank, None]
+        chosen = rows >= threshold if largest else rows <= threshold
+        counts = chosen.sum(axis=1)
+        if (counts >= m).all():
+            which, values = np.repeat(np.arange(rows.shape[0]), counts), rows[chosen]  # row-major
+            values = values[np.lexsort((values, which))]
+            first = np.cumsum(counts) - (m if largest else counts)
+            return np.asarray(values[first[:, None] + np.arange(m)[None, :]])
+    if largest:
         return np.sort(np.partition(rows, n - m, axis=1)[:, n - m :], axis=1)
-    which, values = np.repeat(np.arange(rows.shape[0]), counts), rows[above]  # row-major order
-    values = values[np.lexsort((values, which))]
-    ends = np.cumsum(counts)
-    return np.asarray(values[ends[:, None] - m + np.arange(m)[None, :]])
+    return np.sort(np.partition(rows, m - 1, axis=1)[:, :m], axis=1)
 
 
 def _order_statistics(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """The values at the given 0-based ranks of each sorted row of ``a``: shape a.shape[:-1] + ranks.shape."""
     n = a.shape[-1]
     rows = a.reshape(-1, n)
-    low, high = ranks[ranks < n // 2], ranks[ranks >= n // 2]
+    upper = ranks >= n // 2
     out = np.empty((rows.shape[0], ranks.size), dtype=a.dtype)
-    if high.size:
-        m = n - int(high.min())
-        out[:, ranks >= n // 2] = _largest(rows, m)[:, high - (n - m)]
-    if low.size:
-        m = int(low.max()) + 1
-        out[:, ranks < n // 2] = -_largest(-rows, m)[:, ::-1][:, low]
+    if upper.any():
+        m = n - int(ranks[upper].min())
+        out[:, upper] = _extreme(rows, m, largest=True)[:, ranks[upper] - (n - m)]
+    if not upper.all():
+        out[:, ~upper] = _extreme(rows, int(ranks[~upper].max()) + 1, largest=False)[:, ranks[~upper]]
     return out.reshape(a.shape[:-1] + ranks.shape)
 
 

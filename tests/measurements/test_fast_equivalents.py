@@ -48,12 +48,14 @@ def test_band_pass_equals_sosfiltfilt_on_a_real_record() -> None:
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_percentile_equals_numpy(dtype: type) -> None:
     rng = np.random.default_rng(1)
-    for trial in range(300):
-        n = int(rng.integers(1, 400))
+    for trial in range(120):
+        n = int(rng.integers(1, 400) if trial % 2 else rng.integers(400, 6000))  # short: no prefilter
         shape = [(12, n), (n,), (3, 4, n)][trial % 3]
         a = rng.standard_normal(shape)
         if trial % 4 == 0:
             a = np.round(a, 1)  # many ties
+        if trial % 7 == 0:
+            a = np.sort(a, axis=-1)  # the every-8th-sample threshold sees only part of the range
         a = a.astype(dtype)
         for q in (99.5, 99, 5.0, 50, 0, 100, 0.5, 37.3, [0.5, 99.5], (1, 99)):
             expected = np.percentile(a, q, axis=-1)
