@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from measurements.order_stats import percentile_last_axis
 from measurements.template import MedianBeat
 
 __all__ = ["DelineationParams", "Fiducials", "delineate", "pr_baseline"]
@@ -89,8 +88,8 @@ def _qrs_bounds(beat: MedianBeat, sv: np.ndarray, params: DelineationParams, out
     # Floors: a low percentile of the velocity before and after the QRS peak (the PR and ST segments'
     # noise level, never exactly zero).
     q = params.floor_percentile
-    floor_on = float(percentile_last_axis(sv[first:peak], q)) if peak > first else 0.0
-    floor_off = float(percentile_last_axis(sv[peak:last], q)) if last > peak else 0.0
+    floor_on = float(np.percentile(sv[first:peak], q)) if peak > first else 0.0
+    floor_off = float(np.percentile(sv[peak:last], q)) if last > peak else 0.0
     below_on = sv < floor_on + params.qrs_on_fraction * (top - floor_on)
     below_off = sv < floor_off + params.qrs_off_fraction * (top - floor_off)
     on = _quiet_run(below_on, peak, -1, hold, first)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-from measurements.order_stats import percentile_last_axis, sort_median
+from measurements.order_stats import sort_median
 
 __all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
 
@@ -57,7 +57,7 @@ def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: 
     starts = np.clip(r_peaks - before, 0, None)
     stops = np.clip(r_peaks + after, 0, raw.shape[1])
     width = max(3, int(round(MEDIAN_WIDTH_S * fs)) | 1)
-    slope = percentile_last_axis(np.abs(np.diff(filtered, axis=1)), 99.5) + 1e-9
+    slope = np.percentile(np.abs(np.diff(filtered, axis=1)), 99.5, axis=1) + 1e-9
     lengths = stops - starts
     peaks: list[float] = []
     # All beats' windows at once (grouped by length: only windows clipped at the record's ends

@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 
-from measurements.order_stats import percentile_last_axis, sort_median
+from measurements.order_stats import sort_median
 
 __all__ = ["MAINS_HZ", "QualityFeatures", "quality_features"]
 
@@ -198,7 +198,7 @@ def quality_features(signal: np.ndarray, fs: float) -> QualityFeatures:
     else:
         noise_rms = np.full(leads, np.nan)
     qrs_band = sp_fft.irfft(spectrum * bands.qrs, n=n, axis=1)
-    p_lo, p_hi = percentile_last_axis(qrs_band[:, ::2], [0.5, 99.5])
+    p_lo, p_hi = np.percentile(qrs_band[:, ::2], [0.5, 99.5], axis=1)
 
     mains_amplitude, mains_ratio = _mains(spectrum, bands, n)
     return QualityFeatures(

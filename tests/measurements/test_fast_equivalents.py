@@ -11,7 +11,7 @@ from scipy import signal as sps
 from scipy.ndimage import median_filter
 
 from measurements.filters import AMPLITUDE_HZ, DIAGNOSTIC_HZ, _band, _filter
-from measurements.order_stats import percentile_last_axis, sort_median
+from measurements.order_stats import sort_median
 from measurements.pacing import _running_median
 
 LUDB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ludb"
@@ -43,33 +43,6 @@ def test_band_pass_equals_sosfiltfilt_on_a_real_record() -> None:
     x = _ludb_signal()
     sos, _ = _band(500.0, *DIAGNOSTIC_HZ, 2)
     assert np.array_equal(_filter(x, 500.0, DIAGNOSTIC_HZ, 2), sps.sosfiltfilt(sos, x, axis=-1, padlen=500))
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_percentile_equals_numpy(dtype: type) -> None:
-    rng = np.random.default_rng(1)
-    for trial in range(120):
-        n = int(rng.integers(1, 400) if trial % 2 else rng.integers(400, 6000))  # short: no prefilter
-        shape = [(12, n), (n,), (3, 4, n)][trial % 3]
-        a = rng.standard_normal(shape)
-        if trial % 4 == 0:
-            a = np.round(a, 1)  # many ties
-        if trial % 7 == 0:
-            a = np.sort(a, axis=-1)  # the every-8th-sample threshold sees only part of the range
-        a = a.astype(dtype)
-        for q in (99.5, 99, 5.0, 50, 0, 100, 0.5, 37.3, [0.5, 99.5], (1, 99)):
-            expected = np.percentile(a, q, axis=-1)
-            got = percentile_last_axis(a, q)
-            assert type(got) is type(expected)
-            assert np.asarray(got).dtype == np.asarray(expected).dtype
-            assert np.shape(got) == np.shape(expected)
-            assert np.array_equal(got, expected), (shape, q)
-
-
-def test_percentile_equals_numpy_on_a_real_record() -> None:
-    slope = np.abs(np.diff(_ludb_signal(), axis=1))
-    assert np.array_equal(percentile_last_axis(slope, 99.5), np.percentile(slope, 99.5, axis=1))
-    assert np.array_equal(percentile_last_axis(slope, [0.5, 99.5]), np.percentile(slope, [0.5, 99.5], axis=1))
 
 
 def test_median_equals_numpy() -> None:
