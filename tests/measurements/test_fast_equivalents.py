@@ -57,8 +57,7 @@ def test_median_equals_numpy() -> None:
 def test_running_median_equals_median_filter(width: int) -> None:
     rng = np.random.default_rng(3)
     for _ in range(50):
-        seg = np.round(
-            rng.standard_normal((12, int(rng.integers(1, 9)), int(rng.integers(width + 1, 200)))), 1
-        )
-        expected = median_filter(seg, size=(1, 1, width), mode="nearest")
+        beats, samples = int(rng.integers(1, 9)), int(rng.integers(width + 1, 200))
+        seg = np.round(rng.standard_normal((beats, samples, 12)), 1)  # (beats, samples, leads)
+        expected = median_filter(seg, size=(1, width, 1), mode="nearest")
         assert np.array_equal(_running_median(seg, width), expected)
