@@ -24,7 +24,7 @@ import logging
 
 import numpy as np
 
-from measurements.template import median_last_axis
+from measurements.order_stats import sort_median
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class BeatFeatures:
         windows = filtered[:, idx]  # (leads, beats, window)
         windows = windows - windows.mean(axis=2, keepdims=True)
         flat = np.transpose(windows, (1, 0, 2)).reshape(len(r_peaks), -1)  # (beats, leads*window)
-        self.median = median_last_axis(flat.T)
+        self.median = sort_median(flat, axis=0)
         norms = np.linalg.norm(flat, axis=1)
         median_norm = float(np.linalg.norm(self.median)) or 1e-12
         self.correlation = (flat @ self.median) / np.maximum(norms * median_norm, 1e-12)
@@ -98,7 +98,7 @@ class BeatFeatures:
         slope = np.sqrt(np.sum(np.diff(windows, axis=2) ** 2, axis=0))  # (beats, window-1)
         active = slope > 0.2 * slope.max(axis=1, keepdims=True)
         widths = active.sum(axis=1).astype(float)
-        return widths / max(float(np.median(widths)), 1.0)
+        return widths / max(float(sort_median(widths)), 1.0)
 
     def differs(self) -> np.ndarray:
         return (
@@ -111,7 +111,7 @@ class BeatFeatures:
 def _reference(rr: np.ndarray) -> float:
     """The dominant RR of a set of intervals: their median, or their mean where premature intervals
     are half of them (bigeminy: the median would be a premature interval)."""
-    return max(float(np.median(rr)), float(np.mean(rr)))
+    return max(float(sort_median(rr)), float(np.mean(rr)))
 
 
 def _premature(rr: np.ndarray, ectopic_hint: np.ndarray) -> np.ndarray:
@@ -189,4 +189,4 @@ def align_peaks(energy: np.ndarray, r_peaks: np.ndarray, fs: float) -> np.ndarra
     w = windows_at(r_peaks)
     typical = int(np.argmax((w @ w.T).mean(axis=1)))
     first = aligned_to(w[typical], r_peaks)
-    return aligned_to(np.median(windows_at(first), axis=0), first)
+    return aligned_to(sort_median(windows_at(first), axis=0), first)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
+from measurements.order_stats import sort_median
+
 __all__ = ["MIN_PACING_FS", "SPIKE_RATIO", "is_paced", "spike_ratio"]
 
 MIN_PACING_FS = 250.0
@@ -23,6 +25,28 @@ SPIKE_RATIO = 2.5  # per-beat spike height / QRS slope, median over beats
 SPIKE_LEADS = 4
 MEDIAN_WIDTH_S = 0.010
 BEFORE_R_S, AFTER_R_S = 0.30, 0.02
+
+
+def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _running_median(seg: np.ndarray, width: int) -> np.ndarray:
+    """``scipy.ndimage.median_filter`` of width ``width`` along axis 1 of (beats, samples, leads)
+    windows, edges ``nearest``: the same values (a median selects, it does not compute), by a
+    min/max network for widths 3 and 5 (250-349 Hz and 450-549 Hz), several times faster than the
+    generic rank filter."""
+    if width not in (3, 5):
+        return np.asarray(median_filter(seg, size=(1, width, 1), mode="nearest"))
+    half, n = width // 2, seg.shape[1]
+    padded = np.concatenate([seg[:, :1]] * half + [seg] + [seg[:, -1:]] * half, axis=1)
+    taps = [padded[:, k : k + n] for k in range(width)]
+    if width == 3:
+        return _median3(*taps)
+    a, b, c, d, e = taps
+    return _median3(
+        e, np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
+    )
 
 
 def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> float | None:
@@ -35,14 +59,16 @@ def spike_ratio(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: 
     stops = np.clip(r_peaks + after, 0, raw.shape[1])
     width = max(3, int(round(MEDIAN_WIDTH_S * fs)) | 1)
     slope = np.percentile(np.abs(np.diff(filtered, axis=1)), 99.5, axis=1) + 1e-9
-    peaks = []
-    for a, b in zip(starts, stops, strict=True):
-        if b - a <= width:
-            continue
-        seg = raw[:, a:b]
-        residual = np.abs(seg - median_filter(seg, size=(1, width), mode="nearest")) / slope[:, None]
-        peaks.append(float(np.max(np.partition(residual, -SPIKE_LEADS, axis=0)[-SPIKE_LEADS])))
-    return float(np.median(peaks)) if len(peaks) >= 3 else None
+    lengths = stops - starts
+    peaks: list[float] = []
+    # All beats' windows at once (grouped by length: only windows clipped at the record's ends
+    # differ); the median filter runs along each window separately, as on each window alone.
+    for length in np.unique(lengths[lengths > width]):
+        first = starts[lengths == length]
+        seg = raw.T[first[:, None] + np.arange(length)[None, :]]  # (beats, samples, leads)
+        residual = np.abs(seg - _running_median(seg, width)) / slope
+        peaks.extend(np.max(np.partition(residual, -SPIKE_LEADS, axis=2)[..., -SPIKE_LEADS], axis=1).tolist())
+    return float(sort_median(np.asarray(peaks))) if len(peaks) >= 3 else None
 
 
 def is_paced(raw: np.ndarray, filtered: np.ndarray, r_peaks: np.ndarray, fs: float) -> bool | None:

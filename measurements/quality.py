@@ -221,7 +221,7 @@ def assess_quality(
     unreadable_leads = sum(1 for lead in lead_reports if lead.verdict == "unreadable")
 
     record: list[str] = []
-    finite = np.where(np.isfinite(x), x, 0.0)
+    finite = x if features.finite.all() else np.where(np.isfinite(x), x, 0.0)
     template = beat_template(finite, features.qrs_band, fs)
     consistent = np.nanmedian(template.correlation) if template.n_beats >= 2 else np.nan
     if template.n_beats < 2 or not consistent >= thresholds.min_beat_correlation:

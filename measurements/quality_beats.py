@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
+from measurements.order_stats import sort_median
+
 __all__ = ["BeatTemplate", "beat_template"]
 
 _PRE_S = 0.45  # template window before the QRS centre
@@ -65,7 +67,7 @@ def beat_template(x: np.ndarray, qrs_band: np.ndarray, fs: float) -> BeatTemplat
         return BeatTemplate(len(peaks), empty, empty, empty, empty, empty)
     index = peaks[:, None] + np.arange(-pre, post)[None, :]  # (B, W)
     beats = x[:, index]  # (L, B, W)
-    template = _median_over_beats(beats)  # (L, W)
+    template = sort_median(beats, axis=1)  # (L, W)
 
     correlation = _median_correlation(beats, template)
     # QRS onset and offset of the median beat: the first and last sample, within 120 ms of the
@@ -98,22 +100,13 @@ def beat_template(x: np.ndarray, qrs_band: np.ndarray, fs: float) -> BeatTemplat
     return BeatTemplate(len(peaks), qrs_net, p_amplitude, t_amplitude, correlation, p_consistency)
 
 
-def _median_over_beats(beats: np.ndarray) -> np.ndarray:
-    """np.median(beats, axis=1) for (L, B, W), by sorting the short beat axis (3x faster here)."""
-    ordered = np.sort(beats, axis=1)
-    middle = beats.shape[1] // 2
-    if beats.shape[1] % 2:
-        return ordered[:, middle]
-    return 0.5 * (ordered[:, middle - 1] + ordered[:, middle])
-
-
 def _median_correlation(beats: np.ndarray, template: np.ndarray) -> np.ndarray:
     """Per lead: the median over beats (L, B, W) of each beat's correlation with the template (L, W)."""
     centred = beats - beats.mean(axis=2, keepdims=True)
     t_centred = template - template.mean(axis=1, keepdims=True)
     num = (centred * t_centred[:, None, :]).sum(axis=2)
     den = np.sqrt((centred**2).sum(axis=2) * (t_centred**2).sum(axis=1)[:, None])
-    return np.median(num / np.maximum(den, 1e-12), axis=1)
+    return sort_median(num / np.maximum(den, 1e-12))
 
 
 def _smoothed_extreme(segment: np.ndarray, fs: float) -> np.ndarray:

@@ -29,9 +29,12 @@ name ends in ``_ratio`` are dimensionless.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import fft as sp_fft
+
+from measurements.order_stats import sort_median
 
 __all__ = ["MAINS_HZ", "QualityFeatures", "quality_features"]
 
@@ -100,23 +103,59 @@ def _checkable_frequency(freq: float, fs: float) -> float | None:
     return alias
 
 
-def _mains(power: np.ndarray, freqs: np.ndarray, n: int, fs: float) -> tuple[dict, dict]:
-    amplitude: dict[float, np.ndarray] = {}
-    ratio: dict[float, np.ndarray] = {}
-    leads = power.shape[0]
+@dataclass(frozen=True)
+class _Bands:
+    """Frequency masks of a length-``n`` real spectrum at ``fs``: fixed per (n, fs), so cached."""
+
+    high: np.ndarray  # >= 40 Hz, mains harmonics notched out
+    qrs: np.ndarray  # 5-30 Hz
+    mains: dict[float, tuple[np.ndarray, np.ndarray] | None]  # Hz -> (peak, neighbour) bins
+
+
+@lru_cache(maxsize=16)
+def _bands(n: int, fs: float) -> _Bands:
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    notch = np.zeros_like(freqs, dtype=bool)
+    for hz in MAINS_HZ:
+        harmonics = np.arange(hz, freqs[-1] + hz, hz)
+        notch |= (np.abs(freqs[:, None] - harmonics[None, :]) <= _NOTCH_HALF_WIDTH_HZ).any(axis=1)
+    mains: dict[float, tuple[np.ndarray, np.ndarray] | None] = {}
     for hz in MAINS_HZ:
         at = _checkable_frequency(hz, fs)
         if at is None:
-            amplitude[hz] = ratio[hz] = np.full(leads, np.nan)
+            mains[hz] = None
             continue
         distance = np.abs(freqs - at)
         peak = distance <= _MAINS_HALF_WIDTH_HZ
-        neighbour = (distance >= _NEIGHBOUR_HZ[0]) & (distance <= _NEIGHBOUR_HZ[1])
-        level = np.median(power[:, neighbour], axis=1)  # per-bin power of the neighbourhood
-        excess = np.clip(power[:, peak].sum(axis=1) - level * peak.sum(), 0.0, None)
+        mains[hz] = (peak, (distance >= _NEIGHBOUR_HZ[0]) & (distance <= _NEIGHBOUR_HZ[1]))
+    bands = _Bands((freqs >= _NOISE_LOW_HZ) & ~notch, (freqs >= 5.0) & (freqs <= 30.0), mains)
+    for mask in (bands.high, bands.qrs, *(m for pair in mains.values() if pair for m in pair)):
+        mask.flags.writeable = False
+    return bands
+
+
+def _power(spectrum: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Power of the selected bins, float64 (the squares are taken in the spectrum's precision)."""
+    s = spectrum[:, bins]
+    return (s.real**2 + s.imag**2).astype(np.float64)
+
+
+def _mains(spectrum: np.ndarray, bands: _Bands, n: int) -> tuple[dict, dict]:
+    amplitude: dict[float, np.ndarray] = {}
+    ratio: dict[float, np.ndarray] = {}
+    leads = spectrum.shape[0]
+    for hz in MAINS_HZ:
+        pair = bands.mains[hz]
+        if pair is None:
+            amplitude[hz] = ratio[hz] = np.full(leads, np.nan)
+            continue
+        peak, neighbour = pair
+        level = sort_median(_power(spectrum, neighbour))  # per-bin power of the neighbourhood
+        peak_power = _power(spectrum, peak)
+        excess = np.clip(peak_power.sum(axis=1) - level * peak.sum(), 0.0, None)
         # One-sided rfft: a sinusoid of amplitude A carries (A N / 2)^2 in total.
         amplitude[hz] = 2.0 * np.sqrt(excess) / n
-        ratio[hz] = power[:, peak].mean(axis=1) / np.maximum(level, 1e-30)
+        ratio[hz] = peak_power.mean(axis=1) / np.maximum(level, 1e-30)
     return amplitude, ratio
 
 
@@ -142,32 +181,26 @@ def quality_features(signal: np.ndarray, fs: float) -> QualityFeatures:
     blocks = n // block
     if blocks >= 2:
         # Every 4th sample is plenty for a median of 1 s of signal (and 4x cheaper).
-        medians = np.median(x[:, : blocks * block].reshape(leads, blocks, block)[:, :, ::4], axis=2)
+        medians = sort_median(x[:, : blocks * block].reshape(leads, blocks, block)[:, :, ::4])
         wander = medians.max(axis=1) - medians.min(axis=1)
     else:
         wander = np.full(leads, np.nan)
 
     # Single precision is plenty for these ratios and halves the FFT time.
     spectrum = sp_fft.rfft((x - x.mean(axis=1, keepdims=True)).astype(np.float32), axis=1)
-    freqs = np.fft.rfftfreq(n, 1.0 / fs)
-    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float64)
-
-    notch = np.zeros_like(freqs, dtype=bool)
-    for hz in MAINS_HZ:
-        harmonics = np.arange(hz, freqs[-1] + hz, hz)
-        notch |= (np.abs(freqs[:, None] - harmonics[None, :]) <= _NOTCH_HALF_WIDTH_HZ).any(axis=1)
+    bands = _bands(n, float(fs))
     if fs / 2.0 > _NOISE_LOW_HZ + 5.0:
-        high = sp_fft.irfft(spectrum * ((freqs >= _NOISE_LOW_HZ) & ~notch), n=n, axis=1)
+        high = sp_fft.irfft(spectrum * bands.high, n=n, axis=1)
         window = max(1, int(round(_NOISE_WINDOW_S * fs)))
         windows = n // window
         rms = np.sqrt((high[:, : windows * window].reshape(leads, windows, window) ** 2).mean(axis=2))
-        noise_rms = np.median(rms, axis=1)
+        noise_rms = sort_median(rms)
     else:
         noise_rms = np.full(leads, np.nan)
-    qrs_band = sp_fft.irfft(spectrum * ((freqs >= 5.0) & (freqs <= 30.0)), n=n, axis=1)
+    qrs_band = sp_fft.irfft(spectrum * bands.qrs, n=n, axis=1)
     p_lo, p_hi = np.percentile(qrs_band[:, ::2], [0.5, 99.5], axis=1)
 
-    mains_amplitude, mains_ratio = _mains(power, freqs, n, fs)
+    mains_amplitude, mains_ratio = _mains(spectrum, bands, n)
     return QualityFeatures(
         fs=float(fs),
         finite=finite,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from measurements.order_stats import sort_median
+
 __all__ = [
     "IRREGULAR_INDEX",
     "RhythmFigures",
@@ -34,7 +36,7 @@ def irregularity_index(rr_s: np.ndarray) -> float | None:
     """Median absolute successive RR difference over the median RR; None with < 3 intervals."""
     if rr_s.size < 3:
         return None
-    return float(np.median(np.abs(np.diff(rr_s))) / np.median(rr_s))
+    return float(sort_median(np.abs(np.diff(rr_s))) / sort_median(rr_s))
 
 
 def dominant_irregularity(rr_s: np.ndarray, classes: tuple[str, ...]) -> float | None:
@@ -78,7 +80,7 @@ def rhythm_figures(
     if irregular:
         dominant = float(np.mean(rr))
     else:
-        dominant = float(np.median(basis))
+        dominant = float(sort_median(basis))
     out.dominant_rr_s = dominant
     out.heart_rate_bpm = 60.0 / dominant
     out.rr_mean_ms = 1000.0 * float(np.mean(basis))

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MedianBeat", "median_beat", "median_last_axis"]
+from measurements.order_stats import sort_median
+
+__all__ = ["MedianBeat", "median_beat"]
 
 MIN_BEATS = 2
-
-
-def median_last_axis(a: np.ndarray) -> np.ndarray:
-    """Median over the last axis by sorting: for a few beats per sample it is several times faster
-    than ``np.median`` (which partitions each short row separately)."""
-    s = np.sort(a, axis=-1)
-    n = a.shape[-1]
-    return np.asarray(s[..., n // 2] if n % 2 else 0.5 * (s[..., n // 2 - 1] + s[..., n // 2]))
 
 
 @dataclass(frozen=True)
@@ -49,8 +43,8 @@ def median_beat(
     """
     after = np.append(np.diff(r_peaks), 0)[use] / fs
     before = np.insert(np.diff(r_peaks), 0, 0)[use] / fs
-    rr_after = float(np.median(after[after > 0])) if (after > 0).any() else rr_s
-    rr_before = float(np.median(before[before > 0])) if (before > 0).any() else rr_s
+    rr_after = float(sort_median(after[after > 0])) if (after > 0).any() else rr_s
+    rr_before = float(sort_median(before[before > 0])) if (before > 0).any() else rr_s
     pre = int(round(min(0.45, 0.55 * rr_before) * fs))
     post = int(round(max(0.35, min(0.70, rr_after - 0.05)) * fs))
     n = filtered.shape[1]
@@ -58,6 +52,6 @@ def median_beat(
     chosen = r_peaks[inside]
     if chosen.size < MIN_BEATS:
         return None
-    idx = np.arange(-pre, post + 1)[:, None] + chosen[None, :]  # (L, beats)
-    windows = filtered[:, idx]  # (12, L, beats)
-    return MedianBeat(median_last_axis(windows), pre, int(chosen.size), fs, rr_after, rr_before)
+    idx = chosen[:, None] + np.arange(-pre, post + 1)[None, :]  # (beats, L)
+    windows = filtered[:, idx]  # (12, beats, L): sorting along the beats is fastest this way round
+    return MedianBeat(sort_median(windows, axis=1), pre, int(chosen.size), fs, rr_after, rr_before)
