@@ -107,6 +107,27 @@ def test_patient_history_hashes_the_reference_and_never_shows_it(settings, base_
     ann, bob = api_token(db, "recordings:write", "recordings:read"), api_token(db, "recordings:write", "recordings:read")
     dicom = cinc_as_dicom(tmp_path / "files")
     caplog.set_level(logging.DEBUG)
+    # uvicorn's own logging config makes its access logger stop propagating once any in-process server
+    # has started (order-dependent in the whole suite), so listen on that logger directly as well.
+    access_logger = logging.getLogger("uvicorn.access")
+    access_logger.addHandler(caplog.handler)
+    access_level, access_disabled = access_logger.level, access_logger.disabled
+    access_logger.setLevel(logging.DEBUG)
+    access_logger.disabled = False
+    try:
+        _patient_history_checks(settings, base_url, dicom, ann, bob)
+    finally:
+        access_logger.removeHandler(caplog.handler)
+        access_logger.setLevel(access_level)
+        access_logger.disabled = access_disabled
+
+    access = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("/api/patients/history" in r.getMessage() for r in access), "the access log was captured"
+    for record in caplog.records:
+        assert PATIENT_REF not in record.getMessage() and PATIENT_REF not in str(record.__dict__), record.name
+
+
+def _patient_history_checks(settings, base_url: str, dicom, ann: str, bob: str) -> None:
     with httpx.Client(base_url=base_url, timeout=60) as http:
         first, second = _upload(http, ann, dicom), _upload(http, ann, dicom)
         other = _upload(http, ann, dicom, {**FORM, "patient_ref": "another-patient"})
@@ -135,11 +156,6 @@ def test_patient_history_hashes_the_reference_and_never_shows_it(settings, base_
                         headers={**bearer(ann), "content-type": "application/json"})  # fmt: skip
         assert big.status_code == 413
         assert http.post("/api/patients/history", json={"patient_ref": PATIENT_REF}).status_code == 401
-
-    access = [r for r in caplog.records if r.name == "uvicorn.access"]
-    assert any("/api/patients/history" in r.getMessage() for r in access), "the access log was captured"
-    for record in caplog.records:
-        assert PATIENT_REF not in record.getMessage() and PATIENT_REF not in str(record.__dict__), record.name
 
 
 def test_comparison_with_the_earlier_recording(settings, base_url, tmp_path):
