@@ -86,3 +86,25 @@ def test_classify_prefers_the_innermost_ecgstream_stage() -> None:
         classify(["Handle._run (asyncio/events.py:80)", "Fetcher._fetch (aiokafka/consumer/fetcher.py:1)"])
         == "kafka client (fetch, commit, produce)"
     )
+
+
+def test_worker_settings_of_a_run_and_their_limits() -> None:
+    from benchmarks.harness.runner import tuning_settings
+
+    settings = tuning_settings({"ANALYSIS_PROCESSES": "0", "TORCH_THREADS": "1"})
+    assert (settings.analysis_processes, settings.torch_threads, settings.batch_max) == (0, 1, 32)
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        tuning_settings({"DATABASE_URL": "sqlite://"})  # the harness owns the URLs, topics and secrets
+
+
+def test_ratios_against_the_analysis_ceiling_and_the_model_alone() -> None:
+    from benchmarks.harness.report import ratios
+
+    ceiling = {"records_per_s": 100.0, "predict_records_per_s": 400.0}
+    db = {"drain": {"records_per_s": 80.0}, "end_to_end": {"records_per_s": 60.0, "sustained_records_per_s": 70.0},
+          "per_record": {"sustained_records_per_s": 35.0}}  # fmt: skip
+    r = ratios(ceiling, db)
+    assert r["drain_over_ceiling"] == pytest.approx(0.8) and r["end_to_end_over_ceiling"] == pytest.approx(0.6)
+    assert r["drain_over_predict_ceiling"] == pytest.approx(0.2)
+    assert r["end_to_end_over_predict_ceiling"] == pytest.approx(0.15)
+    assert r["batched_over_per_record"] == pytest.approx(2.0)
