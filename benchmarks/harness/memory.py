@@ -1,4 +1,8 @@
-"""Memory figures: a worker's peak RSS (``VmHWM``) and the machine's total memory, from /proc."""
+"""Memory figures: a worker's peak RSS (``VmHWM``) and the machine's total memory, from /proc.
+
+A worker's figure includes its child processes (the assessment processes of ``ANALYSIS_PROCESSES``):
+the sum of each process's own peak, an upper bound of what the worker held at any one moment.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,23 @@ def _status_kib(path: Path, field: str) -> int:
     return 0
 
 
-def peak_rss_bytes(pid: int) -> int:
-    """Peak resident set size of a live process (``VmHWM`` in /proc/<pid>/status); 0 if it is gone."""
-    return _status_kib(Path(f"/proc/{pid}/status"), "VmHWM") * 1024
+def _children(pid: int) -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            pids.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def peak_rss_bytes(pid: int, *, children: bool = True) -> int:
+    """Peak resident set size of a live process (``VmHWM`` in /proc/<pid>/status) plus, with
+    ``children``, that of its descendants; 0 if it is gone."""
+    total = _status_kib(Path(f"/proc/{pid}/status"), "VmHWM") * 1024
+    if children:
+        total += sum(peak_rss_bytes(child) for child in _children(pid))
+    return total
 
 
 def machine_memory_bytes() -> int:

@@ -108,3 +108,24 @@ def test_ratios_against_the_analysis_ceiling_and_the_model_alone() -> None:
     assert r["drain_over_predict_ceiling"] == pytest.approx(0.2)
     assert r["end_to_end_over_predict_ceiling"] == pytest.approx(0.15)
     assert r["batched_over_per_record"] == pytest.approx(2.0)
+
+
+def test_a_workers_peak_rss_includes_its_child_processes() -> None:
+    import subprocess
+    import sys
+
+    from benchmarks.harness.memory import peak_rss_bytes
+
+    # a parent whose child holds 150 MB; both wait for stdin, so they are alive while measured
+    child = "import sys; x = bytearray(150_000_000); x[::4096] = b'1' * len(x[::4096]); print('ready', flush=True); sys.stdin.read()"
+    parent = (f"import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=sys.stdin, "
+              "stdout=sys.stdout); c.wait()")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        alone, with_children = peak_rss_bytes(proc.pid, children=False), peak_rss_bytes(proc.pid)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert with_children - alone > 140_000_000
