@@ -183,13 +183,14 @@ def render_table(result: dict[str, Any]) -> str:
             lambda d: f"{d['latency']['event']['p99_s']:.2f} / {d['latency']['event']['max_s']:.2f}",
         ),
         row(
-            "drain ms/rec: preprocess+model / db / other",
+            "drain ms/rec: measure / preprocess+model / db",
             lambda d: "{:.2f}/{:.2f}/{:.2f}".format(
+                d["drain"]["stages"].get("measurement_ms", float("nan")),
                 d["drain"]["stages"]["preprocess_ms"] + d["drain"]["stages"]["model_ms"],
                 d["drain"]["stages"]["db_write_ms"],
-                d["drain"]["stages"]["other_ms"],
             ),
         ),
+        row("drain worker CPU ms/rec (+ its processes)", lambda d: d["drain"]["stages"]["worker_cpu_ms"]),
         row(
             "sink rows/s (1 sink, no signal)", lambda d: d["db_write"]["without_signal"]["rows_per_s_1_sink"]
         ),

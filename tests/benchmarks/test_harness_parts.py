@@ -129,3 +129,15 @@ def test_a_workers_peak_rss_includes_its_child_processes() -> None:
         proc.stdin.close()
         proc.wait(timeout=60)
     assert with_children - alone > 140_000_000
+
+
+def test_cpu_seconds_count_the_work_done() -> None:
+    import os
+
+    from benchmarks.harness.memory import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    total = 0
+    while cpu_seconds(os.getpid()) <= before:  # spins until the kernel has counted at least one tick
+        total += sum(i * i for i in range(100_000))
+    assert total > 0 and cpu_seconds(123456789) == 0.0  # a process that does not exist has none
