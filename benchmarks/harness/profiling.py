@@ -61,6 +61,7 @@ LIBRARY_FILES: tuple[tuple[str, str], ...] = (
     ("faust/mode (stream, consumer)", "faust/"),
     ("faust/mode (stream, consumer)", "mode/"),
     ("asyncio loop", "asyncio/"),
+    ("pickling to/from the assessment processes", "multiprocessing/"),
 )
 # Innermost frames of a thread that is waiting, not computing.
 IDLE_FRAMES: tuple[tuple[str, str], ...] = (
@@ -69,6 +70,8 @@ IDLE_FRAMES: tuple[tuple[str, str], ...] = (
     ("get", "queue.py"),
     ("_worker", "concurrent/futures/thread.py"),
     ("serve_forever", "socketserver.py"),
+    ("_recv", "multiprocessing/connection.py"),
+    ("_exit_when_orphaned", "stream_processor/assessment.py"),  # its once-a-second parent check  # an assessment process waiting for work (and reading it)
     ("sleep", ""),
 )
 
