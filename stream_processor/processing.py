@@ -112,6 +112,7 @@ class AnalysisResult:
 
     predictions: AnalysedBatch
     failed: list[tuple[_Valid, EcgstreamError]]
+    diagnosed_at: datetime  # when the analysis ended (the batch may then wait for its predecessor)
 
 
 def _utcnow() -> datetime:
@@ -167,7 +168,7 @@ class BatchProcessor:
     async def analyse(self, batch: PreparedBatch) -> AnalysisResult:
         """Step 2 (executor): the analysis of the valid recordings; poison recordings are isolated."""
         predictions, failed = await self._predict(list(batch.valid))
-        return AnalysisResult(predictions, failed)
+        return AnalysisResult(predictions, failed, _utcnow())
 
     async def finish(self, batch: PreparedBatch, analysis: AnalysisResult) -> BatchOutcome:
         """Step 3 (event loop): store, publish results and dead letters. Returns when all are done."""
@@ -176,9 +177,8 @@ class BatchProcessor:
         dead.extend(self._dead_letter(item.message, error) for item, error in failed)
         failed_ids = {id(item) for item, _ in failed}
         valid = [item for item in batch.valid if id(item) not in failed_ids]
-        diagnosed_at = _utcnow()
         results = [
-            self._result(item, outcome, batch.received_at, diagnosed_at, predictions)
+            self._result(item, outcome, batch.received_at, analysis.diagnosed_at, predictions)
             for item, outcome in zip(valid, predictions.outcomes, strict=True)
         ] if valid else []  # fmt: skip
         if results:
