@@ -105,12 +105,15 @@ class AssessmentPool:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"AssessmentPool(processes={self.processes})"
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("assessment pool shut down")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
@@ -127,14 +130,14 @@ class AssessmentPool:
 
     def assess(self, items: Sequence[AssessmentInput]) -> list[Assessed]:
         """``assess(items)``, spread over the processes and the calling thread."""
-        if not self.processes or len(items) < 2:
+        if not self.processes or len(items) < 2 or self._closed:
             return assess(items)
         first, *rest = _chunks(len(items), self.processes + 1)
         try:
             pool = self._executor()
             futures: list[Future[list[Assessed]]] = [pool.submit(assess, list(items[s])) for s in rest]
         except (BrokenProcessPool, RuntimeError) as exc:
-            return self._without_pool(items, exc)
+            return assess(items) if self._closed else self._without_pool(items, exc)
         try:
             local = assess(items[first])
         finally:  # a failure here still waits for the processes, so no chunk outlives its batch
@@ -163,8 +166,9 @@ class AssessmentPool:
         return assess(items)
 
     def shutdown(self) -> None:
-        """Stop the processes (a chunk in progress finishes first); the pool restarts if used again."""
+        """Stop the processes (a chunk in progress finishes first); later batches are assessed in the
+        calling thread (a batch still in analysis while the worker stops starts no new process)."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

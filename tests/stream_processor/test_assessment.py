@@ -88,3 +88,12 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_after_shutdown_batches_are_assessed_in_the_calling_thread() -> None:
+    pool = AssessmentPool(1)
+    pool.warm_up()
+    pool.shutdown()
+    items = _inputs()[:3]
+    assert _comparable(pool.assess(items)) == _comparable(assess(items))
+    assert pool._pool is None  # no process was started again
