@@ -140,3 +140,14 @@ def test_cpu_seconds_count_the_work_done() -> None:
     total = sum(i * i for i in range(5_000_000))  # a few tenths of a second: many 10-ms clock ticks
     assert total > 0 and cpu_seconds(os.getpid()) > before
     assert cpu_seconds(123456789) == 0.0  # a process that does not exist has none
+
+
+def test_interleaved_configurations_parse_settings_and_a_source_tree(tmp_path: Path) -> None:
+    from benchmarks.harness.interleave import Config
+
+    config = Config.parse(f"base@{tmp_path}:ANALYSIS_PROCESSES=0,TORCH_THREADS=1")
+    assert (config.name, config.tree) == ("base", tmp_path.resolve())
+    assert config.overrides() == {"analysis_processes": 0, "torch_threads": 1}
+    assert Config.parse("default").overrides() == {} and Config.parse("default").tree is None
+    with pytest.raises(ValueError, match="not a worker tuning setting"):
+        Config.parse("bad:KAFKA_BOOTSTRAP=elsewhere:9092")
