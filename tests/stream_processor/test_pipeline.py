@@ -120,11 +120,15 @@ async def test_the_next_analysis_runs_while_a_batch_is_being_stored(predictor: P
     setup = Setup(predictor)
     setup.sink.hold = set(setup.ids(0))
     await setup.submit(0)
-    await setup.sink.waiting.wait()  # batch 0 analysed, its write held open
+    await asyncio.wait_for(setup.sink.waiting.wait(), timeout=120)  # batch 0 analysed, its write held open
     await setup.submit(1)  # returns once batch 1's analysis has started, although batch 0 is not stored
     third = asyncio.create_task(setup.submit(2))
-    while ("analysis ended", setup.ids(1)[0]) not in setup.processor.steps:
-        await asyncio.sleep(0.01)
+
+    async def batch_1_analysed() -> None:
+        while ("analysis ended", setup.ids(1)[0]) not in setup.processor.steps:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(batch_1_analysed(), timeout=120)  # a bound against a hang, not a speed check
     for _ in range(20):
         await asyncio.sleep(0)
     assert not third.done(), f"a third batch waits while {MAX_UNFINISHED} are unacknowledged"
