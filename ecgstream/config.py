@@ -18,6 +18,7 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | BATCH_MAX | ``32`` | most recordings per micro-batch |
 | BATCH_WAIT | ``0.5`` | seconds the worker waits to fill a micro-batch |
 | TORCH_THREADS | ``2`` | intra-op threads for inference |
+| ANALYSIS_PROCESSES | ``1`` | worker: extra processes for signal quality, measurements and rules (the batch is split between them and the inference thread); ``0`` = all in the inference thread |
 | METRICS_PORT | ``9108`` | port of the worker's ``/metrics`` (0 = pick a free one) |
 | GATEWAY_HOST / GATEWAY_PORT | ``127.0.0.1`` / ``8080`` | the web upload gateway |
 | MAX_RECORDING_BYTES | ``4194304`` | largest encoded recording accepted (60 s x 12 leads at 2 kHz int16 fits) |
@@ -85,6 +86,7 @@ class Settings:
     batch_max: int = 32
     batch_wait: float = 0.5
     torch_threads: int = 2
+    analysis_processes: int = 1
     metrics_port: int = 9108
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
@@ -163,6 +165,7 @@ ENV_FIELDS: dict[str, str] = {
     "BATCH_MAX": "batch_max",
     "BATCH_WAIT": "batch_wait",
     "TORCH_THREADS": "torch_threads",
+    "ANALYSIS_PROCESSES": "analysis_processes",
     "METRICS_PORT": "metrics_port",
     "GATEWAY_HOST": "gateway_host",
     "GATEWAY_PORT": "gateway_port",

@@ -41,8 +41,8 @@ __all__ = ["DiagnosisSink", "SqlDiagnosisSink", "InMemoryDiagnosisSink", "WriteO
 
 logger = logging.getLogger(__name__)
 
-# asyncpg and SQLite both cap one statement at 32767 bound parameters; a batch whose rows need
-# more is split into several multi-row INSERTs, still inside the one transaction.
+# asyncpg and SQLite both cap one statement at 32767 bound parameters: the ``IN (...)`` look-ups of a
+# larger batch are split into chunks of this many ids (the INSERTs bind one row at a time).
 MAX_BIND_PARAMETERS = 30_000
 
 
@@ -127,6 +127,7 @@ class SqlDiagnosisSink:
         self.engine = engine
         self._secret = hmac_secret
         self.store_signal = store_signal
+        self._statements: dict[str, Any] = {}  # table name -> its INSERT ... ON CONFLICT DO NOTHING
         dialect = engine.dialect.name
         if dialect == "postgresql":
             self._insert: Any = postgresql.insert
@@ -160,17 +161,14 @@ class SqlDiagnosisSink:
                 accepted = [r for r, ok in zip(results, same, strict=True) if ok]
                 by_key = sorted(_first_by_key(accepted, lambda r: r.key), key=lambda r: r.key)
                 diagnoses = [self._diagnosis_row(r, now) for r in by_key]
-                new = await self._insert_ignore(
-                    conn, Diagnosis.__table__, diagnoses, ["recording_id", "model_version"]
-                )
+                await self._insert_ignore(conn, Diagnosis.__table__, diagnoses, ["recording_id", "model_version"])
                 stored = await self._stored_diagnoses(conn, sorted({r.recording_id for r in accepted}))
         outcome = WriteOutcome([
             _as_stored(r, stored[r.key]) if ok else None for r, ok in zip(results, same, strict=True)
         ])  # fmt: skip
         logger.debug(
             "wrote diagnosis batch",
-            extra={"batch_size": len(results), "new_diagnoses": new, "duplicates": len(accepted) - new,
-                   "conflicting_duplicates": len(outcome.conflicting)},
+            extra={"batch_size": len(results), "conflicting_duplicates": len(outcome.conflicting)},
         )  # fmt: skip
         return outcome
 
@@ -205,17 +203,21 @@ class SqlDiagnosisSink:
 
     async def _insert_ignore(
         self, conn: AsyncConnection, table: Any, rows: list[dict[str, Any]], keys: list[str]
-    ) -> int:
-        """Multi-row ``INSERT ... ON CONFLICT (keys) DO NOTHING``; returns the number of rows inserted."""
+    ) -> None:
+        """``INSERT ... ON CONFLICT (keys) DO NOTHING`` of every row: one statement, executed for many rows.
+
+        The statement is the same for every batch, so SQLAlchemy compiles it once (its compiled cache)
+        and the driver prepares it once per connection: asyncpg pipelines the rows of ``executemany``
+        in one round trip, SQLite runs them in one ``executemany`` call.
+        """
         assert isinstance(table, Table)
-        per_statement = max(1, MAX_BIND_PARAMETERS // len(table.columns))
-        inserted = 0
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            statement = self._insert(table).values(chunk).on_conflict_do_nothing(index_elements=keys)
-            result = await conn.execute(statement)
-            inserted += max(result.rowcount, 0)
-        return inserted
+        if rows:
+            statement = self._statements.get(table.name)
+            if statement is None:
+                statement = self._statements.setdefault(
+                    table.name, self._insert(table).on_conflict_do_nothing(index_elements=keys)
+                )
+            await conn.execute(statement, rows)
 
     def _recording_row(self, r: DiagnosisResult, now: datetime) -> dict[str, Any]:
         return {

@@ -21,18 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from interpretation import fuse
-from measurements import Measurements, QualityReport, RuleStatement, measure_batch
-from measurements.quality import assess_quality
-from measurements.rules import rule_statements
+from measurements import Measurements, QualityReport
 from model import BatchPrediction, Predictor
 from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
 from schemas.diagnosis_findings import finite_or_none
 from schemas.recording import STANDARD_LEADS
+from stream_processor.assessment import Assessed, AssessmentInput, AssessmentPool
 
 __all__ = ["AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons"]
 
@@ -130,19 +129,15 @@ def event_quality(q: QualityReport) -> EventQuality:
     )
 
 
-@dataclass
-class _Assessed:
-    quality: QualityReport
-    measurements: Measurements | None = None
-    rules: tuple[RuleStatement, ...] = field(default_factory=tuple)
-
-
 class BatchAnalyser:
     """Runs quality, measurements, rules, the model and fusion over a batch (synchronously)."""
 
-    def __init__(self, predictor: Predictor, options: AnalysisOptions | None = None) -> None:
+    def __init__(
+        self, predictor: Predictor, options: AnalysisOptions | None = None, pool: AssessmentPool | None = None
+    ) -> None:
         self.predictor = predictor
         self.options = options or AnalysisOptions()
+        self.pool = pool or AssessmentPool(0)  # steps 1-3 here, or spread over processes
         self._codes = [label.code for label in predictor.labels]
         self._thresholds = {code: float(t) for code, t in zip(self._codes, predictor.thresholds, strict=True)}
 
@@ -182,17 +177,8 @@ class BatchAnalyser:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _assess(self, recordings: Sequence[Recording]) -> list[_Assessed]:
-        assessed = [_Assessed(assess_quality(r.signal, r.fs)) for r in recordings]
-        readable = [i for i, a in enumerate(assessed) if a.quality.readable]
-        if not readable:
-            return assessed
-        measured = measure_batch([recordings[i].signal for i in readable], [recordings[i].fs for i in readable])
-        for i, m in zip(readable, measured, strict=True):
-            rec = recordings[i]
-            assessed[i].measurements = m
-            assessed[i].rules = tuple(rule_statements(m, assessed[i].quality, sex=rec.sex, age=rec.age))
-        return assessed
+    def _assess(self, recordings: Sequence[Recording]) -> list[Assessed]:
+        return self.pool.assess([AssessmentInput(r.signal, float(r.fs), r.sex, r.age) for r in recordings])
 
     def _predict(self, recordings: Sequence[Recording]) -> BatchPrediction:
         return self.predictor.predict(
@@ -207,7 +193,7 @@ class BatchAnalyser:
         positives = self.predictor.statements(row[None, :])[0]
         return tuple(Statement(label.code, label.description, round(float(p), 4)) for label, p in positives)
 
-    def _statements(self, row: np.ndarray, assessed: _Assessed) -> tuple[Statement, ...]:
+    def _statements(self, row: np.ndarray, assessed: Assessed) -> tuple[Statement, ...]:
         if not self.options.fusion:
             return self._model_statements(row)
         probabilities = {code: float(p) for code, p in zip(self._codes, row, strict=True)}

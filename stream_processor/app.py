@@ -1,9 +1,11 @@
 """The faust app: one agent that consumes the recordings topic in micro-batches.
 
 Settings that matter for correctness:
-- agent ``concurrency=1``: one in-flight batch per worker, so an offset is never committed past a
-  message still being processed (faust commits the highest acked offset of each partition);
-- ``noack_take``: the batch's events are acked by hand, only after ``BatchProcessor.process`` stored
+- agent ``concurrency=1`` and ``stream_processor.pipeline``: one batch in analysis per worker while
+  the next is decoded and the previous stored and published; batches are acked in order, so an
+  offset is never committed past a message still being processed (faust commits the highest acked
+  offset of each partition);
+- ``noack_take``: the batch's events are acked by hand, only after ``BatchProcessor.finish`` stored
   and published everything. A cancelled batch (SIGTERM, rebalance) is never acked, so it is redelivered.
 - short session/heartbeat/rebalance timeouts (configurable) so a worker joins a group within seconds.
 """
@@ -11,7 +13,7 @@ Settings that matter for correctness:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
@@ -20,6 +22,7 @@ from ecgstream.config import Settings
 from ecgstream.kafka_security import KafkaSecurity
 from stream_processor.inflate_guard import SkippedBatch, install
 from stream_processor.messages import IncomingMessage
+from stream_processor.pipeline import BatchPipeline
 from stream_processor.processing import BatchProcessor
 from stream_processor.topics import max_message_bytes
 
@@ -93,10 +96,16 @@ def build_app(
     @app.agent(recordings, concurrency=1, name="diagnose")
     async def diagnose(stream: Any) -> None:
         processor = holder.get("processor") or holder.setdefault("processor", processor_factory(app))
-        async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait):
-            messages = [IncomingMessage.from_faust_event(event) for event in events]
-            await processor.process(messages)
+
+        async def ack(events: Sequence[Any]) -> None:
             for event in events:
                 await stream.ack(event)
+
+        pipeline = BatchPipeline(processor, ack)
+        try:
+            async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait):
+                await pipeline.submit(events, [IncomingMessage.from_faust_event(event) for event in events])
+        finally:  # shutdown or a failed batch: what is in flight is not acked, so it is redelivered
+            await pipeline.close()
 
     return app

@@ -1,5 +1,9 @@
 """One micro-batch, start to finish: decode, validate, analyse, store, publish. No faust in here.
 
+Three steps, so the agent can overlap them across batches (``stream_processor.pipeline``):
+``prepare`` (decode, validate), ``analyse`` (the executor) and ``finish`` (store, publish);
+``process`` runs the three in sequence.
+
 Analysis (signal quality, measurements, rule statements, the model, fusion; ``stream_processor.analysis``)
 is one executor call per batch; an unreadable recording is stored and published with its reasons and
 no statements.
@@ -43,6 +47,7 @@ from schemas import (
 from schemas.validation import validate_recording
 from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError, WriteOutcome
 from stream_processor.analysis import AnalysedBatch, AnalysisOptions, BatchAnalyser, RecordingOutcome
+from stream_processor.assessment import AssessmentPool
 from stream_processor.duplicates import recording_content_sha256, split_conflicts
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.messages import IncomingMessage
@@ -60,7 +65,7 @@ from stream_processor.publishing import ResultPublisher
 from stream_processor.redaction import OriginalProtection, protect_original
 from stream_processor.retry import retry_forever
 
-__all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig"]
+__all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig", "PreparedBatch", "AnalysisResult"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +96,25 @@ class _Valid:
     ingested_at: datetime | None
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A decoded batch: its valid recordings and the dead letters of the invalid messages."""
+
+    size: int  # messages consumed
+    received_at: datetime
+    valid: list[_Valid]
+    dead: list[DeadLetter]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """The analysis of a batch's valid recordings, and the recordings it could not analyse."""
+
+    predictions: AnalysedBatch
+    failed: list[tuple[_Valid, EcgstreamError]]
+    diagnosed_at: datetime  # when the analysis ended (the batch may then wait for its predecessor)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -115,6 +139,7 @@ class BatchProcessor:
         config: ProcessorConfig,
         executor: Executor | None = None,
         skipped_batches: deque[SkippedBatch] | None = None,
+        assessment_pool: AssessmentPool | None = None,
     ) -> None:
         self.predictor = predictor
         self.skipped_batches = skipped_batches if skipped_batches is not None else deque()
@@ -123,23 +148,37 @@ class BatchProcessor:
         self.metrics = metrics
         self.config = config
         self.executor = executor
-        self.analyser = BatchAnalyser(predictor, AnalysisOptions(measure=config.measure, fusion=config.fusion))
+        options = AnalysisOptions(measure=config.measure, fusion=config.fusion)
+        self.analyser = BatchAnalyser(predictor, options, assessment_pool)
         metrics.model_info.labels(version=predictor.version).set(1)
         self.protection = OriginalProtection(config.patient_hmac_secret, config.deadletter_key, DEAD_LETTER_PREFIX_BYTES)
 
     async def process(self, messages: Sequence[IncomingMessage]) -> BatchOutcome:
         """Process one batch. Returns only when every message is stored+published or dead-lettered."""
+        batch = self.prepare(messages)
+        return await self.finish(batch, await self.analyse(batch))
+
+    def prepare(self, messages: Sequence[IncomingMessage]) -> PreparedBatch:
+        """Step 1 (event loop): decode and validate; invalid messages become dead letters."""
         received_at = _utcnow()
         self.metrics.batch_records.observe(len(messages))
         valid, dead = self._decode_all(messages, received_at)
-        dead.extend(self._skipped_batch_letters())
-        predictions, failed = await self._predict(valid)
+        return PreparedBatch(len(messages), received_at, valid, dead)
+
+    async def analyse(self, batch: PreparedBatch) -> AnalysisResult:
+        """Step 2 (executor): the analysis of the valid recordings; poison recordings are isolated."""
+        predictions, failed = await self._predict(list(batch.valid))
+        return AnalysisResult(predictions, failed, _utcnow())
+
+    async def finish(self, batch: PreparedBatch, analysis: AnalysisResult) -> BatchOutcome:
+        """Step 3 (event loop): store, publish results and dead letters. Returns when all are done."""
+        dead = [*batch.dead, *self._skipped_batch_letters()]
+        predictions, failed = analysis.predictions, analysis.failed
         dead.extend(self._dead_letter(item.message, error) for item, error in failed)
         failed_ids = {id(item) for item, _ in failed}
-        valid = [item for item in valid if id(item) not in failed_ids]
-        diagnosed_at = _utcnow()
+        valid = [item for item in batch.valid if id(item) not in failed_ids]
         results = [
-            self._result(item, outcome, received_at, diagnosed_at, predictions)
+            self._result(item, outcome, batch.received_at, analysis.diagnosed_at, predictions)
             for item, outcome in zip(valid, predictions.outcomes, strict=True)
         ] if valid else []  # fmt: skip
         if results:
@@ -158,7 +197,7 @@ class BatchProcessor:
         self._observe(valid, results, events, predictions)
         logger.info(
             "batch processed",
-            extra={"records": len(messages), "diagnosed": len(results), "dead_lettered": len(dead)},
+            extra={"records": batch.size, "diagnosed": len(results), "dead_lettered": len(dead)},
         )
         return BatchOutcome(diagnosed=len(results), dead_lettered=len(dead))
 

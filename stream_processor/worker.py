@@ -16,6 +16,7 @@ from ecgstream.stack_info import resolve_bootstrap
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
 from stream_processor.app import build_app
+from stream_processor.assessment import AssessmentPool
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
@@ -44,6 +45,8 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(create_topics(settings, bootstrap))
     predictor = Predictor.load(settings.model_path, torch_threads=settings.torch_threads)
     _warm_up(predictor)
+    assessment_pool = AssessmentPool(settings.analysis_processes if settings.measurements else 0)
+    assessment_pool.warm_up()  # its processes started before /metrics answers (ready)
     metrics = WorkerMetrics.create()
     port = serve_metrics(metrics, settings.metrics_port, settings.metrics_host)
     logger.info(
@@ -70,7 +73,7 @@ def run_worker(settings: Settings) -> None:
         settings,
         bootstrap,
         lambda faust_app: BatchProcessor(
-            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped
+            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped, assessment_pool
         ),
         on_assignment=metrics.assigned_partitions.set,
         on_skipped_batch=skipped.append,
@@ -84,4 +87,5 @@ def run_worker(settings: Settings) -> None:
         pass
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+        assessment_pool.shutdown()
         logger.info("worker stopped")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.harness.report import render_profiles, render_table, write_json
-from benchmarks.harness.runner import REPO, run_benchmark
+from benchmarks.harness.runner import REPO, TUNING_SETTINGS, run_benchmark, tuning_settings
 from ecgstream.logs import configure_logging
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
@@ -64,16 +64,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also time bursts with N workers (e.g. 4 8 on a machine with more cores)",
     )
+    parser.add_argument(
+        "--worker-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a worker setting for this run (repeatable; one of {', '.join(TUNING_SETTINGS)}), e.g. ANALYSIS_PROCESSES=0",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    worker_settings = dict(pair.split("=", 1) for pair in args.worker_setting if "=" in pair)
+    if len(worker_settings) != len(args.worker_setting):
+        parser.error("--worker-setting takes NAME=VALUE")
+    try:
+        tuning_settings(worker_settings)
+    except ValueError as exc:
+        parser.error(str(exc))
     configure_logging(args.log_level)
     logging.getLogger("benchmarks").setLevel(args.log_level)
     result = asyncio.run(run_benchmark(
         quick=args.quick, backlog=args.backlog, latency_seconds=args.latency_seconds,
         more_workers=args.more_workers, databases=args.databases, postgres_url=args.postgres_url,
         data_dir=args.data if args.data.is_dir() else None,
-        profile_dir=args.profile.resolve() if args.profile else None,
+        profile_dir=args.profile.resolve() if args.profile else None, worker_settings=worker_settings,
     ))  # fmt: skip
     write_json(result, args.output)
     print(render_table(result))

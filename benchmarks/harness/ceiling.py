@@ -1,19 +1,19 @@
 """The compute ceiling: what one worker process could do if it did nothing but compute.
 
-``Predictor.predict`` on in-memory batches of ``batch_max`` recordings with ``torch_threads`` (the
-worker's settings), split into preprocessing and network time from ``BatchPrediction``; the decode
-of an encoded message (Avro + int16 -> float32), its validation and the signal hash the worker
-stores, per record, for reference (the worker does these on its event loop); and, when the measurement package
-provides them, ``measurements.measure`` and ``measurements.quality.assess_quality`` per record
-(``None`` = not importable yet, reported as n/a). The ceiling the ratios use (``records_per_s``)
-adds the measurement time only when the worker's processing module calls the measurement package.
+The ceiling the ratios use (``records_per_s``) is the worker's executor call on in-memory batches of
+``BATCH_MAX`` recordings, with the worker's settings (``TORCH_THREADS``, ``ANALYSIS_PROCESSES``,
+``MEASUREMENTS``, ``FUSION``): ``stream_processor.analysis.BatchAnalyser.run``, i.e. signal quality,
+measurements, rule statements, the model and fusion, best of N. Beside it: ``Predictor.predict``
+alone (``predict_records_per_s``, the ceiling before measurements existed), split into
+preprocessing and network time; the decode of an encoded message (Avro + int16 -> float32), its
+validation and the signal hash, per record (the worker does these on its event loop); and
+``measurements.measure`` and ``measurements.quality.assess_quality`` per record in one thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import logging
 import statistics
 import time
@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness.workload import Workload, stamp
-from schemas import decode_recording
+from ecgstream.config import Settings
+from schemas import Recording, decode_recording
 from schemas.validation import validate_recording
 
 __all__ = ["measure_ceiling"]
@@ -72,21 +73,50 @@ def _signal_digest(signal: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(signal, dtype="<f4").tobytes()).hexdigest()
 
 
-def worker_runs_measurements() -> bool:
-    """Whether the worker's batch processing calls the measurement package (read from its source)."""
-    spec = importlib.util.find_spec("stream_processor.processing")
-    if spec is None or spec.origin is None:
-        return False
-    source = Path(spec.origin).read_text()
-    return "from measurements" in source or "import measurements" in source
-
-
-def measure_ceiling(
-    workload: Workload, model_path: Path, batch_max: int, torch_threads: int, repeats: int
+def _analysis_ceiling(
+    predictor: Any, recs: list[Recording], settings: Settings, repeats: int
 ) -> dict[str, Any]:
-    """Records/s of the compute alone, and its parts in milliseconds per record."""
+    """The worker's executor call (``BatchAnalyser.run``: quality, measurements, rules, model, fusion)
+    on one in-memory batch, with the worker's options and assessment processes; best and median."""
+    from stream_processor.analysis import AnalysisOptions, BatchAnalyser
+    from stream_processor.assessment import AssessmentPool
+
+    processes = settings.analysis_processes if settings.measurements else 0
+    pool = AssessmentPool(processes)
+    try:
+        pool.warm_up()
+        analyser = BatchAnalyser(predictor, AnalysisOptions(settings.measurements, settings.fusion), pool)
+        batches: list[Any] = []
+        times = _timings(lambda: batches.append(analyser.run(recs)), repeats)
+    finally:
+        pool.shutdown()
+    n = len(recs)
+    best = min(range(len(times)), key=times.__getitem__)
+    fastest = batches[best + 1]  # batches[0] is the warm-up
+    readable = sum(1 for outcome in fastest.outcomes if outcome.readable)
+    return {
+        "records_per_s": n / times[best],
+        "records_per_s_median": n / statistics.median(times),
+        "analysis_processes": processes,
+        "measurements": settings.measurements,
+        "readable_records": readable,
+        # of the fastest run, wall ms per record of the batch: assessment (quality, measurements,
+        # rules; over the processes and the thread) + fusion, and the model's two parts
+        "measurement_ms_per_record": 1000 * fastest.measurement_seconds / n,
+        "preprocess_ms_per_record": 1000 * fastest.preprocess_seconds / n,
+        "model_ms_per_record": 1000 * fastest.inference_seconds / n,
+    }
+
+
+def measure_ceiling(workload: Workload, model_path: Path, settings: Settings, repeats: int) -> dict[str, Any]:
+    """Records/s of the compute alone, and its parts in milliseconds per record.
+
+    ``records_per_s`` (what the ratios use) is the worker's whole analysis when ``settings.measurements``
+    is on, else ``Predictor.predict`` alone; ``predict_records_per_s`` is always the model alone.
+    """
     from model import Predictor
 
+    batch_max, torch_threads = settings.batch_max, settings.torch_threads
     predictor = Predictor.load(model_path, torch_threads=torch_threads)
     recs = [workload.recordings[i % len(workload.recordings)] for i in range(batch_max)]
     args = ([r.signal for r in recs], [r.fs for r in recs], [r.age for r in recs], [r.sex for r in recs])
@@ -100,6 +130,7 @@ def measure_ceiling(
     batch_s = min(batch_times)  # a ceiling: the least disturbed run (the median is reported beside it)
     preprocess_s = min(p for p, _ in parts[1:])
     model_s = min(m for _, m in parts[1:])
+    analysis = _analysis_ceiling(predictor, recs, settings, repeats)
     messages = [workload.message() for _ in range(batch_max)]
     decode_s = min(_timings(lambda: [decode_recording(m.value, stamp(m)) for m in messages], repeats))
     decoded = [decode_recording(m.value, stamp(m)) for m in messages]
@@ -114,15 +145,15 @@ def measure_ceiling(
     quality_s = _per_record_seconds(
         _optional("measurements.quality", "assess_quality"), workload, min(batch_max, 16)
     )
-    in_worker = worker_runs_measurements()
-    per_record_s = batch_s / batch_max
-    if in_worker:
-        per_record_s += (measure_s or 0.0) + (quality_s or 0.0)
+    predict_rate = batch_max / batch_s
     result = {
         "batch_max": batch_max,
         "torch_threads": torch_threads,
         "model_version": predictor.version,
-        "predict_records_per_s": batch_max / batch_s,
+        "records_per_s": analysis["records_per_s"] if settings.measurements else predict_rate,
+        "basis": "analysis" if settings.measurements else "predict",
+        "analysis": analysis,
+        "predict_records_per_s": predict_rate,
         "predict_records_per_s_median": batch_max / statistics.median(batch_times),
         "preprocess_ms_per_record": 1000 * preprocess_s / batch_max,
         "model_ms_per_record": 1000 * model_s / batch_max,
@@ -131,8 +162,6 @@ def measure_ceiling(
         "signal_hash_ms_per_record": 1000 * hash_s / batch_max,
         "measure_ms_per_record": None if measure_s is None else 1000 * measure_s,
         "quality_ms_per_record": None if quality_s is None else 1000 * quality_s,
-        "worker_runs_measurements": in_worker,
-        "records_per_s": 1.0 / per_record_s,
         "label_codes": [label.code for label in predictor.labels],
     }
     logger.info("compute ceiling measured", extra={k: v for k, v in result.items() if isinstance(v, float)})

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from benchmarks.harness.environment import Phase, scrape_metrics
+from benchmarks.harness.memory import cpu_seconds
 from benchmarks.harness.profiling import Profiler
 from benchmarks.harness.stats import stage_breakdown, sustained_rate
 from benchmarks.harness.workload import RawProducer, Workload
@@ -31,15 +32,22 @@ async def measure_drain(
     [worker] = phase.start_workers(1)
     await phase.wait_metrics()
     await phase.wait_stored(1, timeout=180)  # steady state: model loaded, group joined, first batch written
-    before = scrape_metrics(worker)
+    before, cpu_before = scrape_metrics(worker), _cpu(worker)
     with profiler.attach(worker, f"{phase.database.name}-drain") if profiler else contextlib.nullcontext():
         await phase.wait_stored(n, timeout=120 + n / 5)
-    after = scrape_metrics(worker)
+    after, cpu_after = scrape_metrics(worker), _cpu(worker)
     rows = await phase.database.rows(phase.topic, set(ids))
     rate = sustained_rate([row.created_at.timestamp() for row in rows])
+    stages = stage_breakdown(before, after, rate)
+    if stages.get("records"):  # CPU of the worker and its assessment processes, per record
+        stages["worker_cpu_ms"] = 1000 * (cpu_after - cpu_before) / stages["records"]
     return {
         "records": n,
         "publish_records_per_s": n / (last_ack - first_send),
         "records_per_s": rate,
-        "stages": stage_breakdown(before, after, rate),
+        "stages": stages,
     }
+
+
+def _cpu(worker: Any) -> float:
+    return cpu_seconds(worker.process.pid) if worker.process else 0.0

@@ -39,6 +39,8 @@ STAGE_FRAMES: tuple[tuple[str, str, str], ...] = (
     ("preprocess", "preprocess_batch", "model/preprocessing.py"),
     ("model", "forward_windows", "model/predictor.py"),
     ("measurements", "measure", "measurements/__init__.py"),
+    ("assessment (quality, measurements, rules)", "assess", "stream_processor/assessment.py"),
+    ("fusion", "fuse", "interpretation/fusion.py"),
     ("results+events", "_result", "stream_processor/processing.py"),
     ("results+events", "_event", "stream_processor/processing.py"),
     ("results+events", "encode_diagnosis", "schemas/diagnosis_event.py"),
@@ -59,6 +61,7 @@ LIBRARY_FILES: tuple[tuple[str, str], ...] = (
     ("faust/mode (stream, consumer)", "faust/"),
     ("faust/mode (stream, consumer)", "mode/"),
     ("asyncio loop", "asyncio/"),
+    ("pickling to/from the assessment processes", "multiprocessing/"),
 )
 # Innermost frames of a thread that is waiting, not computing.
 IDLE_FRAMES: tuple[tuple[str, str], ...] = (
@@ -67,6 +70,8 @@ IDLE_FRAMES: tuple[tuple[str, str], ...] = (
     ("get", "queue.py"),
     ("_worker", "concurrent/futures/thread.py"),
     ("serve_forever", "socketserver.py"),
+    ("_recv", "multiprocessing/connection.py"),
+    ("_exit_when_orphaned", "stream_processor/assessment.py"),  # its once-a-second parent check  # an assessment process waiting for work (and reading it)
     ("sleep", ""),
 )
 
@@ -110,12 +115,14 @@ def _read_collapsed(path: Path) -> Iterator[tuple[list[str], int]]:
 
 def _thread_role(thread: str, stacks: list[list[str]]) -> str:
     """What a worker thread does, from its name ('thread (123): MainThread') and its stacks."""
-    name = thread.partition(": ")[2]
+    name = thread.rpartition(": ")[2]
     text = ";".join(";".join(s) for s in stacks)
+    if "concurrent/futures/process.py" in text and "_process_worker" in text:
+        return "assessment processes (ANALYSIS_PROCESSES: quality, measurements, rules)"
     if name == "MainThread":
         return "main thread (asyncio loop: faust agent, decode, db, events)"
     if name.startswith("inference") or "_run_model" in text:
-        return "inference thread (preprocess + model)"
+        return "inference thread (assessment share, preprocess, model, fusion)"
     if "mode/threads.py" in text:
         return "consumer thread (faust/aiokafka fetch loop)"
     if "aiosqlite/" in text:
@@ -129,7 +136,9 @@ def summarise(collapsed: Path, records: float) -> dict[str, Any]:
     """Seconds and ms per record of each stage, per thread role, from a collapsed-stacks file."""
     by_thread: dict[str, list[tuple[list[str], int]]] = defaultdict(list)
     for frames, count in _read_collapsed(collapsed):
-        thread = frames[0] if frames and frames[0].startswith(("thread ", "process ")) else "thread ?"
+        # --subprocesses: "process ..." then "thread ..." frames; both name the thread
+        leading = [f for f in frames[:2] if f.startswith(("thread ", "process "))]
+        thread = ";".join(leading) if leading else "thread ?"
         rest = [f for f in frames if not f.startswith(("thread ", "process "))]
         by_thread[thread].append((rest, count))
     roles: dict[str, Counter[str]] = defaultdict(Counter)
@@ -205,7 +214,8 @@ class Profiler:
         assert worker.process is not None and self.executable is not None
         collapsed = self.folder / f"{name}.txt"
         command = [self.executable, "record", "--pid", str(worker.process.pid), "--rate", str(RATE_HZ),
-                   "--nonblocking", "--threads", "--idle", "--format", "raw", "--output", str(collapsed)]  # fmt: skip
+                   "--nonblocking", "--threads", "--idle", "--subprocesses", "--format", "raw",
+                   "--output", str(collapsed)]  # fmt: skip
         spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             yield

@@ -75,14 +75,20 @@ def _div(a: float | None, b: float | None) -> float | None:
 
 
 def ratios(ceiling: dict[str, Any], db: dict[str, Any]) -> dict[str, Any]:
-    """The headline ratios of one database's figures against the compute ceiling."""
-    ceil = ceiling["records_per_s"]
+    """The headline ratios of one database's figures against the compute ceiling.
+
+    ``*_over_ceiling`` use the ceiling of the worker's whole analysis (``ceiling["records_per_s"]``);
+    ``*_over_predict_ceiling`` the model alone (``Predictor.predict``), as before measurements existed.
+    """
+    ceil, predict = ceiling["records_per_s"], ceiling.get("predict_records_per_s")
     e2e, drain = db.get("end_to_end", {}), db.get("drain", {})
     per_record, two = db.get("per_record", {}), db.get("two_workers", {})
     rss = [db.get("worker_peak_rss_bytes", 0), *two.get("peak_rss_bytes", [])]
     return {
         "end_to_end_over_ceiling": _div(e2e.get("records_per_s"), ceil),
         "drain_over_ceiling": _div(drain.get("records_per_s"), ceil),
+        "end_to_end_over_predict_ceiling": _div(e2e.get("records_per_s"), predict),
+        "drain_over_predict_ceiling": _div(drain.get("records_per_s"), predict),
         "batched_over_per_record": _div(
             e2e.get("sustained_records_per_s"), per_record.get("sustained_records_per_s")
         ),
@@ -106,6 +112,19 @@ def _fmt(value: Any, unit: str = "") -> str:
     return str(value)
 
 
+def _ceiling_line(ceiling: dict[str, Any]) -> str:
+    analysis = ceiling.get("analysis")
+    if ceiling.get("basis") != "analysis" or not analysis:
+        return f"compute ceiling (ratios): {ceiling['records_per_s']:.1f} rec/s, Predictor.predict alone"
+    return (
+        f"compute ceiling (ratios): {ceiling['records_per_s']:.1f} rec/s, the worker's whole analysis "
+        f"(median {analysis['records_per_s_median']:.1f}; per record: quality+measurements+rules+fusion "
+        f"{analysis['measurement_ms_per_record']:.2f} ms over {analysis['analysis_processes']} process(es) + "
+        f"the thread, preprocess {analysis['preprocess_ms_per_record']:.2f} ms, model "
+        f"{analysis['model_ms_per_record']:.2f} ms; {analysis['readable_records']} of {ceiling['batch_max']} readable)"
+    )
+
+
 def render_table(result: dict[str, Any]) -> str:
     """One table: a row per figure, a column per database."""
     dbs = list(result["databases"])
@@ -127,9 +146,12 @@ def render_table(result: dict[str, Any]) -> str:
         f"{result['machine']['memory_bytes'] / 2**30:.0f} GiB; load avg at start "
         f"{result['load_average_at_start'][0]:.1f}, at end {result['machine']['load_average_1m_5m_15m'][0]:.1f}",
         f"settings: BATCH_MAX {ceiling['batch_max']}, BATCH_WAIT {result['settings']['batch_wait']} s, "
-        f"TORCH_THREADS {ceiling['torch_threads']}, {result['settings']['partitions']} partitions, Tansu broker",
-        f"compute ceiling: {ceiling['records_per_s']:.1f} rec/s (predict {ceiling['predict_records_per_s']:.1f} rec/s; "
-        f"per record: preprocess {ceiling['preprocess_ms_per_record']:.2f} ms, model "
+        f"TORCH_THREADS {ceiling['torch_threads']}, ANALYSIS_PROCESSES {result['settings'].get('analysis_processes')}, "
+        f"MEASUREMENTS {result['settings'].get('measurements')}, {result['settings']['partitions']} partitions, "
+        "Tansu broker",
+        _ceiling_line(ceiling),
+        f"predict-only ceiling: {ceiling['predict_records_per_s']:.1f} rec/s (per record: preprocess "
+        f"{ceiling['preprocess_ms_per_record']:.2f} ms, model "
         f"{ceiling['model_ms_per_record']:.2f} ms; event loop: decode {ceiling['decode_ms_per_record']:.2f} ms, "
         f"validate {ceiling['validate_ms_per_record']:.2f} ms, signal hash {ceiling['signal_hash_ms_per_record']:.2f} ms; measure "
         f"{_fmt(ceiling['measure_ms_per_record'])} ms, quality {_fmt(ceiling['quality_ms_per_record'])} ms)",
@@ -161,13 +183,14 @@ def render_table(result: dict[str, Any]) -> str:
             lambda d: f"{d['latency']['event']['p99_s']:.2f} / {d['latency']['event']['max_s']:.2f}",
         ),
         row(
-            "drain ms/rec: preprocess+model / db / other",
+            "drain ms/rec: measure / preprocess+model / db",
             lambda d: "{:.2f}/{:.2f}/{:.2f}".format(
+                d["drain"]["stages"].get("measurement_ms", float("nan")),
                 d["drain"]["stages"]["preprocess_ms"] + d["drain"]["stages"]["model_ms"],
                 d["drain"]["stages"]["db_write_ms"],
-                d["drain"]["stages"]["other_ms"],
             ),
         ),
+        row("drain worker CPU ms/rec (+ its processes)", lambda d: d["drain"]["stages"]["worker_cpu_ms"]),
         row(
             "sink rows/s (1 sink, no signal)", lambda d: d["db_write"]["without_signal"]["rows_per_s_1_sink"]
         ),

@@ -23,10 +23,10 @@ from benchmarks.harness.profiling import Profiler, summarise
 from benchmarks.harness.report import RATIO_KEYS, commit_info, machine_info, now_text, ratios
 from benchmarks.harness.scaling import measure_workers
 from benchmarks.harness.workload import build_workload
-from ecgstream.config import DEFAULT_MODEL_PATH, Settings
+from ecgstream.config import DEFAULT_MODEL_PATH, Settings, load_settings
 from ecgstream.embedded import TansuBroker
 
-__all__ = ["Sizes", "FULL", "QUICK", "run_benchmark"]
+__all__ = ["Sizes", "FULL", "QUICK", "run_benchmark", "tuning_settings", "TUNING_SETTINGS"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +55,32 @@ def _half_load_rate(figures: dict[str, Any], ceiling: dict[str, Any]) -> float:
     return 0.25 * float(ceiling["records_per_s"])
 
 
+# Worker settings a run may change (--worker-setting); the rest (topics, URLs, secrets) are the harness's.
+TUNING_SETTINGS = ("BATCH_MAX", "BATCH_WAIT", "TORCH_THREADS", "ANALYSIS_PROCESSES", "MEASUREMENTS", "FUSION",
+                   "STORE_SIGNAL")  # fmt: skip
+
+
+def tuning_settings(values: dict[str, str]) -> Settings:
+    """Default settings with ``values`` (``NAME: value``, names from ``TUNING_SETTINGS``) applied."""
+    unknown = sorted(set(values) - set(TUNING_SETTINGS))
+    if unknown:
+        raise ValueError(f"not a worker tuning setting: {', '.join(unknown)} (one of {', '.join(TUNING_SETTINGS)})")
+    return load_settings(values)
+
+
 # Benchmark recordings are synthetic or public; workers outside `ecgstream up` need a non-default secret.
 BENCH_PATIENT_SECRET = "ecgstream-benchmark-patient-secret-0123456789"
 
 
 async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ceiling: dict[str, Any],
                         home: Path, profiler: Profiler | None, codes: list[int],
-                        more_workers: list[int]) -> dict[str, Any]:  # fmt: skip
+                        more_workers: list[int], tuning: Settings) -> dict[str, Any]:  # fmt: skip
     figures: dict[str, Any] = {"url": database.url.split("@")[-1]}
     with TansuBroker(log_path=home / f"tansu-{database.name}.log") as broker:
         await database.prepare()
         run = BenchRun(
-            Settings(kafka_bootstrap=broker.bootstrap, database_url=database.url, home=home,
-                     patient_hmac_secret=BENCH_PATIENT_SECRET),  # a configured broker refuses the default
+            tuning.with_overrides(kafka_bootstrap=broker.bootstrap, database_url=database.url, home=home,
+                                  patient_hmac_secret=BENCH_PATIENT_SECRET),  # a configured broker refuses the default
             database, home,
         )
         try:
@@ -121,14 +134,19 @@ async def _one_database(database: BenchDatabase, workload: Any, sizes: Sizes, ce
 async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str, backlog: int | None = None,
                         latency_seconds: float | None = None, more_workers: Sequence[int] = (),
                         data_dir: Path | None, profile_dir: Path | None,
-                        model_path: Path = DEFAULT_MODEL_PATH) -> dict[str, Any]:  # fmt: skip
-    """Run every measurement once; return the result document (see ``report``)."""
+                        model_path: Path = DEFAULT_MODEL_PATH,
+                        worker_settings: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run every measurement once; return the result document (see ``report``).
+
+    ``worker_settings`` are environment-style settings of the workers and the ceiling (for example
+    ``{"ANALYSIS_PROCESSES": "0"}``), to compare configurations; unset ones keep their defaults.
+    """
     sizes = QUICK if quick else FULL
     if backlog is not None:
         sizes = replace(sizes, backlog=backlog)
     if latency_seconds is not None:
         sizes = replace(sizes, latency_seconds=latency_seconds)
-    defaults = Settings()
+    defaults = tuning_settings(worker_settings or {})
     load_at_start = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="ecgstream-bench-") as tmp:
         home = Path(tmp)
@@ -141,15 +159,13 @@ async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str,
             "compute ceiling",
             extra={"batch_max": defaults.batch_max, "torch_threads": defaults.torch_threads},
         )
-        ceiling = measure_ceiling(
-            workload, model_path, defaults.batch_max, defaults.torch_threads, sizes.repeats
-        )
+        ceiling = measure_ceiling(workload, model_path, defaults, sizes.repeats)
         codes = list(ceiling.pop("label_codes"))
         profiler = Profiler(profile_dir) if profile_dir is not None else None
         per_db: dict[str, Any] = {}
         for name in databases:
             per_db[name] = await _one_database(
-                makers[name](), workload, sizes, ceiling, home, profiler, codes, list(more_workers)
+                makers[name](), workload, sizes, ceiling, home, profiler, codes, list(more_workers), defaults
             )
     primary = per_db.get("postgres") or next(iter(per_db.values()))
     result: dict[str, Any] = {
@@ -162,6 +178,9 @@ async def run_benchmark(*, quick: bool, databases: list[str], postgres_url: str,
             "batch_max": defaults.batch_max,
             "batch_wait": defaults.batch_wait,
             "torch_threads": defaults.torch_threads,
+            "analysis_processes": defaults.analysis_processes,
+            "measurements": defaults.measurements,
+            "worker_settings": dict(worker_settings or {}),
             "partitions": defaults.topic_partitions,
             "broker": "tansu (embedded)",
             "sizes": asdict(sizes),

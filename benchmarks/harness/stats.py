@@ -41,6 +41,9 @@ def stage_breakdown(
     ``wall`` is one record's share of the worker's time at the measured rate (1000 / rate) and
     ``other`` is that minus the measured stages: decoding, validation,
     building results and events, publishing, acking, waiting to fill a batch and everything else.
+    ``measurement_ms`` (quality, measurements, rules, fusion) runs in the executor like the model.
+    The worker overlaps its stages (``stream_processor.pipeline``), so the stages may add up to more
+    than ``wall`` and ``other`` may be negative: read them as time per stage, not as shares.
     """
 
     def delta(name: str) -> float:
@@ -55,8 +58,11 @@ def stage_breakdown(
         "mean_batch": records / batches if batches else float("nan"),
         "preprocess_ms": 1000 * delta("ecgstream_preprocess_seconds_sum") / records,
         "model_ms": 1000 * delta("ecgstream_inference_seconds_sum") / records,
+        "measurement_ms": 1000 * delta("ecgstream_measurement_seconds_sum") / records,
         "db_write_ms": 1000 * delta("ecgstream_db_write_seconds_sum") / records,
         "wall_ms": 1000 / records_per_s if records_per_s > 0 else float("nan"),
     }
-    out["other_ms"] = out["wall_ms"] - out["preprocess_ms"] - out["model_ms"] - out["db_write_ms"]
+    out["other_ms"] = (
+        out["wall_ms"] - out["preprocess_ms"] - out["model_ms"] - out["measurement_ms"] - out["db_write_ms"]
+    )
     return out

@@ -86,3 +86,68 @@ def test_classify_prefers_the_innermost_ecgstream_stage() -> None:
         classify(["Handle._run (asyncio/events.py:80)", "Fetcher._fetch (aiokafka/consumer/fetcher.py:1)"])
         == "kafka client (fetch, commit, produce)"
     )
+
+
+def test_worker_settings_of_a_run_and_their_limits() -> None:
+    from benchmarks.harness.runner import tuning_settings
+
+    settings = tuning_settings({"ANALYSIS_PROCESSES": "0", "TORCH_THREADS": "1"})
+    assert (settings.analysis_processes, settings.torch_threads, settings.batch_max) == (0, 1, 32)
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        tuning_settings({"DATABASE_URL": "sqlite://"})  # the harness owns the URLs, topics and secrets
+
+
+def test_ratios_against_the_analysis_ceiling_and_the_model_alone() -> None:
+    from benchmarks.harness.report import ratios
+
+    ceiling = {"records_per_s": 100.0, "predict_records_per_s": 400.0}
+    db = {"drain": {"records_per_s": 80.0}, "end_to_end": {"records_per_s": 60.0, "sustained_records_per_s": 70.0},
+          "per_record": {"sustained_records_per_s": 35.0}}  # fmt: skip
+    r = ratios(ceiling, db)
+    assert r["drain_over_ceiling"] == pytest.approx(0.8) and r["end_to_end_over_ceiling"] == pytest.approx(0.6)
+    assert r["drain_over_predict_ceiling"] == pytest.approx(0.2)
+    assert r["end_to_end_over_predict_ceiling"] == pytest.approx(0.15)
+    assert r["batched_over_per_record"] == pytest.approx(2.0)
+
+
+def test_a_workers_peak_rss_includes_its_child_processes() -> None:
+    import subprocess
+    import sys
+
+    from benchmarks.harness.memory import peak_rss_bytes
+
+    # a parent whose child holds 150 MB; both wait for stdin, so they are alive while measured
+    child = "import sys; x = bytearray(150_000_000); x[::4096] = b'1' * len(x[::4096]); print('ready', flush=True); sys.stdin.read()"
+    parent = (f"import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=sys.stdin, "
+              "stdout=sys.stdout); c.wait()")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        alone, with_children = peak_rss_bytes(proc.pid, children=False), peak_rss_bytes(proc.pid)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert with_children - alone > 140_000_000
+
+
+def test_cpu_seconds_count_the_work_done() -> None:
+    import os
+
+    from benchmarks.harness.memory import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    total = sum(i * i for i in range(5_000_000))  # a few tenths of a second: many 10-ms clock ticks
+    assert total > 0 and cpu_seconds(os.getpid()) > before
+    assert cpu_seconds(123456789) == 0.0  # a process that does not exist has none
+
+
+def test_interleaved_configurations_parse_settings_and_a_source_tree(tmp_path: Path) -> None:
+    from benchmarks.harness.interleave import Config
+
+    config = Config.parse(f"base@{tmp_path}:ANALYSIS_PROCESSES=0,TORCH_THREADS=1")
+    assert (config.name, config.tree) == ("base", tmp_path.resolve())
+    assert config.overrides() == {"analysis_processes": 0, "torch_threads": 1}
+    assert Config.parse("default").overrides() == {} and Config.parse("default").tree is None
+    with pytest.raises(ValueError, match="not a worker tuning setting"):
+        Config.parse("bad:KAFKA_BOOTSTRAP=elsewhere:9092")

@@ -30,6 +30,19 @@ def test_resample_length_and_tone(fs_in: float, fs_out: float, n_in: int) -> Non
     np.testing.assert_allclose(y[0, mid], np.sin(2 * np.pi * 5 * ty[mid]), atol=0.03)
 
 
+@pytest.mark.parametrize(("down", "shape"), [(5, (12, 5000)), (5, (3, 12, 5001)), (10, (12, 7000)),
+                                           (2, (2, 12, 2501)), (5, (12, 7))])  # fmt: skip
+def test_integer_decimation_matches_resample_poly(down: int, shape: tuple[int, ...]) -> None:
+    """The strided-convolution path (integer ratios) is ``resample_poly`` to within float32 rounding."""
+    from scipy import signal as sps
+
+    x = np.random.default_rng(down).normal(0.0, 1.5, shape).astype(np.float32)
+    y = resample(x, 100.0 * down, 100.0)
+    expected = sps.resample_poly(x, 1, down, axis=-1)
+    assert y.shape == expected.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, rtol=0, atol=2e-6)
+
+
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x**2)))
 

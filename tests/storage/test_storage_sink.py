@@ -111,7 +111,7 @@ async def test_empty_batch_is_a_no_op(engine: AsyncEngine) -> None:
 async def test_large_batch_is_split_below_the_bind_parameter_limit(
     engine: AsyncEngine, result_factory: Factory
 ) -> None:
-    n = MAX_BIND_PARAMETERS // len(Recording.__table__.columns) + 10  # forces two INSERTs per table
+    n = MAX_BIND_PARAMETERS // len(Recording.__table__.columns) + 10  # more than one multi-row statement could bind
     batch = [result_factory(signal=None, signal_sha256="0" * 64) for _ in range(n)]
     await sink_for(engine).write_batch(batch)
     assert await count_diagnoses(engine) == n

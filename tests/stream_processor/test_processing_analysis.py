@@ -136,9 +136,9 @@ async def test_a_recording_that_crashes_the_analysis_is_isolated(
     import dataclasses
 
     from schemas import decode_dead_letter
-    from stream_processor import analysis
+    from stream_processor import assessment
 
-    real = analysis.measure_batch
+    real = assessment.measure_batch
     marker_mv = 9.0
 
     def crashing(signals, fs_list):  # type: ignore[no-untyped-def]
@@ -146,7 +146,7 @@ async def test_a_recording_that_crashes_the_analysis_is_isolated(
             raise RuntimeError("simulated measurement library failure")
         return real(signals, fs_list)
 
-    monkeypatch.setattr(analysis, "measure_batch", crashing)
+    monkeypatch.setattr(assessment, "measure_batch", crashing)  # the processor assesses in its thread
     clean = cinc_recordings()[:2]
     signal = clean[0].signal.copy()
     signal[0, 0] = marker_mv
