@@ -17,6 +17,7 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | WORKER_GROUP | ``ecgstream-worker`` | faust app id = Kafka consumer group |
 | BATCH_MAX | ``32`` | most recordings per micro-batch |
 | BATCH_WAIT | ``0.5`` | seconds the worker waits to fill a micro-batch |
+| FETCH_MAX_WAIT_MS | ``100`` | longest the worker's consumer lets the broker park an empty fetch (faust's own 1,500 ms adds latency on brokers that answer only at expiry, like Tansu) |
 | TORCH_THREADS | ``2`` | intra-op threads for inference |
 | ANALYSIS_PROCESSES | ``1`` | worker: extra processes for signal quality, measurements and rules (the batch is split between them and the inference thread); ``0`` = all in the inference thread |
 | METRICS_PORT | ``9108`` | port of the worker's ``/metrics`` (0 = pick a free one) |
@@ -85,6 +86,7 @@ class Settings:
     worker_group: str = "ecgstream-worker"
     batch_max: int = 32
     batch_wait: float = 0.5
+    fetch_max_wait_ms: int = 100
     torch_threads: int = 2
     analysis_processes: int = 1
     metrics_port: int = 9108
@@ -164,6 +166,7 @@ ENV_FIELDS: dict[str, str] = {
     "WORKER_GROUP": "worker_group",
     "BATCH_MAX": "batch_max",
     "BATCH_WAIT": "batch_wait",
+    "FETCH_MAX_WAIT_MS": "fetch_max_wait_ms",
     "TORCH_THREADS": "torch_threads",
     "ANALYSIS_PROCESSES": "analysis_processes",
     "METRICS_PORT": "metrics_port",

@@ -20,6 +20,7 @@ import faust
 
 from ecgstream.config import Settings
 from ecgstream.kafka_security import KafkaSecurity
+from stream_processor import fetch_wait
 from stream_processor.inflate_guard import SkippedBatch, install
 from stream_processor.messages import IncomingMessage
 from stream_processor.pipeline import BatchPipeline
@@ -47,6 +48,7 @@ def build_app(
     ``settings.max_inflated_batch_bytes`` (``stream_processor.inflate_guard``).
     """
     install(settings.max_inflated_batch_bytes, on_skipped_batch or (lambda _batch: None))
+    fetch_wait.install(settings.fetch_max_wait_ms)
     max_bytes = max_message_bytes(settings)
     app = faust.App(
         settings.worker_group,
