@@ -30,8 +30,12 @@ __all__ = ["recording_content_sha256", "split_conflicts"]
 T = TypeVar("T")
 
 
-def recording_content_sha256(rec: Recording, patient_secret: str) -> str:
-    """SHA-256 (hex) of the recording's signal and demographics; equal for equal recordings."""
+def recording_content_sha256(rec: Recording, patient_secret: str, signal_f32le: bytes | None = None) -> str:
+    """SHA-256 (hex) of the recording's signal and demographics; equal for equal recordings.
+
+    ``signal_f32le``: the signal as contiguous little-endian float32 bytes, when the caller already
+    has them (saves a copy of the signal per record).
+    """
     meta = {
         "fs": float(rec.fs),
         "leads": [str(lead) for lead in rec.leads],
@@ -44,7 +48,9 @@ def recording_content_sha256(rec: Recording, patient_secret: str) -> str:
     }
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode("utf-8"))
     digest.update(b"\0")
-    digest.update(np.ascontiguousarray(rec.signal, dtype="<f4").tobytes())
+    if signal_f32le is None:
+        signal_f32le = np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()
+    digest.update(signal_f32le)
     return digest.hexdigest()
 
 

@@ -379,7 +379,7 @@ class BatchProcessor:
             source_topic=item.message.topic,
             source_partition=item.message.partition,
             source_offset=item.message.offset,
-            content_sha256=recording_content_sha256(rec, self.config.patient_hmac_secret),
+            content_sha256=recording_content_sha256(rec, self.config.patient_hmac_secret, signal_bytes),
             readable=outcome.readable,
             unreadable_reasons=list(outcome.unreadable_reasons),
             measurements=None if outcome.measurements is None else outcome.measurements.as_record(),
