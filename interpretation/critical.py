@@ -6,20 +6,28 @@ A pure function over a stored diagnosis (its fused statements and measurements);
 ==============================  ==================================================================
 finding                         rule
 ==============================  ==================================================================
-af_rapid_ventricular_response   statement 50 (atrial fibrillation) with modifier 346 (rapid
-                                ventricular response)
-severe_bradycardia              measured heart rate < 40 bpm
-severe_tachycardia              measured heart rate > 150 bpm
+af_rapid_ventricular_response   statement 50 (atrial fibrillation) decided by the measured rhythm
+                                with modifier 346 (rapid ventricular response)
+severe_bradycardia              measured heart rate < 40 bpm, confirmed by both lead groups
+severe_tachycardia              measured heart rate > 150 bpm, confirmed by both lead groups
 long_qtc                        QTc > 500 ms (Fridericia; Bazett only when Fridericia is missing:
                                 Bazett over-corrects at high rates and would flag every tachycardia)
-complete_heart_block            statement 88 (AV block, complete / third-degree)
-st_elevation                    statement 145 or 146 (ST deviation) with modifier 363 (elevation)
-acute_myocardial_infarction     statement 160, 161, 165 or 166 (MI) with modifier 330 (acute)
+                                with the prolonged-QT statement 148, QRS < 120 ms (with a wide QRS
+                                the QT carries the conduction delay: not an alarm)
+complete_heart_block            statement 88 (AV block, complete / third-degree), definite
+st_elevation                    statement 145 or 146 (ST deviation) with modifier 363 (elevation),
+                                decided by the ST-elevation measurement rule
+acute_myocardial_infarction     statement 160, 161, 165 or 166 (MI) with modifier 330 (acute),
+                                both definite
 ==============================  ==================================================================
 
-A modifier counts for a statement when it names it (``modifies``) or names nothing (the SPH label
-set gives modifiers without a target). An unreadable recording has no statements and no
-measurements, hence no findings: its headline is the unreadable verdict instead.
+Findings come from confident evidence only: a statement the model alone gives with a weak
+probability (``certainty`` "possible", ``interpretation.certainty``) never raises one, and a rate
+the limb and precordial leads disagree on (``rate_confirmed`` false: noise in one group made or hid
+beats) never raises a rate alarm. A modifier counts for a statement when it names it
+(``modifies``) or names nothing (the SPH label set gives modifiers without a target). An unreadable
+recording has no statements and no measurements, hence no findings: its headline is the
+unreadable verdict instead.
 """
 
 from __future__ import annotations
@@ -33,17 +41,18 @@ __all__ = ["CRITICAL_RULES", "CriticalFinding", "critical_findings"]
 HR_LOW_BPM = 40.0
 HR_HIGH_BPM = 150.0
 QTC_LIMIT_MS = 500.0
+LONG_QT, WIDE_QRS_MS = 148, 120.0
 AF, RVR, COMPLETE_BLOCK = 50, 346, 88
 ST_DEVIATION, ELEVATION = (145, 146), 363
 MI, ACUTE = (160, 161, 165, 166), 330
 
 CRITICAL_RULES: dict[str, str] = {
-    "af_rapid_ventricular_response": "statement 50 (atrial fibrillation) with modifier 346 (rapid ventricular response)",
-    "severe_bradycardia": f"heart rate < {HR_LOW_BPM:.0f} bpm",
-    "severe_tachycardia": f"heart rate > {HR_HIGH_BPM:.0f} bpm",
-    "long_qtc": f"QTc > {QTC_LIMIT_MS:.0f} ms (Fridericia, else Bazett)",
+    "af_rapid_ventricular_response": "statement 50 (atrial fibrillation, measured rhythm) with modifier 346 (rapid ventricular response)",
+    "severe_bradycardia": f"heart rate < {HR_LOW_BPM:.0f} bpm, confirmed by limb and precordial leads",
+    "severe_tachycardia": f"heart rate > {HR_HIGH_BPM:.0f} bpm, confirmed by limb and precordial leads",
+    "long_qtc": f"QTc > {QTC_LIMIT_MS:.0f} ms (Fridericia, else Bazett) with statement 148, QRS < 120 ms",
     "complete_heart_block": "statement 88 (AV block, complete / third-degree)",
-    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation)",
+    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation), measured",
     "acute_myocardial_infarction": "statement 160/161/165/166 (MI) with modifier 330 (acute)",
 }
 _TITLES = {
@@ -79,10 +88,22 @@ def _number(measurements: Mapping[str, Any] | None, name: str) -> float | None:
     return float(value) if isinstance(value, int | float) and value == value else None  # NaN -> None
 
 
-def _qualified(statements: Sequence[Mapping[str, Any]], targets: Sequence[int], modifier: int) -> int | None:
-    """The first target statement present together with ``modifier`` aimed at it (or at nothing)."""
-    present = {int(s["code"]) for s in statements}
-    aims = [s.get("modifies") for s in statements if int(s["code"]) == modifier]
+def _definite(statement: Mapping[str, Any]) -> bool:
+    return statement.get("certainty", "definite") != "possible"
+
+
+def _measured(statement: Mapping[str, Any]) -> bool:
+    return statement.get("provenance", "model") in ("measurement", "both")
+
+
+def _qualified(
+    statements: Sequence[Mapping[str, Any]], targets: Sequence[int], modifier: int, *, measured: bool = False
+) -> int | None:
+    """The first definite target statement present together with ``modifier`` aimed at it (or at
+    nothing); with ``measured``, both decided (or confirmed) by measurements."""
+    usable = [s for s in statements if _definite(s) and (_measured(s) or not measured)]
+    present = {int(s["code"]) for s in usable}
+    aims = [s.get("modifies") for s in usable if int(s["code"]) == modifier]
     for target in targets:
         if target in present and any(aim is None or int(aim) == target for aim in aims):
             return target
@@ -93,22 +114,24 @@ def critical_findings(
     statements: Sequence[Mapping[str, Any]], measurements: Mapping[str, Any] | None
 ) -> list[CriticalFinding]:
     """The critical findings of one diagnosis, in ``CRITICAL_RULES`` order."""
-    codes = {int(s["code"]) for s in statements}
+    codes = {int(s["code"]) for s in statements if _definite(s)}
     found: list[CriticalFinding] = []
-    if _qualified(statements, (AF,), RVR) is not None:
-        found.append(_finding("af_rapid_ventricular_response", "statements 50 + 346"))
+    if _qualified(statements, (AF,), RVR, measured=True) is not None:
+        found.append(_finding("af_rapid_ventricular_response", "statements 50 + 346 (measured rhythm)"))
     rate = _number(measurements, "heart_rate_bpm")
-    if rate is not None and rate < HR_LOW_BPM:
+    rate_trusted = (measurements or {}).get("rate_confirmed") is not False
+    if rate is not None and rate < HR_LOW_BPM and rate_trusted:
         found.append(_finding("severe_bradycardia", f"heart rate {rate:.0f} bpm"))
-    if rate is not None and rate > HR_HIGH_BPM:
+    if rate is not None and rate > HR_HIGH_BPM and rate_trusted:
         found.append(_finding("severe_tachycardia", f"heart rate {rate:.0f} bpm"))
     qtc_f, qtc_b = _number(measurements, "qtc_fridericia_ms"), _number(measurements, "qtc_bazett_ms")
     qtc, formula = (qtc_f, "Fridericia") if qtc_f is not None else (qtc_b, "Bazett")
-    if qtc is not None and qtc > QTC_LIMIT_MS:
-        found.append(_finding("long_qtc", f"QTc ({formula}) {qtc:.0f} ms"))
+    qrs = _number(measurements, "qrs_ms")
+    if qtc is not None and qtc > QTC_LIMIT_MS and LONG_QT in codes and (qrs is None or qrs < WIDE_QRS_MS):
+        found.append(_finding("long_qtc", f"QTc ({formula}) {qtc:.0f} ms with statement 148"))
     if COMPLETE_BLOCK in codes:
         found.append(_finding("complete_heart_block", "statement 88"))
-    st = _qualified(statements, ST_DEVIATION, ELEVATION)
+    st = _qualified(statements, ST_DEVIATION, ELEVATION, measured=True)
     if st is not None:
         found.append(_finding("st_elevation", f"statements {st} + {ELEVATION}"))
     mi = _qualified(statements, MI, ACUTE)

@@ -9,6 +9,12 @@ acute infarction, complete / high-grade AV block, tachyarrhythmias (AF, flutter,
 tachycardia), ST deviation, long QT, pre-excitation, LBBB, other AV blocks, ventricular ectopy,
 hypertrophy, RBBB, T-wave change, conduction and rate statements, then the rest. Codes not listed
 rank after the listed ones, in code order; modifiers (code >= 300) are not counted as statements.
+
+Only definite statements (``interpretation.certainty``: measurement-decided, or a confident model)
+are ranked for the headline: a weak model probability never makes "most important: MI". Where only
+possible statements are abnormal, the headline says "Borderline ECG: consider X" with X the most
+probable of them (severity says nothing about how likely a weak statement is). Stored statements
+without a certainty (written before it existed) count as definite.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ def _is_abnormal_statement(code: int) -> bool:
     return code != NORMAL_CODE and code < MODIFIER_FLOOR
 
 
+def _definite(statement: Mapping[str, Any]) -> bool:
+    return statement.get("certainty", "definite") != "possible"
+
+
 def _name(statement: Mapping[str, Any]) -> str:
     return str(statement.get("description") or statement.get("name") or f"statement {statement['code']}")
 
@@ -85,17 +95,30 @@ def headline_verdict(
     alone is normal; no asserted statement at all is ``no_statement`` (review the tracing)."""
     if not readable or (quality or {}).get("verdict") == "unreadable":
         return Verdict("unreadable", f"Unreadable: {_unreadable_reason(unreadable_reasons, quality)}")
-    abnormal = sorted(
+    ranked = sorted(
         (s for s in statements if _is_abnormal_statement(int(s["code"]))),
         key=lambda s: severity_rank(int(s["code"])),
     )
+    abnormal = [s for s in ranked if _definite(s)]
+    possible = [s for s in ranked if not _definite(s)]
     if abnormal:
         top = abnormal[0]
         count = len(abnormal)
         noun = "statement" if count == 1 else "statements"
+        extra = f" (and {len(possible)} possible)" if possible else ""
         return Verdict(
-            "abnormal", f"Abnormal ECG: {count} {noun}, most important: {_name(top)}", count, int(top["code"])
+            "abnormal",
+            f"Abnormal ECG: {count} {noun}, most important: {_name(top)}{extra}",
+            count,
+            int(top["code"]),
         )
-    if any(int(s["code"]) == NORMAL_CODE for s in statements):
+    if possible:
+        # Among weak statements severity says nothing about likelihood: name the most probable.
+        top = max(possible, key=lambda s: float(s.get("probability") or 0.0))
+        noun = "statement" if len(possible) == 1 else "statements"
+        return Verdict(
+            "abnormal", f"Borderline ECG: consider {_name(top)} ({len(possible)} possible {noun})", 0, int(top["code"])
+        )
+    if any(int(s["code"]) == NORMAL_CODE and _definite(s) for s in statements):
         return Verdict("normal", "Normal ECG")
     return Verdict("no_statement", "No statement asserted: review the tracing")

@@ -23,13 +23,18 @@ _PINV = np.linalg.pinv(_PROJECTION)
 MIN_AREA_MV_MS = 2.0
 
 
-def frontal_axis(waves: np.ndarray, base: np.ndarray, start: int, stop: int, fs: float) -> float | None:
+def frontal_axis(
+    waves: np.ndarray, base: np.ndarray, start: int, stop: int, fs: float, usable: np.ndarray | None = None
+) -> float | None:
     """Axis (degrees) of the wave between samples ``start`` and ``stop`` of the median beat; None when
-    the frontal vector is too small to have a direction."""
-    if stop <= start:
+    the frontal vector is too small to have a direction, or fewer than 2 limb leads are ``usable``
+    (6 bools; the fit uses only those)."""
+    rows = np.ones(6, dtype=bool) if usable is None else np.asarray(usable[:6], dtype=bool)
+    if stop <= start or int(rows.sum()) < 2:
         return None
     areas = (waves[:6, start:stop] - base[:6, None]).sum(axis=1) * (1000.0 / fs)  # mV*ms
-    ex, ey = _PINV @ areas
+    pinv = _PINV if rows.all() else np.linalg.pinv(_PROJECTION[rows])
+    ex, ey = pinv @ areas[rows]
     if math.hypot(ex, ey) < MIN_AREA_MV_MS:
         return None
     return math.degrees(math.atan2(ey, ex))

@@ -1,8 +1,9 @@
 """Beats: R peaks from all leads, premature and ventricular beats, P wave present per beat.
 
 R peaks: neurokit2's gradient detector (``ecg_findpeaks``, method ``neurokit``) on a spatial QRS-energy
-curve (spatial velocity over the independent leads of the 0.5-40 Hz band), so no single lead's
-polarity or noise decides; each peak is then moved to the energy maximum within +-50 ms.
+curve (each independent lead's slope in the 0.5-40 Hz band scaled by its own typical QRS slope, the
+largest two leads left out at each sample; ``qrs_energy``), so no single lead's polarity, noise or
+electrode pops decide; each peak is then moved to the energy maximum within +-50 ms.
 
 Classes (rules, stated once here):
 - *premature*: the RR interval ending at the beat is shorter than 85 % of the local dominant RR (the
@@ -42,13 +43,41 @@ INDEPENDENT_LEADS = np.array([0, 1, 6, 7, 8, 9, 10, 11])
 PREMATURE_RATIO = 0.85
 MORPHOLOGY_CORRELATION = 0.80
 WIDE_RATIO = 1.3
+ENERGY_CLIP = 2.0  # a lead's slope counts at most twice its typical QRS slope
+TRIMMED_LEADS = 2  # leads left out at each sample (the largest): one or two bad leads cannot decide
 
 
-def qrs_energy(filtered: np.ndarray, fs: float) -> np.ndarray:
-    """Spatial QRS energy: the spatial velocity (root sum of squared first differences over the
-    independent leads) of the diagnostic-band signal, smoothed over 20 ms. Shape (samples,)."""
-    d = np.diff(filtered[INDEPENDENT_LEADS], axis=1, prepend=filtered[INDEPENDENT_LEADS, :1])
-    energy = np.sqrt(np.sum(d * d, axis=0))
+def qrs_energy(
+    filtered: np.ndarray, fs: float, usable: np.ndarray | None = None, *, independent_only: bool = True
+) -> np.ndarray:
+    """Spatial QRS energy, robust to one or two bad leads. Shape (samples,).
+
+    Per lead, the absolute first difference of the diagnostic band is scaled by the lead's typical
+    QRS slope (the median over 1-s windows of each window's largest slope, so electrode pops in a few
+    windows do not set it) and clipped at ``ENERGY_CLIP``; at each sample the ``TRIMMED_LEADS``
+    largest leads are left out and the rest combined as a root mean square, smoothed over 20 ms. A
+    spike or a burst of noise in one or two leads therefore cannot make or hide a QRS, while a real
+    QRS, seen in most leads at once, stands out. ``usable`` (bool per lead) leaves out leads the
+    quality check found unreadable; the independent leads (I, II, V1-V6) are used where at least 4
+    are usable (and ``independent_only``), else every usable lead.
+    """
+    chosen = [k for k in INDEPENDENT_LEADS if usable is None or usable[k]]
+    if len(chosen) < 4 or not independent_only:
+        chosen = [k for k in range(filtered.shape[0]) if usable is None or usable[k]] or list(INDEPENDENT_LEADS)
+    x = filtered[chosen]
+    d = np.abs(np.diff(x, axis=1, prepend=x[:, :1]))
+    window = max(1, int(round(fs)))
+    n_windows = d.shape[1] // window
+    if n_windows >= 3:
+        peaks = d[:, : n_windows * window].reshape(len(chosen), n_windows, window).max(axis=2)
+        scale = np.median(peaks, axis=1)
+    else:
+        scale = d.max(axis=1)
+    v = np.minimum(d / np.maximum(scale, 1e-9)[:, None], ENERGY_CLIP)
+    trimmed = min(TRIMMED_LEADS, max(0, len(chosen) - 3))
+    if trimmed:
+        v = np.partition(v, len(chosen) - trimmed - 1, axis=0)[: len(chosen) - trimmed]
+    energy = np.sqrt(np.mean(v * v, axis=0))
     width = max(1, int(round(0.02 * fs)))
     return np.convolve(energy, np.ones(width) / width, mode="same")
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from measurements.atrial import pre_qrs_coherence
 from measurements.axes import frontal_axis
 from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
 from measurements.delineation import DelineationParams, Fiducials, delineate, pr_baseline
 from measurements.filters import amplitude_band, diagnostic_band
 from measurements.intervals import Intervals, intervals
 from measurements.pacing import is_paced
-from measurements.rhythm import IRREGULAR_INDEX, dominant_irregularity, rhythm_figures
+from measurements.rhythm import IRREGULAR_INDEX, atrial_rate, dominant_irregularity, rhythm_figures
+from measurements.rules_rhythm import rhythm_call
 from measurements.template import MedianBeat, median_beat
 from measurements.types import Beats, Measurements
 from measurements.voltages import voltages
@@ -30,6 +33,10 @@ __all__ = ["MIN_DURATION_S", "measure", "measure_batch"]
 
 MIN_DURATION_S = 2.5
 N_LEADS = 12
+LEAD_NAMES = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+LIMB, PRECORDIAL = np.arange(6), np.arange(6, 12)
+MIN_GROUP_LEADS = 3  # leads a group (limb, precordial) needs to count its beats on its own
+RATE_AGREEMENT = 0.15  # a group's beat count within 15 % (at least 1 beat) of the whole's
 SCALAR_FIELDS = (
     "heart_rate_bpm", "rr_mean_ms", "rr_sd_ms", "rr_irregularity", "pr_ms", "qrs_ms", "qt_ms",
     "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
@@ -43,6 +50,11 @@ PACED_NULL_FIELDS = (
     "t_axis_deg", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
 )  # fmt: skip
 P_CONSISTENT_FRACTION = 0.6
+# Where the segments before the dominant QRS are coherent (measurements.atrial: atrial activity
+# locked to the QRS), a P wave blurred by noise counts with a lower correlation: noise lowers each
+# beat's correlation, but it cannot make the average coherent.
+P_LOCKED_COHERENCE = 20.0
+P_CORRELATION_LOCKED = 0.3
 
 
 def _empty(
@@ -53,8 +65,10 @@ def _empty(
     return Measurements(fs=float(fs), beats=beats, missing={name: reason for name in SCALAR_FIELDS})
 
 
-def _p_present(filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid: Fiducials) -> np.ndarray:
-    """Per beat: the segment where the median beat has its P wave correlates (>= 0.6) with it."""
+def _p_present(
+    filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid: Fiducials, threshold: float = P_CORRELATION
+) -> np.ndarray:
+    """Per beat: the segment where the median beat has its P wave correlates (>= ``threshold``) with it."""
     present = np.zeros(r_peaks.size, dtype=bool)
     if fid.p_on is None or fid.p_off is None or fid.p_off <= fid.p_on + 2:
         return present
@@ -68,7 +82,7 @@ def _p_present(filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid:
     segments = segments - segments.mean(axis=2, keepdims=True)
     flat = np.transpose(segments, (1, 0, 2)).reshape(idx.shape[0], -1)
     corr = flat @ template / np.maximum(np.linalg.norm(flat, axis=1) * t_norm, 1e-12)
-    present[inside] = corr >= P_CORRELATION
+    present[inside] = corr >= threshold
     return present
 
 
@@ -84,22 +98,72 @@ def _checked(signal: np.ndarray, fs: float) -> tuple[np.ndarray, None] | tuple[N
     return x, None
 
 
-def measure(signal: np.ndarray, fs: float, params: DelineationParams | None = None) -> Measurements:
-    """Measure one (12, N) mV recording in ``schemas.STANDARD_LEADS`` order at its native rate ``fs``."""
+def measure(
+    signal: np.ndarray,
+    fs: float,
+    params: DelineationParams | None = None,
+    *,
+    usable: np.ndarray | None = None,
+) -> Measurements:
+    """Measure one (12, N) mV recording in ``schemas.STANDARD_LEADS`` order at its native rate ``fs``.
+
+    ``usable`` (12 bools) leaves leads out of every measurement (the quality check's unreadable
+    leads): they are zeroed before anything is measured, their per-lead values are None, and the
+    frontal axes are fitted on the usable limb leads only.
+    """
     x, empty = _checked(signal, fs)
     if x is None:
         assert empty is not None
         return empty
-    return _measure(x, fs, diagnostic_band(x, fs), params)
+    keep = np.ones(N_LEADS, dtype=bool) if usable is None else np.asarray(usable, dtype=bool).copy()
+    if keep.shape != (N_LEADS,) or not keep.any():
+        keep = np.ones(N_LEADS, dtype=bool)
+    if not keep.all():
+        x = np.where(keep[:, None], x, 0.0)
+    m = _measure(x, fs, diagnostic_band(x, fs), params, keep)
+    if keep.all():
+        return m
+    return replace(
+        m,
+        excluded_leads=tuple(name for name, ok in zip(LEAD_NAMES, keep, strict=True) if not ok),
+        **{name: _blank(getattr(m, name), keep) for name in PER_LEAD_FIELDS},  # type: ignore[arg-type]
+    )
+
+
+PER_LEAD_FIELDS = ("qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv")
+
+
+def _blank(values: tuple[float | None, ...], keep: np.ndarray) -> tuple[float | None, ...]:
+    """Per-lead values with None for the leads left out."""
+    return tuple(v if i < keep.size and keep[i] else None for i, v in enumerate(values))
+
+
+def _group_count(filtered: np.ndarray, fs: float, group: np.ndarray, keep: np.ndarray) -> int | None:
+    """QRS count on one lead group alone; None when fewer than ``MIN_GROUP_LEADS`` are usable."""
+    mask = np.zeros(N_LEADS, dtype=bool)
+    mask[group] = keep[group]
+    if int(mask.sum()) < MIN_GROUP_LEADS:
+        return None
+    return int(detect_r_peaks(qrs_energy(filtered, fs, usable=mask, independent_only=False), fs).size)
+
+
+def _rate_confirmed(filtered: np.ndarray, fs: float, keep: np.ndarray, n_beats: int) -> bool | None:
+    """Both lead groups count the same beats as the whole (within ``RATE_AGREEMENT``)."""
+    counts = [_group_count(filtered, fs, g, keep) for g in (LIMB, PRECORDIAL)]
+    known = [c for c in counts if c is not None]
+    if len(known) < 2:
+        return None
+    tolerance = max(1.0, RATE_AGREEMENT * n_beats)
+    return all(abs(c - n_beats) <= tolerance for c in known)
 
 
 def _measure(
-    x: np.ndarray, fs: float, filtered: np.ndarray, params: DelineationParams | None
+    x: np.ndarray, fs: float, filtered: np.ndarray, params: DelineationParams | None, keep: np.ndarray
 ) -> Measurements:
     """``measure`` on a checked signal and its diagnostic band."""
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
-    energy = qrs_energy(filtered, fs)
+    energy = qrs_energy(filtered, fs, usable=keep)
     r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
@@ -119,9 +183,16 @@ def _measure(
     dominant = np.array([c == "N" for c in classes])
     beat = median_beat(filtered, r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s)))
     fid = delineate(beat, params) if beat is not None else Fiducials(missing={"qrs": "no_dominant_beats"})
+    coherence = pre_qrs_coherence(filtered, r_peaks, dominant, fs, keep)
     p_present = np.zeros(r_peaks.size, dtype=bool)
     if beat is not None and fid.p_on is not None:
         p_present = _p_present(filtered, r_peaks, beat, fid)
+        if (
+            float(np.mean(p_present[dominant])) < P_CONSISTENT_FRACTION
+            and coherence is not None
+            and coherence >= P_LOCKED_COHERENCE
+        ):
+            p_present = _p_present(filtered, r_peaks, beat, fid, P_CORRELATION_LOCKED)
         if float(np.mean(p_present[dominant])) < P_CONSISTENT_FRACTION:
             # Most dominant beats do not share the median beat's P wave (fibrillation or flutter
             # waves are not locked to the QRS): no P wave to measure a PR from.
@@ -136,17 +207,19 @@ def _measure(
         irregular = irregularity is not None and irregularity > IRREGULAR_INDEX
         rhythm = rhythm_figures(r_peaks, classes, fs, irregular=irregular)
         missing.update(rhythm.missing)
+        dominant = np.array([c == "N" for c in classes])
     ivl = intervals(fid, fs, rhythm.dominant_rr_s)
     missing.update(ivl.missing)
     values: dict[str, object] = {}
+    limb_usable = keep[:6]
     if beat is not None and fid.qrs_on is not None and fid.qrs_off is not None:
         base = pr_baseline(beat, fid.qrs_on)
         w = beat.waves
-        values["qrs_axis_deg"] = frontal_axis(w, base, fid.qrs_on, fid.qrs_off + 1, fs)
+        values["qrs_axis_deg"] = frontal_axis(w, base, fid.qrs_on, fid.qrs_off + 1, fs, limb_usable)
         if fid.p_on is not None and fid.p_off is not None:
-            values["p_axis_deg"] = frontal_axis(w, base, fid.p_on, fid.p_off + 1, fs)
+            values["p_axis_deg"] = frontal_axis(w, base, fid.p_on, fid.p_off + 1, fs, limb_usable)
         if fid.t_end is not None:
-            values["t_axis_deg"] = frontal_axis(w, base, fid.qrs_off, fid.t_end + 1, fs)
+            values["t_axis_deg"] = frontal_axis(w, base, fid.qrs_off, fid.t_end + 1, fs, limb_usable)
         # Voltages on the same beats and window at the wider amplitude bandwidth.
         wide = median_beat(
             amplitude_band(x, fs), r_peaks, dominant, fs, rhythm.dominant_rr_s or float(np.median(rr_s))
@@ -162,7 +235,7 @@ def _measure(
         if values.get(name) is None:
             missing[name] = reason_for.get(name, missing.get("qrs_ms", "indeterminate"))
             if name in values:
-                missing[name] = "indeterminate"
+                missing[name] = "indeterminate" if limb_usable.sum() >= 2 else "limb_leads_unreadable"
     for name in (
         "qrs_amplitude_mv",
         "r_amplitude_mv",
@@ -180,23 +253,34 @@ def _measure(
         ivl = Intervals()
         missing.update(dict.fromkeys(PACED_NULL_FIELDS, "paced"))
     beats = Beats(r_peaks, classes, p_present, float(fs))  # type: ignore[arg-type]
-    return Measurements(
+    sinus_rate = None if paced else atrial_rate(r_peaks, classes, p_present, fs)
+    if sinus_rate is None:
+        missing["atrial_rate_bpm"] = "paced" if paced else "no_p_waves"
+    if coherence is None:
+        missing["pre_qrs_coherence"] = "too_few_beats"
+    measured = Measurements(
         fs=float(fs), beats=beats,
         heart_rate_bpm=rhythm.heart_rate_bpm, rr_mean_ms=rhythm.rr_mean_ms, rr_sd_ms=rhythm.rr_sd_ms,
         rr_irregularity=irregularity,
         pr_ms=ivl.pr_ms, qrs_ms=ivl.qrs_ms, qt_ms=ivl.qt_ms,
         qtc_bazett_ms=ivl.qtc_bazett_ms, qtc_fridericia_ms=ivl.qtc_fridericia_ms,
-        missing=missing, paced=paced,
+        missing=missing, paced=paced, atrial_rate_bpm=sinus_rate, pre_qrs_coherence=coherence,
+        rate_confirmed=_rate_confirmed(filtered, fs, keep, int(r_peaks.size)),
         **values,  # type: ignore[arg-type]
     )  # fmt: skip
+    return replace(measured, rhythm=rhythm_call(measured))
 
 
 def measure_batch(
-    signals: Sequence[np.ndarray], fs_list: Sequence[float], params: DelineationParams | None = None
+    signals: Sequence[np.ndarray],
+    fs_list: Sequence[float],
+    params: DelineationParams | None = None,
+    usable: Sequence[np.ndarray | None] | None = None,
 ) -> list[Measurements]:
     """``measure`` for each recording; one recording's failure never affects another's.
 
     A loop: band-passing same-shape recordings together in one (B, 12, N) filter call was measured
     slower (15.4 vs 11.3 ms CPU per record on 40 LUDB records), and the rest is per-recording work.
     """
-    return [measure(s, f, params) for s, f in zip(signals, fs_list, strict=True)]
+    masks = list(usable) if usable is not None else [None] * len(signals)
+    return [measure(s, f, params, usable=u) for s, f, u in zip(signals, fs_list, masks, strict=True)]

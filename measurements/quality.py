@@ -17,7 +17,7 @@ noise_dominant             lead   unreadable  > 40 Hz RMS >= 30 % of the QRS amp
 mains_50hz / mains_60hz    lead   acceptable  narrow-band excess >= 0.03 mV and >= 10 x the neighbouring level
 too_short                  rec.   unreadable  shorter than 2 s
 no_qrs                     rec.   unreadable  < 2 QRS complexes, or beats do not repeat (median r < 0.3)
-too_many_bad_leads         rec.   unreadable  3 or more leads unreadable
+too_many_bad_leads         rec.   unreadable  7 or more leads unreadable (fewer: the rest are read)
 limb_reversal_la_ra        rec.   unreadable  LA/RA swapped: P, QRS (T) negative in I, V6 upright (Batchvarov 2007)
 limb_reversal_ra_ll        rec.   unreadable  RA/LL swapped: P, QRS (T) negative in II, P upright in aVR
 limb_leads_inconsistent    rec.   acceptable  II != I + III or aVR + aVL + aVF != 0 (Einthoven/Goldberger)
@@ -84,7 +84,7 @@ class QualityThresholds:
     mains_ratio: float = 10.0
     min_duration_s: float = 2.0
     min_beat_correlation: float = 0.3
-    max_unreadable_leads: int = 2
+    max_unreadable_leads: int = 6
     reversal_p_fraction: float = 0.25
     reversal_p_strong_fraction: float = 0.5
     reversal_p_consistency: float = 0.4

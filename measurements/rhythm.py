@@ -1,9 +1,14 @@
 """Rate and rhythm from the beats: dominant-rhythm heart rate, RR mean/SD, an irregularity index.
 
-- Heart rate: 60 000 / the median N-N interval (RR between two consecutive dominant-rhythm beats), so
-  premature beats and their pauses do not pull it. With fewer than 2 N-N intervals (bigeminy), the
-  median of the intervals that end at a dominant beat (the post-ectopic cycles), else of all; when the rhythm is irregular (atrial fibrillation-like, see below)
-  the mean of all RR intervals (the mean ventricular rate, as clinical programs report it in AF).
+- Heart rate: the ventricular rate, every QRS over the recording (60 / the mean of all RR intervals,
+  premature beats included), as carts print it; a sinus tachycardia with premature beats is then
+  above 100 bpm as on the cart. The dominant RR (for the median beat's window and the QT correction)
+  is the median N-N interval (RR between two consecutive dominant-rhythm beats), so premature beats
+  and their pauses do not pull it; with fewer than 2 N-N intervals (bigeminy), the median of the
+  intervals that end at a dominant beat (the post-ectopic cycles), else of all; in an irregular
+  rhythm (atrial fibrillation-like, see below) the mean of all RR intervals.
+- Atrial (sinus) rate: 60 / the median N-N interval between consecutive dominant beats that both have
+  a P wave (``atrial_rate``); None without P waves.
 - RR mean and SD: over the N-N intervals (the dominant rhythm's variability; sinus arrhythmia shows
   here), or over all intervals where fewer than 2 N-N intervals exist.
 - Irregularity index (``rr_irregularity``): median |RR(i+1) - RR(i)| / median RR, over the N-N
@@ -26,6 +31,7 @@ __all__ = [
     "dominant_irregularity",
     "irregularity_index",
     "rhythm_figures",
+    "atrial_rate",
 ]
 
 # Above this index the rhythm is treated as irregularly irregular (no dominant RR for prematurity).
@@ -82,9 +88,19 @@ def rhythm_figures(
     else:
         dominant = float(sort_median(basis))
     out.dominant_rr_s = dominant
-    out.heart_rate_bpm = 60.0 / dominant
+    out.heart_rate_bpm = 60.0 / float(np.mean(rr))
     out.rr_mean_ms = 1000.0 * float(np.mean(basis))
     out.rr_sd_ms = 1000.0 * float(np.std(basis, ddof=1)) if basis.size >= 2 else None
     if out.rr_sd_ms is None:
         out.missing["rr_sd_ms"] = "too_few_beats"
     return out
+
+
+def atrial_rate(r_peaks: np.ndarray, classes: tuple[str, ...], p_present: np.ndarray, fs: float) -> float | None:
+    """60 / the median interval between consecutive dominant beats that both carry a P wave (bpm);
+    None with fewer than 2 such intervals."""
+    if r_peaks.size < 3:
+        return None
+    with_p = np.array([c == "N" for c in classes]) & np.asarray(p_present, dtype=bool)
+    pp = np.diff(r_peaks).astype(float)[with_p[:-1] & with_p[1:]] / fs
+    return 60.0 / float(sort_median(pp)) if pp.size >= 2 else None

@@ -26,10 +26,16 @@ __all__ = [
     "sinus_statements",
     "premature_statements",
     "af_statements",
+    "AF_MAX_COHERENCE",
+    "RHYTHMS",
+    "rhythm_call",
+    "sinus_rate_bpm",
 ]
 
 # Sinus rhythm: a P wave before (nearly) every dominant beat, at least 3 dominant beats.
 SINUS_P_FRACTION = 0.8
+SINUS_LOCKED_P_FRACTION = 0.5
+SINUS_LOCKED_COHERENCE = 20.0
 MIN_DOMINANT_BEATS = 3
 # Mason 2007 (part II) and Surawicz 2009 (part III, adult rate limits): tachycardia > 100 bpm,
 # bradycardia < 60 bpm.
@@ -47,6 +53,12 @@ SINUS_ARRHYTHMIA_RANGE_MS = 120.0
 # RRs are used. Chosen on LUDB and ptbxl-sph (label 50), docs/measurements.md.
 AF_NRMSSD = 0.10
 AF_MAX_P_FRACTION = 0.3
+# ... and no atrial activity locked to the QRS (measurements.atrial: the pre-QRS segments of the
+# dominant beats do not average into a wave). Fibrillatory waves are not locked to the QRS; P waves
+# that the P detector missed (tachycardia, P on the preceding T, low amplitude) and flutter waves at
+# a fixed conduction ratio are, so such rhythms are not called AF. 10 lies between AF (ptbxl-sph:
+# median 1.3, 90th percentile 6.1) and the rest (5th percentile 14), docs/measurements.md.
+AF_MAX_COHERENCE = 10.0
 AF_MIN_INTERVALS = 5
 AF_MIN_DIFFERENCES = 4
 # Ventricular response in AF (Mason 2007): rapid > 100 bpm, slow < 60 bpm.
@@ -79,11 +91,12 @@ def _p_fraction(beats: Beats, only_normal: bool) -> float:
 
 
 def _nrmssd(beats: Beats) -> float | None:
-    """Normalised RMSSD of the dominant rhythm (intervals next to S/V beats left out, see above)."""
+    """Normalised RMSSD of the dominant rhythm: intervals next to S, V or unclassified (Q: artefact,
+    aberrant) beats left out, see above."""
     rr = np.diff(np.asarray(beats.r_peaks, dtype=np.float64)) / beats.fs
     if len(rr) < AF_MIN_INTERVALS or rr.mean() <= 0:
         return None
-    not_ectopic = np.asarray([c not in ("S", "V") for c in beats.classes], dtype=bool)
+    not_ectopic = np.asarray([c == "N" for c in beats.classes], dtype=bool)
     clean = not_ectopic[1:] & not_ectopic[:-1]  # per interval
     pairs = clean[1:] & clean[:-1]  # per successive difference
     if int(pairs.sum()) >= AF_MIN_DIFFERENCES:
@@ -92,23 +105,39 @@ def _nrmssd(beats: Beats) -> float | None:
 
 
 def is_af_like(m: Measurements) -> bool:
-    """Irregularly irregular RR without P waves (support for atrial fibrillation)."""
+    """Irregularly irregular RR, no P waves and no atrial activity locked to the QRS (atrial
+    fibrillation); never in a paced recording."""
     irregularity = _nrmssd(m.beats)
     return (
-        irregularity is not None
+        not m.paced
+        and irregularity is not None
         and irregularity >= AF_NRMSSD
         and _p_fraction(m.beats, only_normal=False) < AF_MAX_P_FRACTION
+        and m.pre_qrs_coherence is not None
+        and m.pre_qrs_coherence < AF_MAX_COHERENCE
     )
 
 
 def is_sinus(m: Measurements) -> bool:
-    """P waves before at least 80 % of the dominant beats, and not fibrillation-like."""
+    """P waves before at least 80 % of the dominant beats, or before at least half of them where the
+    median beat has a measured PR and the atrial activity is locked to the QRS (noise blurs single
+    P waves, not their average); never fibrillation-like or paced."""
     dominant = sum(1 for c in m.beats.classes if c == "N")
-    return (
-        dominant >= MIN_DOMINANT_BEATS
-        and _p_fraction(m.beats, only_normal=True) >= SINUS_P_FRACTION
-        and not is_af_like(m)
-    )
+    if dominant < MIN_DOMINANT_BEATS or m.paced or is_af_like(m):
+        return False
+    fraction = _p_fraction(m.beats, only_normal=True)
+    if fraction >= SINUS_P_FRACTION:
+        return True
+    locked = m.pre_qrs_coherence is not None and m.pre_qrs_coherence >= SINUS_LOCKED_COHERENCE
+    return m.pr_ms is not None and locked and fraction >= SINUS_LOCKED_P_FRACTION
+
+
+def sinus_rate_bpm(m: Measurements) -> float | None:
+    """The sinus node's rate: the P-to-P rate of consecutive dominant beats where measured, else the
+    dominant rhythm's cycle (post-ectopic cycles in bigeminy)."""
+    if m.atrial_rate_bpm is not None:
+        return m.atrial_rate_bpm
+    return 60000.0 / m.rr_mean_ms if m.rr_mean_ms else None
 
 
 def sinus_statements(m: Measurements) -> list[RuleStatement]:
@@ -117,13 +146,23 @@ def sinus_statements(m: Measurements) -> list[RuleStatement]:
         return []
     out = []
     hr = m.heart_rate_bpm
+    sinus_rate = sinus_rate_bpm(m)
     if hr is not None and hr > TACHYCARDIA_BPM:
         out.append(
             RuleStatement(21, f"sinus rhythm, HR {hr:.0f} bpm > {TACHYCARDIA_BPM:.0f} (AHA 2007 part II)")
         )
-    if hr is not None and hr < BRADYCARDIA_BPM:
+    elif hr is not None and hr < BRADYCARDIA_BPM:
         out.append(
             RuleStatement(22, f"sinus rhythm, HR {hr:.0f} bpm < {BRADYCARDIA_BPM:.0f} (AHA 2007 part II)")
+        )
+    elif sinus_rate is not None and sinus_rate < BRADYCARDIA_BPM and hr is not None and hr <= TACHYCARDIA_BPM:
+        # Premature beats raise the ventricular rate; the sinus node's own rate is what is slow.
+        out.append(
+            RuleStatement(
+                22,
+                f"sinus rate {sinus_rate:.0f} bpm < {BRADYCARDIA_BPM:.0f} (ventricular rate {hr:.0f} bpm "
+                "with premature beats; AHA 2007 part II)",
+            )
         )
     nn = _dominant_nn_ms(m.beats)
     if len(nn) >= 2:
@@ -191,7 +230,14 @@ def af_statements(m: Measurements) -> list[RuleStatement]:
     rr = np.diff(np.asarray(m.beats.r_peaks, dtype=np.float64)) / m.beats.fs
     rate = 60.0 / float(rr.mean())
     irregularity = _nrmssd(m.beats) or 0.0
-    out = [RuleStatement(CODE_AF, f"irregular RR (nRMSSD {irregularity:.2f} >= {AF_NRMSSD}) without P waves")]
+    coherence = m.pre_qrs_coherence or 0.0
+    out = [
+        RuleStatement(
+            CODE_AF,
+            f"irregular RR (nRMSSD {irregularity:.2f} >= {AF_NRMSSD}), no P waves, no atrial activity "
+            f"locked to the QRS (coherence {coherence:.1f} < {AF_MAX_COHERENCE:.0f})",
+        )
+    ]
     if rate > TACHYCARDIA_BPM:
         out.append(
             RuleStatement(RAPID_RESPONSE, f"ventricular rate {rate:.0f} bpm > {TACHYCARDIA_BPM:.0f}", CODE_AF)
@@ -201,3 +247,26 @@ def af_statements(m: Measurements) -> list[RuleStatement]:
             RuleStatement(SLOW_RESPONSE, f"ventricular rate {rate:.0f} bpm < {BRADYCARDIA_BPM:.0f}", CODE_AF)
         )
     return out
+
+
+# The rhythm line: a code and its text (the AHA part II rhythm names; ``undetermined`` where the
+# measurements support none of them, e.g. a regular rhythm without visible P waves).
+RHYTHMS: dict[str, str] = {
+    "sinus": "Sinus rhythm",
+    "atrial_fibrillation": "Atrial fibrillation",
+    "paced": "Paced rhythm",
+    "undetermined": "Rhythm undetermined (no consistent P waves)",
+}
+
+
+def rhythm_call(m: Measurements) -> str | None:
+    """The measured rhythm (a ``RHYTHMS`` key); None where too few beats were found."""
+    if len(m.beats.classes) < MIN_DOMINANT_BEATS:
+        return None
+    if m.paced:
+        return "paced"
+    if is_af_like(m):
+        return "atrial_fibrillation"
+    if is_sinus(m):
+        return "sinus"
+    return "undetermined"

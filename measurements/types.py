@@ -55,7 +55,8 @@ class Measurements:
 
     fs: float
     beats: Beats
-    # Rate and rhythm (rate from the dominant rhythm's RR, not from premature beats).
+    # Rate and rhythm. ``heart_rate_bpm`` is the ventricular rate: every QRS over the recording (as
+    # carts print it); ``atrial_rate_bpm`` the rate of the P waves of the dominant beats (sinus rate).
     heart_rate_bpm: float | None = None
     rr_mean_ms: float | None = None
     rr_sd_ms: float | None = None
@@ -81,6 +82,15 @@ class Measurements:
     missing: Mapping[str, str] = field(default_factory=dict)  # field name -> reason code
     # Pacemaker spikes precede most beats (measurements.pacing); None where it could not be judged.
     paced: bool | None = None
+    atrial_rate_bpm: float | None = None
+    # How coherent the segment before the dominant QRS is (measurements.atrial): high with P waves.
+    pre_qrs_coherence: float | None = None
+    # The rate from the limb and precordial leads separately agrees with the whole (no lead group's
+    # noise made or hid beats); None where only one group was usable.
+    rate_confirmed: bool | None = None
+    # The rhythm (measurements.rhythm_call.RHYTHMS), None where not measured.
+    rhythm: str | None = None
+    excluded_leads: tuple[str, ...] = ()  # leads left out of every measurement (unreadable)
 
 
 @dataclass(frozen=True)

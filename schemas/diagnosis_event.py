@@ -1,23 +1,25 @@
 """The diagnoses event: one ``DiagnosisEvent`` per recording, keyed by recording id.
 
-Version 2 (written today) adds per-statement provenance and evidence, the measurements, the signal
-quality and readability; version-1 bytes decode with those at their defaults (statements from the
-model, readable, no measurements). An unreadable recording's event has no statements and no
+Version 2 added per-statement provenance and evidence, the measurements, the signal quality and
+readability; version 3 (written today) adds each statement's certainty (definite / possible), the
+ventricular and atrial rates, the measured rhythm, the leads left out, and the headline verdict and
+critical findings the worker computed (downstream systems read them here instead of recomputing).
+Older bytes decode with the new fields at their defaults (statements definite, no verdict). An unreadable recording's event has no statements and no
 probabilities, only ``readable=False`` and the ``unreadable_reasons``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from schemas.codec import EncodedEvent, decode_event, encode_event
 from schemas.diagnosis_findings import EventMeasurements, EventQuality, finite_or_none
 from schemas.recording_event import to_utc
 
-__all__ = ["DIAGNOSIS_EVENT_TYPE", "Provenance", "Statement", "DiagnosisEvent", "encode_diagnosis", "decode_diagnosis"]
+__all__ = ["DIAGNOSIS_EVENT_TYPE", "Certainty", "Provenance", "Statement", "DiagnosisEvent", "encode_diagnosis", "decode_diagnosis"]
 
 DIAGNOSIS_EVENT_TYPE = "org.ecgstream.diagnosis"
 
@@ -27,6 +29,7 @@ def _now() -> datetime:
 
 
 Provenance = Literal["measurement", "model", "both"]
+Certainty = Literal["definite", "possible"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Statement:
     provenance: Provenance = "model"
     evidence: str | None = None
     modifies: int | None = None  # a modifier's primary statement (SPH grammar ``30+310``)
+    certainty: Certainty = "definite"  # "possible": say "possible" / "consider" (v3)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class DiagnosisEvent:
     unreadable_reasons: list[str] = field(default_factory=list)
     measurements: EventMeasurements | None = None
     quality: EventQuality | None = None
+    verdict: dict[str, Any] | None = None  # interpretation.verdict.Verdict.as_json() (v3)
+    critical_findings: list[dict[str, str]] = field(default_factory=list)  # CriticalFinding.as_json() (v3)
 
 
 def _statement_record(s: Statement) -> dict[str, object]:
@@ -76,6 +82,7 @@ def _statement_record(s: Statement) -> dict[str, object]:
         "provenance": s.provenance,
         "evidence": s.evidence,
         "modifies": s.modifies,
+        "certainty": s.certainty,
     }
 
 
@@ -98,6 +105,11 @@ def encode_diagnosis(event: DiagnosisEvent, *, source: str = "ecgstream-worker")
         "unreadable_reasons": list(event.unreadable_reasons),
         "measurements": None if event.measurements is None else event.measurements.as_record(),
         "quality": None if event.quality is None else event.quality.as_record(),
+        "verdict": None if event.verdict is None else _verdict_record(event.verdict),
+        "critical_findings": [
+            {key: str(finding[key]) for key in ("finding", "title", "rule", "evidence")}
+            for finding in event.critical_findings
+        ],
     }
     return encode_event(
         DIAGNOSIS_EVENT_TYPE, record, key=event.recording_id.encode("utf-8"), source=source, time=diagnosed_at
@@ -113,7 +125,7 @@ def decode_diagnosis(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Diag
         statements=[
             Statement(
                 s["code"], s["description"], finite_or_none(s["probability"]), s["provenance"], s["evidence"],
-                s["modifies"],
+                s["modifies"], s["certainty"],
             )
             for s in record["statements"]
         ],
@@ -129,4 +141,16 @@ def decode_diagnosis(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Diag
         unreadable_reasons=list(record["unreadable_reasons"]),
         measurements=None if record["measurements"] is None else EventMeasurements.from_record(record["measurements"]),
         quality=None if record["quality"] is None else EventQuality.from_record(record["quality"]),
+        verdict=None if record["verdict"] is None else dict(record["verdict"]),
+        critical_findings=[dict(finding) for finding in record["critical_findings"]],
     )
+
+
+def _verdict_record(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    code = verdict.get("most_important_code")
+    return {
+        "kind": str(verdict["kind"]),
+        "text": str(verdict["text"]),
+        "abnormal_count": int(verdict.get("abnormal_count") or 0),
+        "most_important_code": None if code is None else int(code),
+    }

@@ -56,6 +56,12 @@ class EventMeasurements:
     sokolow_lyon_mv: float | None = None
     cornell_mv: float | None = None
     missing: dict[str, str] = field(default_factory=dict)  # field name -> reason code
+    # v3: heart_rate_bpm is the ventricular rate; the atrial (sinus) rate, the measured rhythm, whether
+    # the lead groups agree on the beats, and the leads left out as unreadable.
+    atrial_rate_bpm: float | None = None
+    rhythm: str | None = None
+    rate_confirmed: bool | None = None
+    excluded_leads: list[str] = field(default_factory=list)
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +83,10 @@ class EventMeasurements:
             sokolow_lyon_mv=finite_or_none(record.get("sokolow_lyon_mv")),
             cornell_mv=finite_or_none(record.get("cornell_mv")),
             missing={str(k): str(v) for k, v in (record.get("missing") or {}).items()},
+            atrial_rate_bpm=finite_or_none(record.get("atrial_rate_bpm")),
+            rhythm=None if record.get("rhythm") is None else str(record["rhythm"]),
+            rate_confirmed=None if record.get("rate_confirmed") is None else bool(record["rate_confirmed"]),
+            excluded_leads=[str(lead) for lead in record.get("excluded_leads") or []],
         )
 
 

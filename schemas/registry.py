@@ -33,7 +33,7 @@ EVENT_TYPES: dict[str, str] = {
 # The version each producer writes today. Readers know every version in ``avro/``.
 CURRENT_WRITE_VERSION: dict[str, int] = {
     "org.ecgstream.recording": 1,
-    "org.ecgstream.diagnosis": 2,
+    "org.ecgstream.diagnosis": 3,
     "org.ecgstream.deadletter": 1,
 }
 

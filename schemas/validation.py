@@ -12,8 +12,12 @@ Each failure raises ``InvalidRecording`` with one of these ``reason`` codes:
 | ``oversize`` | the encoded event would exceed ``max_bytes`` |
 | ``non_finite`` | NaN or infinite samples |
 | ``implausible_amplitude`` | typical lead span > 20 mV (µV, ADC counts) or < 0.01 mV (volts) |
-| ``flat_signal`` | leads with (almost) no variation (names in the message) |
-| ``saturated_signal`` | leads stuck at their extreme value for a long stretch (clipping) |
+| ``flat_signal`` | no lead varies (every lead flat: nothing to diagnose) |
+| ``saturated_signal`` | every varying lead stuck at its extreme value for a long stretch (clipping) |
+
+A flat, clipped or noisy *single* lead is not a reason to refuse a recording: the worker's quality
+check marks it, leaves it out of the measurements and reads the other leads, on every path (upload,
+publisher, worker, ``ecgstream diagnose``), so the same file gets the same answer everywhere.
 
 Amplitude checks are scale-plausibility checks, so z-scored signals (std 1 per lead) also pass.
 """
@@ -101,15 +105,15 @@ def _check_values(signal: np.ndarray) -> None:
             "implausible_amplitude",
             f"typical lead span {typical:.3g} is below {MIN_TYPICAL_SPAN_MV:g} mV: values look like volts",
         )
-    flat = [STANDARD_LEADS[i] for i in np.flatnonzero(span < FLAT_SPAN_MV)]
-    if flat:
-        _fail("flat_signal", f"flat leads (no signal): {', '.join(flat)}")
+    flat = span < FLAT_SPAN_MV
+    if flat.all():
+        _fail("flat_signal", "no signal: every lead is flat")
     top = signal.max(axis=1, keepdims=True)
     bottom = signal.min(axis=1, keepdims=True)
     pinned = np.maximum((signal == top).mean(axis=1), (signal == bottom).mean(axis=1))
-    saturated = [STANDARD_LEADS[i] for i in np.flatnonzero(pinned > SATURATION_FRACTION)]
-    if saturated:
-        _fail("saturated_signal", f"saturated (clipped) leads: {', '.join(saturated)}")
+    saturated = pinned > SATURATION_FRACTION
+    if (saturated | flat).all():
+        _fail("saturated_signal", "every lead is saturated (clipped) or flat")
 
 
 def validate_recording(

@@ -9,7 +9,10 @@ For each recording, in order:
 2. measurements of the readable recordings (``measurements.measure_batch``, native rate, mV);
 3. statements decided from measurements (``measurements.rules.rule_statements``);
 4. the model on the readable recordings (one forward pass for the batch);
-5. fusion (``interpretation.fuse``): each statement with its provenance (measurement, model, both).
+5. fusion (``interpretation.fuse``): each statement with its provenance (measurement, model, both);
+6. the consistency table (``interpretation.consistency``): statements that contradict the
+   measurements beside them are removed, modifiers without their statement too;
+7. certainty (``interpretation.certainty``): definite, or possible (model alone, weak).
 
 ``measure=False`` skips 1-3 and 5 (the model alone, every recording classified: the pre-measurement
 behaviour, kept for benchmarks and as a fallback); ``fusion=False`` keeps 1-3 (quality gate,
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from interpretation import fuse
+from interpretation.certainty import certainty_of
+from interpretation.consistency import apply_constraints
 from measurements import Measurements, QualityReport
 from model import BatchPrediction, Predictor
 from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
@@ -118,6 +123,10 @@ def event_measurements(m: Measurements) -> EventMeasurements:
         sokolow_lyon_mv=finite_or_none(m.sokolow_lyon_mv),
         cornell_mv=finite_or_none(m.cornell_mv),
         missing=dict(m.missing),
+        atrial_rate_bpm=finite_or_none(m.atrial_rate_bpm),
+        rhythm=m.rhythm,
+        rate_confirmed=m.rate_confirmed,
+        excluded_leads=list(m.excluded_leads),
     )
 
 
@@ -157,7 +166,7 @@ class BatchAnalyser:
         started = time.perf_counter()
         outcomes: list[RecordingOutcome] = []
         rows = iter(prediction.probabilities if prediction is not None else ())
-        for a in assessed:
+        for rec, a in zip(recordings, assessed, strict=True):
             quality = event_quality(a.quality)
             if not a.quality.readable:
                 reasons = unreadable_reasons(a.quality)
@@ -165,7 +174,7 @@ class BatchAnalyser:
                 continue
             row = next(rows)
             measured = None if a.measurements is None else event_measurements(a.measurements)
-            outcomes.append(RecordingOutcome(self._statements(row, a), self._probabilities(row), True, (),
+            outcomes.append(RecordingOutcome(self._statements(row, a, rec.sex), self._probabilities(row), True, (),
                                              measured, quality))  # fmt: skip
         return AnalysedBatch(
             outcomes,
@@ -193,18 +202,22 @@ class BatchAnalyser:
         positives = self.predictor.statements(row[None, :])[0]
         return tuple(Statement(label.code, label.description, round(float(p), 4)) for label, p in positives)
 
-    def _statements(self, row: np.ndarray, assessed: Assessed) -> tuple[Statement, ...]:
+    def _statements(self, row: np.ndarray, assessed: Assessed, sex: str | None) -> tuple[Statement, ...]:
         if not self.options.fusion:
             return self._model_statements(row)
         probabilities = {code: float(p) for code, p in zip(self._codes, row, strict=True)}
         fused = fuse(probabilities, self._thresholds, assessed.rules, assessed.quality)
+        m = assessed.measurements
+        kept, _ = apply_constraints(fused, m, sex=sex)
+        left_out = m is not None and bool(m.excluded_leads)
         return tuple(
             Statement(
                 int(s.code), s.description,
                 None if s.probability is None else round(float(s.probability), 4),
                 s.provenance, s.evidence or None, s.modifies,
+                certainty_of(s, leads_left_out=left_out, measured=m is not None),
             )
-            for s in fused  # fuse's order: primary statements by code, each modifier after its statement
+            for s in kept  # primary statements by code, then modifiers whose statement is present
         )  # fmt: skip
 
     def _model_only(self, recordings: Sequence[Recording]) -> AnalysedBatch:

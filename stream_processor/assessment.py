@@ -31,6 +31,7 @@ import numpy as np
 from measurements import Measurements, QualityReport, RuleStatement, measure_batch
 from measurements.quality import assess_quality
 from measurements.rules import rule_statements
+from measurements.units import amplitudes_in_mv
 
 __all__ = ["Assessed", "AssessmentInput", "assess", "AssessmentPool"]
 
@@ -59,16 +60,36 @@ class AssessmentInput:
 
 
 def assess(items: Sequence[AssessmentInput]) -> list[Assessed]:
-    """Quality of every recording; measurements and rule statements of the readable ones. Input order."""
-    assessed = [Assessed(assess_quality(item.signal, item.fs)) for item in items]
+    """Quality of every recording; measurements and rule statements of the readable ones. Input order.
+
+    Leads the quality check found unreadable are left out of every measurement and rule (the
+    recording's other leads are still read); amplitude criteria apply only where the amplitudes are
+    millivolts (``measurements.units``: not scaled lead by lead).
+    """
+    in_mv = [amplitudes_in_mv(item.signal) for item in items]
+    assessed = [
+        Assessed(assess_quality(item.signal, item.fs, amplitudes_in_mv=mv))
+        for item, mv in zip(items, in_mv, strict=True)
+    ]
     readable = [i for i, a in enumerate(assessed) if a.quality.readable]
     if not readable:
         return assessed
-    measured = measure_batch([items[i].signal for i in readable], [items[i].fs for i in readable])
+    measured = measure_batch(
+        [items[i].signal for i in readable],
+        [items[i].fs for i in readable],
+        usable=[usable_leads(assessed[i].quality) for i in readable],
+    )
     for i, m in zip(readable, measured, strict=True):
         assessed[i].measurements = m
-        assessed[i].rules = tuple(rule_statements(m, assessed[i].quality, sex=items[i].sex, age=items[i].age))
+        assessed[i].rules = tuple(
+            rule_statements(m, assessed[i].quality, sex=items[i].sex, age=items[i].age, amplitudes_valid=in_mv[i])
+        )
     return assessed
+
+
+def usable_leads(quality: QualityReport) -> np.ndarray:
+    """One bool per lead: not unreadable in ``quality``."""
+    return np.array([lead.verdict != "unreadable" for lead in quality.leads], dtype=bool)
 
 
 def _exit_when_orphaned(parent: int) -> None:

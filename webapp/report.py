@@ -33,7 +33,8 @@ NOTICE = (
     "qualified clinician and must not be used on their own for diagnosis or treatment."
 )
 MEASUREMENT_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("heart_rate_bpm", "Heart rate", "bpm"), ("pr_ms", "PR", "ms"), ("qrs_ms", "QRS", "ms"),
+    ("heart_rate_bpm", "Heart rate (ventricular)", "bpm"), ("atrial_rate_bpm", "Atrial rate", "bpm"),
+    ("pr_ms", "PR", "ms"), ("qrs_ms", "QRS", "ms"),
     ("qt_ms", "QT", "ms"), ("qtc_bazett_ms", "QTc (Bazett)", "ms"), ("qtc_fridericia_ms", "QTc (Fridericia)", "ms"),
     ("p_axis_deg", "P axis", "deg"), ("qrs_axis_deg", "QRS axis", "deg"), ("t_axis_deg", "T axis", "deg"),
 )  # fmt: skip
@@ -76,7 +77,7 @@ def _statement_rows(view: DiagnosisView) -> list[list[str]]:
         probability = s.get("probability")
         rows.append([
             str(s["code"]) + (f" (of {s['modifies']})" if s.get("modifies") else ""),
-            str(s.get("description", "")),
+            ("Possible: " if s.get("certainty") == "possible" else "") + str(s.get("description", "")),
             _PROVENANCE.get(str(s.get("provenance") or "model"), str(s.get("provenance"))),
             "-" if probability is None else f"{float(probability):.2f}",
             str(s.get("evidence") or ""),

@@ -27,12 +27,13 @@ def _statement_json(item: dict[str, Any]) -> dict[str, Any]:
         "provenance": str(item.get("provenance") or "model"),  # rows before provenance: the model's
         "evidence": item.get("evidence"),
         "modifies": item.get("modifies"),
+        "certainty": str(item.get("certainty") or "definite"),  # rows before certainty: definite
     }
 
 
 def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
     """The headline ``verdict`` and ``critical_findings`` (interpretation.verdict / .critical), the
-    tracing and report URLs, statements (AHA code, name, probability, provenance, evidence, modified statement; in the
+    tracing and report URLs, statements (AHA code, name, probability, provenance, evidence, modified statement, certainty; in the
     worker's order), measurements, signal quality, readability, model version and timings. An unreadable recording has ``readable: false``, its
     ``unreadable_reasons`` and no statements."""
     statements = [_statement_json(item) for item in view.statements]  # the worker's order

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 PROVENANCE_SHORT = {"measurement": "meas", "model": "model", "both": "both"}
 SHOWN_MEASUREMENTS = (
-    ("HR", "heart_rate_bpm", "bpm"), ("PR", "pr_ms", "ms"), ("QRS", "qrs_ms", "ms"), ("QT", "qt_ms", "ms"),
+    ("HR", "heart_rate_bpm", "bpm"), ("atrial rate", "atrial_rate_bpm", "bpm"), ("PR", "pr_ms", "ms"), ("QRS", "qrs_ms", "ms"), ("QT", "qt_ms", "ms"),
     ("QTcB", "qtc_bazett_ms", "ms"), ("QTcF", "qtc_fridericia_ms", "ms"), ("P axis", "p_axis_deg", "deg"),
     ("QRS axis", "qrs_axis_deg", "deg"), ("T axis", "t_axis_deg", "deg"),
 )  # fmt: skip
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest import read_recording
     from model.predictor import Predictor
     from schemas.errors import EcgstreamError
+    from schemas.validation import validate_recording
     from stream_processor.analysis import AnalysisOptions, BatchAnalyser
 
     settings = load_settings()
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for file in args.files:
         try:
             rec = read_recording(file)
+            validate_recording(rec)  # the same edge checks as the upload page, publisher and worker
             outcome = analyser.run([rec]).outcomes[0]
         except EcgstreamError as exc:
             failures += 1
@@ -87,14 +89,37 @@ def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str
         "statements": [asdict(s) for s in outcome.statements],
         "measurements": None if outcome.measurements is None else outcome.measurements.as_record(),
         "quality": None if outcome.quality is None else outcome.quality.as_record(),
+        **_clinical_summary(outcome),
     }
     if everything:
         out["probabilities"] = {code: round(p, 4) for code, p in outcome.probabilities.items()}
     return out
 
 
+def _clinical_summary(outcome: RecordingOutcome) -> dict[str, Any]:
+    """The headline verdict and critical findings, by the same functions as the worker's event and
+    the web page (``interpretation.verdict`` / ``.critical``), so every path says the same."""
+    from interpretation.critical import critical_findings
+    from interpretation.verdict import headline_verdict
+
+    statements = [asdict(s) for s in outcome.statements]
+    measurements = None if outcome.measurements is None else outcome.measurements.as_record()
+    quality = None if outcome.quality is None else outcome.quality.as_record()
+    verdict = headline_verdict(
+        statements, readable=outcome.readable, unreadable_reasons=outcome.unreadable_reasons, quality=quality
+    )
+    return {
+        "verdict": verdict.as_json(),
+        "critical_findings": [f.as_json() for f in critical_findings(statements, measurements)],
+    }
+
+
 def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: str) -> None:
     print(f"{file}  ({rec.duration_s:.1f} s at {rec.fs:g} Hz; model {version})")
+    summary = _clinical_summary(outcome)
+    print(f"  verdict: {summary['verdict']['text']}")
+    for finding in summary["critical_findings"]:
+        print(f"  CRITICAL: {finding['title']} ({finding['evidence']})")
     if outcome.quality is not None:
         bad = [f"{q.lead} {q.verdict} ({', '.join(q.problems)})" for q in outcome.quality.leads if q.verdict != "good"]
         problems = ", ".join(outcome.quality.problems)
@@ -110,11 +135,17 @@ def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: 
             for name, key, unit in SHOWN_MEASUREMENTS
         ]
         print("  " + ", ".join(values))
+        from measurements.rules_rhythm import RHYTHMS
+
+        rhythm = RHYTHMS.get(m.rhythm or "", "not measured")
+        left_out = f"; leads left out: {', '.join(m.excluded_leads)}" if m.excluded_leads else ""
+        print(f"  rhythm: {rhythm}{left_out}")
     if not outcome.statements:
         print("  no statement")
     for s in outcome.statements:
         probability = "  -  " if s.probability is None else f"{s.probability:.2f}"
         evidence = f"  [{s.evidence}]" if s.evidence else ""
         code = f"+{s.code}" if s.modifies else str(s.code)  # a modifier, after the statement it qualifies
-        print(f"  {code:>4}  {s.description:<45} {probability}  {PROVENANCE_SHORT.get(s.provenance, s.provenance):<5}"
+        name = ("possible: " if s.certainty == "possible" else "") + s.description
+        print(f"  {code:>4}  {name:<45} {probability}  {PROVENANCE_SHORT.get(s.provenance, s.provenance):<5}"
               f"{evidence}")  # fmt: skip

@@ -8,8 +8,21 @@ from interpretation.critical import CRITICAL_RULES, critical_findings
 from interpretation.verdict import SEVERITY_ORDER, headline_verdict, severity_rank
 
 
-def st(code: int, name: str = "", modifies: int | None = None) -> dict[str, object]:
-    return {"code": code, "description": name or f"s{code}", "probability": 0.9, "modifies": modifies}
+def st(
+    code: int,
+    name: str = "",
+    modifies: int | None = None,
+    *,
+    provenance: str = "model",
+    certainty: str = "definite",
+    probability: float = 0.9,
+) -> dict[str, object]:
+    return {"code": code, "description": name or f"s{code}", "probability": probability, "modifies": modifies,
+            "provenance": provenance, "certainty": certainty}  # fmt: skip
+
+
+def measured(code: int, modifies: int | None = None) -> dict[str, object]:
+    return st(code, modifies=modifies, provenance="measurement")
 
 
 def test_normal_ecg_alone_is_normal():
@@ -52,11 +65,32 @@ def findings(statements, measurements=None):
     return [f.finding for f in critical_findings(statements, measurements)]
 
 
-def test_af_needs_the_rapid_response_modifier():
-    assert findings([st(50)]) == []
-    assert findings([st(50), st(346, modifies=50)]) == ["af_rapid_ventricular_response"]
-    assert findings([st(50), st(346)]) == ["af_rapid_ventricular_response"]  # model modifier: no target
-    assert findings([st(51), st(346, modifies=51)]) == []
+def test_af_needs_the_rapid_response_modifier_and_the_measured_rhythm():
+    assert findings([measured(50)]) == []
+    assert findings([measured(50), measured(346, modifies=50)]) == ["af_rapid_ventricular_response"]
+    assert findings([measured(51), measured(346, modifies=51)]) == []
+    # The model alone (no measured irregular rhythm without P waves) never raises it.
+    assert findings([st(50), st(346)]) == []
+    assert findings([st(50, provenance="both"), measured(346, modifies=50)]) == ["af_rapid_ventricular_response"]
+
+
+def test_possible_statements_raise_nothing():
+    weak = [st(88, certainty="possible", probability=0.3), st(161, certainty="possible", probability=0.4),
+            st(330, modifies=161, certainty="possible")]  # fmt: skip
+    assert findings(weak) == []
+
+
+def test_rate_alarms_need_both_lead_groups_to_agree():
+    assert findings([], {"heart_rate_bpm": 33.0, "rate_confirmed": False}) == []
+    assert findings([], {"heart_rate_bpm": 33.0, "rate_confirmed": True}) == ["severe_bradycardia"]
+    assert findings([], {"heart_rate_bpm": 160.0, "rate_confirmed": False}) == []
+
+
+def test_long_qtc_needs_the_qt_statement_and_a_narrow_qrs():
+    long = {"qtc_fridericia_ms": 520.0}
+    assert findings([], long) == []  # no prolonged-QT statement beside it: no alarm
+    assert findings([measured(148)], long) == ["long_qtc"]
+    assert findings([measured(148)], {**long, "qrs_ms": 196.0}) == []  # LBBB: the QT carries the QRS
 
 
 @pytest.mark.parametrize(
@@ -69,16 +103,17 @@ def test_af_needs_the_rapid_response_modifier():
         ({"qtc_fridericia_ms": 510.0, "qtc_bazett_ms": 540.0}, ["long_qtc"]),
         ({"qtc_fridericia_ms": 480.0, "qtc_bazett_ms": 540.0}, []),  # Bazett over-corrects: Fridericia rules
         ({"qtc_bazett_ms": 505.0}, ["long_qtc"]),
+        ({"qtc_bazett_ms": 505.0, "qrs_ms": 130.0}, []),
         ({"heart_rate_bpm": None, "qtc_bazett_ms": float("nan")}, []),
         (None, []),
     ],
 )
 def test_measurement_thresholds(measurements, expected):
-    assert findings([], measurements) == expected
+    assert findings([measured(148)], measurements) == expected
 
 
 def test_statement_findings_carry_their_rule_and_evidence():
-    statements = [st(88), st(146), st(363, modifies=146), st(161), st(330, modifies=161)]
+    statements = [st(88), measured(146), measured(363, modifies=146), st(161), st(330, modifies=161)]
     result = critical_findings(statements, {"heart_rate_bpm": 35.0})
     assert [f.finding for f in result] == [
         "severe_bradycardia", "complete_heart_block", "st_elevation", "acute_myocardial_infarction",
@@ -90,3 +125,24 @@ def test_statement_findings_carry_their_rule_and_evidence():
 
 def test_old_mi_and_st_depression_are_not_critical():
     assert findings([st(161), st(332, modifies=161), st(145), st(362, modifies=145)]) == []
+
+
+def test_weak_model_statements_never_make_the_headline():
+    # CinC-like: a correct, measured RBBB beside a weak model "inferior MI".
+    statements = [st(161, "Inferior MI", certainty="possible", probability=0.3), measured(106)]
+    statements[1]["description"] = "Right bundle-branch block"
+    verdict = headline_verdict(statements)
+    assert verdict.most_important == 106
+    assert verdict.text == "Abnormal ECG: 1 statement, most important: Right bundle-branch block (and 1 possible)"
+
+
+def test_only_possible_statements_are_borderline_naming_the_most_probable():
+    statements = [st(161, "Inferior MI", certainty="possible", probability=0.2),
+                  st(105, "Incomplete RBBB", certainty="possible", probability=0.4)]  # fmt: skip
+    verdict = headline_verdict(statements)
+    assert verdict.kind == "abnormal" and verdict.abnormal_count == 0
+    assert verdict.text == "Borderline ECG: consider Incomplete RBBB (2 possible statements)"
+
+
+def test_a_possible_normal_is_not_a_normal_ecg():
+    assert headline_verdict([st(1, certainty="possible", probability=0.3)]).kind == "no_statement"

@@ -72,7 +72,10 @@ def test_premature_atrial_beat_is_supraventricular() -> None:
     m = measure(beat_train(times), FS)
     assert m.beats.classes[5] == "S"
     assert m.beats.counts()["S"] == 1
-    assert m.heart_rate_bpm == pytest.approx(60.0, abs=2.0)
+    # The heart rate is the ventricular rate (every QRS, as carts print it): 9 intervals in 8.6 s;
+    # the dominant rhythm's RR stays the sinus cycle.
+    assert m.heart_rate_bpm == pytest.approx(60.0 * 9 / 8.6, abs=0.5)
+    assert m.rr_mean_ms == pytest.approx(1000.0, abs=20.0)
 
 
 def test_irregularity_index_separates_regular_from_irregular() -> None:
@@ -143,6 +146,8 @@ def test_bigeminy_rate_comes_from_the_dominant_cycles() -> None:
     m = measure(beat_train(times), FS)
     assert m.beats.classes[1::2].count("S") >= len(times) // 2 - 1
     assert m.rr_irregularity is not None and m.rr_irregularity < 0.12  # fixed coupling: not AF
-    assert m.heart_rate_bpm == pytest.approx(60 / 1.1, abs=3.0)
+    # The heart rate is the ventricular rate (every QRS); the dominant (post-ectopic) cycle is 1.1 s.
+    assert m.heart_rate_bpm == pytest.approx(60 / (1.65 / 2), abs=3.0)
+    assert m.rr_mean_ms == pytest.approx(1100.0, abs=40.0)
     # The T window ends before the premature beat, not a dominant RR after R.
     assert m.qt_ms == pytest.approx(380.0, abs=30.0)

@@ -104,10 +104,19 @@ def test_zeroed_lead_is_lead_off_and_the_record_acceptable(cinc) -> None:
     assert all(lead.verdict == "good" for k, lead in enumerate(report.leads) if k != 8)
 
 
-def test_three_leads_off_make_the_record_unreadable(cinc) -> None:
+def test_three_leads_off_leave_the_rest_readable(cinc) -> None:
     x, fs = cinc["HR06000"]
     y = x.copy()
     y[[7, 8, 9]] = 0.0
+    report = assess_quality(y, fs)
+    assert report.verdict == "acceptable"
+    assert [lead.verdict for lead in report.leads[7:10]] == ["unreadable"] * 3
+
+
+def test_seven_leads_off_make_the_record_unreadable(cinc) -> None:
+    x, fs = cinc["HR06000"]
+    y = x.copy()
+    y[[0, 1, 2, 7, 8, 9, 10]] = 0.0
     report = assess_quality(y, fs)
     assert report.verdict == "unreadable"
     assert "too_many_bad_leads" in report.problems

@@ -176,19 +176,23 @@ def test_atrial_fibrillation_support_and_ventricular_response() -> None:
     rng = np.random.default_rng(0)
     irregular = list(rng.uniform(350, 750, size=15))  # mean ~550 ms: ~110 bpm
     b = beats(irregular, p=[False] * 16)
-    got = codes(meas(b, pr_ms=None, heart_rate_bpm=110.0))
+    got = codes(meas(b, pr_ms=None, heart_rate_bpm=110.0, pre_qrs_coherence=1.0))
     assert {50, (346, 50)} <= got
     assert 21 not in got and 22 not in got
     slow = beats(list(rng.uniform(800, 1600, size=8)), p=[False] * 9)
-    assert {50, (347, 50)} <= codes(meas(slow, pr_ms=None, heart_rate_bpm=50.0))
+    assert {50, (347, 50)} <= codes(meas(slow, pr_ms=None, heart_rate_bpm=50.0, pre_qrs_coherence=1.0))
     regular_no_p = beats([600.0] * 12, p=[False] * 13)
-    assert 50 not in codes(meas(regular_no_p, pr_ms=None))
+    assert 50 not in codes(meas(regular_no_p, pr_ms=None, pre_qrs_coherence=1.0))
+    # Irregular without detected P waves, but with atrial activity locked to the QRS (P waves the
+    # detector missed, flutter at a fixed ratio): not fibrillation, no AF and no rapid response.
+    got = codes(meas(b, pr_ms=None, heart_rate_bpm=110.0, pre_qrs_coherence=50.0))
+    assert 50 not in got and (346, 50) not in got
 
 
 def test_af_does_not_report_atrial_premature_beats() -> None:
     rng = np.random.default_rng(1)
     b = beats(list(rng.uniform(400, 900, size=12)), classes="NNSNNSNNNNNNN", p=[False] * 13)
-    got = codes(meas(b, pr_ms=None))
+    got = codes(meas(b, pr_ms=None, pre_qrs_coherence=1.0))
     assert 50 in got and 30 not in got
 
 
@@ -262,16 +266,16 @@ def test_premature_beat_in_regular_rhythm_is_not_af() -> None:
     # waves were not measurable: all-RR nRMSSD 0.55, dominant-rhythm nRMSSD 0.05.
     rr = [1084.0, 522.0, 1246.0, 1056.0, 1104.0, 1030.0, 1080.0, 1040.0]
     b = beats(rr, classes="NNVNNNNNN", p=[False] * 9)
-    assert 50 not in codes(meas(b, pr_ms=None))
+    assert 50 not in codes(meas(b, pr_ms=None, pre_qrs_coherence=1.0))
     # The same irregularity without the ectopic beat's class is still AF-like.
-    assert 50 in codes(meas(beats(rr, p=[False] * 9), pr_ms=None))
+    assert 50 in codes(meas(beats(rr, p=[False] * 9), pr_ms=None, pre_qrs_coherence=1.0))
 
 
 def test_frequent_ectopy_in_af_falls_back_to_all_intervals() -> None:
     # AF with V every other beat (ptbxl-sph P11185-like): too few N-N differences, all RRs used.
     rr = [700.0, 420.0, 980.0, 510.0, 860.0, 390.0, 1020.0, 600.0, 450.0, 900.0, 530.0]
     b = beats(rr, classes="NNNVNVNVNVNV", p=[False] * 12)
-    assert 50 in codes(meas(b, pr_ms=None))
+    assert 50 in codes(meas(b, pr_ms=None, pre_qrs_coherence=1.0))
 
 
 def test_cinc_premature_atrial_beats_are_not_af() -> None:

@@ -38,7 +38,7 @@ def _bad_messages() -> dict[str, tuple[str, EncodedEvent]]:
     """name -> (expected reason, message); each one carries the clear reference somewhere."""
     flat = _with_patient(1)
     flat.signal = flat.signal.copy()
-    flat.signal[3] = 0.0
+    flat.signal[:] = 0.0
     valid = encode_recording(_with_patient(2), key_secret=SECRET)
     big = _with_patient(3, fs=1000.0)
     big.signal = np.tile(big.signal, (1, 6))  # 60 s at 1 kHz: above MAX_RECORDING_BYTES

@@ -179,7 +179,7 @@ def test_empty_file_is_rejected(client):
     ("mutate", "reason", "phrase"),
     [
         (lambda s: s[:, :1000], "duration_out_of_range", "duration 2.00 s is outside 5-120 s"),
-        (lambda s: np.concatenate([s[:8], np.zeros_like(s[8:9]), s[9:]]), "flat_signal", "V3"),
+        (lambda s: np.zeros_like(s), "flat_signal", "every lead is flat"),
     ],
 )
 def test_invalid_recordings_get_the_validation_message(client, tmp_path, mutate, reason, phrase):

@@ -51,7 +51,8 @@
 
   const PROVENANCE = { measurement: "Measurement", model: "Model", both: "Measurement + model" };
   const MEASUREMENTS = [
-    ["heart_rate_bpm", "Heart rate", " bpm"], ["pr_ms", "PR", " ms"], ["qrs_ms", "QRS", " ms"],
+    ["heart_rate_bpm", "Heart rate (ventricular)", " bpm"], ["atrial_rate_bpm", "Atrial (sinus) rate", " bpm"],
+    ["pr_ms", "PR", " ms"], ["qrs_ms", "QRS", " ms"],
     ["qt_ms", "QT", " ms"], ["qtc_bazett_ms", "QTc (Bazett)", " ms"], ["qtc_fridericia_ms", "QTc (Fridericia)", " ms"],
     ["p_axis_deg", "P axis", "\u00b0"], ["qrs_axis_deg", "QRS axis", "\u00b0"], ["t_axis_deg", "T axis", "\u00b0"],
     ["rr_mean_ms", "RR mean", " ms"], ["rr_sd_ms", "RR SD", " ms"],
@@ -64,9 +65,16 @@
     return td;
   }
 
+  const RHYTHMS = {
+    sinus: "Sinus rhythm", atrial_fibrillation: "Atrial fibrillation", paced: "Paced rhythm",
+    undetermined: "Rhythm undetermined (no consistent P waves)",
+  };
+
   function statementRow(s) {
     const row = document.createElement("tr");
     row.dataset.provenance = s.provenance;
+    row.dataset.certainty = s.certainty || "definite";
+    if (s.certainty === "possible") row.className = "possible";
     const decided = cell("", "provenance");
     const badge = document.createElement("span");
     badge.className = "badge " + s.provenance;
@@ -85,7 +93,8 @@
       meter.append(fill);
       prob.append(meter, document.createTextNode((s.probability * 100).toFixed(1) + " %"));
     }
-    const name = cell(s.modifies ? s.name + " (qualifies " + s.modifies + ")" : s.name);
+    const label = (s.certainty === "possible" ? "Possible: " : "") + s.name;
+    const name = cell(s.modifies ? label + " (qualifies " + s.modifies + ")" : label);
     if (s.evidence) {
       const why = document.createElement("div");
       why.className = "help";
@@ -114,6 +123,10 @@
     box.hidden = !m;
     if (!m) return;
     const missing = m.missing || {};
+    list.append(fact("Rhythm", "m-rhythm", m.rhythm ? (RHYTHMS[m.rhythm] || m.rhythm) : "not measured"));
+    if (m.excluded_leads && m.excluded_leads.length) {
+      list.append(fact("Leads left out (unreadable)", "m-excluded", m.excluded_leads.join(", ")));
+    }
     for (const [key, label, unit] of MEASUREMENTS) {
       const value = m[key];
       list.append(fact(label, "m-" + key, value === null || value === undefined
