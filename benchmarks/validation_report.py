@@ -2,7 +2,8 @@
 set the project holds, and the false critical alarms.
 
     taskset -c 0 .venv/bin/python -m benchmarks.validation_report [--json OUT] [--limit N]
-        [--oof OOF.npz [--fit-decisions]] [--sets ludb,cinc,ptbxl] [--data ../shared/data] [--model PATH]
+        [--oof OOF.npz [--fit-decisions]] [--sets ludb,ludb-noamp,cinc,ptbxl] [--data ../shared/data]
+        [--model PATH] [--save-compact OUT] [--compare EARLIER.json]
 
 - **LUDB 1-100** and **CinC 2021 (10)**: each file read by ``ingest.read_recording`` and analysed by
   ``stream_processor.analysis.BatchAnalyser`` with the shipped ``Predictor``, one file at a time,
@@ -11,14 +12,19 @@ set the project holds, and the false critical alarms.
   (SNOMED table of ../shared/data/README.md).
 - **ptbxl-sph** (z-scored, not mV): ``benchmarks.validation_ptbxl`` (amplitude checks off) fused
   with out-of-fold probabilities from ``--oof``; without it only the statements the rules decide
-  alone are scored (the model-decided rows are skipped and say so). ``--limit N``: the first N
-  records (metadata order) of this set only; LUDB and CinC are always run whole.
+  alone are scored (the model-decided rows are skipped and say so); with it the set is reported as
+  ``ptbxl-oof``. ``--limit N``: the first N records (metadata order) of this set only; LUDB and CinC
+  are always run whole.
+- **LUDB, amplitude checks off** (``ludb-noamp``): the shared LUDB copy scales each lead to span
+  about 1 unit (docs/quality.md), so the mV-based checks (low voltage above all) misfire on it as
+  ``diagnose`` runs it; this set runs the same files and model with them off.
 
 Per set: a table (code, statement, labelled positives, known negatives, TP, FP, FN, said where the
 labels cannot tell, sensitivity, PPV), the macro summary, MI as a group, every critical finding
 judged supported / false / unverifiable (``benchmarks.validation_scoring``), unmapped diagnoses.
 LUDB's ``long_qtc`` is judged by the cardiologists' QT (``benchmarks.validate_ludb.reference``)
-with the product's RR (Fridericia), since LUDB's diagnoses never state QT.
+with the product's RR (Fridericia), since LUDB's diagnoses never state QT. ``--compare`` prints
+the changed rows against an earlier report (``benchmarks.validation_compare``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.labels_ludb import ludb_labels
+from benchmarks.validation_compare import compact, compare
 from benchmarks.validation_labels import RecordLabels, cinc_labels, ptbxl_labels, sph_metadata_codes
 from benchmarks.validation_scoring import (
     AlarmCheck,
@@ -232,7 +239,12 @@ def ptbxl_set(folder: Path, universe: Sequence[int], decisions: Any, limit: int 
                 skipped.setdefault(c, "model-decided (no --oof)")
     else:
         notes.append(f"model: out-of-fold {decisions.source}")
-    return SetReport("ptbxl", f"ptbxl-sph ({folder})", results, check_alarms(results), skipped, notes)
+    key, title = (
+        ("ptbxl", f"ptbxl-sph ({folder})")
+        if decisions is None
+        else ("ptbxl-oof", f"ptbxl-sph + OOF ({folder})")
+    )
+    return SetReport(key, title, results, check_alarms(results), skipped, notes)
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -341,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated subset of {','.join(SETS)}")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--json", type=Path, default=None, help="write everything here")
+    parser.add_argument("--save-compact", type=Path, default=None,
+                        help="write the report without per-record detail (to commit, for --compare)")  # fmt: skip
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="an earlier --json / --save-compact file: print the before -> after changes")  # fmt: skip
     return parser
 
 
@@ -397,9 +413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nstatements with no labelled positive on any set run ({len(never)} of {len(names)}; cannot be evaluated): "
           + ", ".join(str(c) for c in never))  # fmt: skip
     output["not_evaluable"] = [{"code": c, "name": names[c]} for c in never]
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(output, indent=1, default=str))
+    for path, content in ((args.json, output), (args.save_compact, compact(output))):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(content, indent=1, default=str))
+    if args.compare is not None:
+        print("\n== before -> after (changed rows only)")
+        before = json.loads(args.compare.read_text())
+        print("\n".join(compare(before, json.loads(json.dumps(output, default=str)))))
     return 0
 
 

@@ -7,6 +7,7 @@ arithmetic (counts recomputed from the per-record detail), and its labels agains
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from benchmarks.labels_ludb import diagnoses, ludb_labels
+from benchmarks.validation_compare import compact, compare
 from benchmarks.validation_labels import RecordLabels, cinc_labels
 from benchmarks.validation_scoring import (
     RecordResult,
@@ -155,13 +157,29 @@ def test_ptbxl_with_an_oof_file_scores_the_model_statements(tmp_path: Path) -> N
     with np.load(oof) as z:  # the model's calibrated output: no second calibration
         np.savez_compressed(oof, **{k: z[k] for k in z.files}, probabilities_calibrated=p.probabilities)
     text, data = run_report(tmp_path / "r.json", "--sets", "ptbxl", "--limit", str(LIMIT), "--oof", str(oof))
-    ptbxl = data["sets"]["ptbxl"]
-    assert set(data["sets"]) == {"ptbxl"} and ptbxl["records"] == LIMIT
+    ptbxl = data["sets"]["ptbxl-oof"]
+    assert set(data["sets"]) == {"ptbxl-oof"} and ptbxl["records"] == LIMIT
     assert "model-decided" not in " ".join(ptbxl["skipped"].values())
     normal = next(r for r in ptbxl["rows"] if r["code"] == 1)
     assert normal["labelled"] > 0 and normal["tp"] > 0  # the shipped model on records it trained on
     assert "probabilities calibrated in the file" in text
     assert any(s["provenance"] in ("model", "both") for r in ptbxl["per_record"] for s in r["statements"])
+
+
+def test_compare_lists_what_changed(report: tuple[str, dict[str, Any]]) -> None:
+    _, data = report
+    before = compact(data)
+    assert "per_record" not in before["sets"]["ludb"] and "all" not in before["sets"]["ludb"]["critical"]
+    assert not [line for line in compare(before, data) if line.startswith("   50")]  # nothing changed
+    after = copy.deepcopy(data)
+    cinc = after["sets"]["cinc"]
+    af = next(r for r in cinc["rows"] if r["code"] == 50)
+    af.update(fp=af["fp"] + 1, ppv=0.0)
+    cinc["critical"]["false_alarms"].append({"record": "JS20011", "finding": "af_rapid_ventricular_response"})
+    lines = compare(before, after)
+    changed = [line for line in lines if line.split()[:1] == ["50"]]
+    assert len(changed) == 1 and "Atrial fibrillation" in changed[0]
+    assert any("new: JS20011 af_rapid_ventricular_response" in line for line in lines)
 
 
 # -- labels and scoring, on real headers and small hand-made cases ---------------------------------
