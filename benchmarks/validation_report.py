@@ -66,6 +66,7 @@ __all__ = ["SetReport", "build_parser", "main"]
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 SETS = ("ludb", "ludb-noamp", "cinc", "ptbxl")
+MOST = 30  # alarms listed per finding and verdict (all of them are in --json)
 KEPT_MEASUREMENTS = (
     "heart_rate_bpm",
     "rr_mean_ms",
@@ -300,7 +301,10 @@ def print_set(report: SetReport, rows: Sequence[CodeRow], groups: Sequence[CodeR
         grouped.items(), key=lambda item: (item[0][0] != "false", item[0])
     ):
         same = len({a.why for a in checks}) == 1
-        listed = "; ".join(f"{a.record} ({a.evidence}" + ("" if same else f"; {a.why}") + ")" for a in checks)
+        listed = "; ".join(
+            f"{a.record} ({a.evidence}" + ("" if same else f"; {a.why}") + ")" for a in checks[:MOST]
+        )
+        listed += f"; and {len(checks) - MOST} more (--json)" if len(checks) > MOST else ""
         head = f"{verdict.upper()} {finding} ({len(checks)}" + (f", {checks[0].why}" if same else "") + ")"
         print(
             textwrap.fill(f"{head}: {listed}", width=150, initial_indent="     ", subsequent_indent="       ")
