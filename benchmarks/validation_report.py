@@ -405,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in report.results:
             for s in r.detail["statements"]:
                 names.setdefault(int(s["code"]), f"statement {s['code']} (not in code.csv)")
-    output: dict[str, Any] = {"date": dt.date.today().isoformat(), "command": " ".join(sys.argv),
+    output: dict[str, Any] = {"date": dt.date.today().isoformat(), "command": " ".join(["python -m benchmarks.validation_report", *sys.argv[1:]]),
                               "model_version": predictor.version, "code": _git_commit(), "sets": {}}  # fmt: skip
     labelled_anywhere: set[int] = set()
     for report in reports:
