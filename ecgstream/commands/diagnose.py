@@ -127,7 +127,7 @@ def _print_export(
         samples = Waveform(rec.signal, rec.fs, tuple(rec.leads)) if waveform else None
         print(json.dumps(diagnosis_bundle(event, patient=patient, waveform=samples)))
     else:
-        print(oru_r01(event, patient=patient).replace("\r", "\n"))
+        print(oru_r01(event, patient=patient).replace("\r", "\n").rstrip("\n") + "\n")  # a blank line after each
 
 
 def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str, everything: bool) -> dict[str, Any]:

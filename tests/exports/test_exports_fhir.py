@@ -76,6 +76,7 @@ def test_patient_only_by_keyed_hash_unless_given_explicitly() -> None:
     text = json.dumps(diagnosis_bundle(real.event, patient=real.patient, waveform=real.waveform))
     assert clear not in text
     report, measurements, waveform = _resources(json.loads(text))
+    assert waveform is not None
     subjects = [r["subject"] for r in (report, *measurements, waveform)]
     assert all(s == {"type": "Patient", "identifier": {"system": PSEUDONYM_SYSTEM, "value": real.patient.pseudonym}}
                for s in subjects)  # fmt: skip

@@ -68,7 +68,7 @@ def test_oru_r01_parses_back_with_every_measurement_and_statement(name: str) -> 
     assert impression[0].obx_8.to_er7() in {"N", "A", "AA"}
     assert {o.obx_11.to_er7() for o in obx} == {"P"}
     assert [int(o.obx_1.to_er7()) for o in obx] == list(range(1, len(obx) + 1))
-    assert real.recording.patient_ref not in text
+    assert str(real.recording.patient_ref) not in text
 
 
 def test_final_and_corrected_results_name_the_interpreter() -> None:
