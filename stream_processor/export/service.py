@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ecgstream.config import Settings
 from ecgstream.kafka_security import KafkaSecurity
@@ -52,10 +53,17 @@ class AioKafkaPublisher:
         await asyncio.gather(*pending)
 
 
+def _encrypted_or_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.hostname or "") in {"localhost", "127.0.0.1", "::1"}
+
+
 def export_targets(settings: Settings) -> ExportTargets:
     """Receivers configured by the settings (FHIR_BASE_URL, HL7_MLLP_HOST) and the retry policy."""
     fhir = None
     if settings.fhir_base_url:
+        if not _encrypted_or_local(settings.fhir_base_url):
+            logger.warning("FHIR_BASE_URL is plain http to another host: Bundles travel unencrypted (use https)")
         fhir = FhirClient(settings.fhir_base_url, timeout=settings.fhir_timeout_seconds,
                           bearer_token=settings.fhir_bearer_token)  # fmt: skip
     mllp = None

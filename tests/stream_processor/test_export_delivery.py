@@ -6,6 +6,7 @@ limit of attempts; failures logged with the recording id only, never patient dat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -141,3 +142,24 @@ async def test_mllp_ack_of_another_message_or_none_at_all_fails() -> None:
     async with MllpTestServer(["silent"] * 2) as server:
         assert await _send(server, RetryPolicy(2, 0.01, 0.02), timeout=0.3) == "failed"
     assert server.connections == 2
+
+
+def test_receivers_follow_the_settings_and_plain_http_elsewhere_is_warned(caplog: pytest.LogCaptureFixture) -> None:
+    from ecgstream.config import Settings
+    from stream_processor.export.service import export_targets
+
+    bare = export_targets(Settings())
+    assert bare.fhir is None and bare.mllp is None and bare.fhir_topic == "ecg.diagnoses.fhir.v1"
+    caplog.set_level(logging.WARNING)
+    targets = export_targets(Settings(fhir_base_url="http://user:pw@ehr.hospital.example/fhir", hl7_mllp_host="engine",
+                                      export_max_attempts=7, fhir_bearer_token="tok"))  # fmt: skip
+    assert targets.fhir is not None and targets.mllp is not None and targets.retry.max_attempts == 7
+    assert targets.mllp.port == 2575
+    assert any("unencrypted" in r.getMessage() for r in caplog.records)
+    assert "pw@" not in caplog.text and "tok" not in repr(targets)
+    asyncio.run(targets.fhir.aclose())
+    caplog.clear()
+    secure = export_targets(Settings(fhir_base_url="https://ehr.hospital.example/fhir"))
+    assert not caplog.records
+    assert secure.fhir is not None
+    asyncio.run(secure.fhir.aclose())
