@@ -13,6 +13,7 @@ COPY model model
 COPY storage storage
 COPY measurements measurements
 COPY interpretation interpretation
+COPY exports exports
 COPY webapp webapp
 RUN pip install .
 USER nobody

@@ -52,6 +52,18 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | DEADLETTER_KEY | (unset) | base64 of a 32-byte AES key: dead letters carry undecodable originals encrypted with AES-256-GCM under it; unset, such originals are dropped (size and SHA-256 kept) |
 | MEASUREMENTS | ``on`` | worker and ``diagnose``: signal quality (unreadable recordings get reasons, no statements), measurements and rule statements; ``off`` = the model alone on every recording (benchmark baseline) |
 | FUSION | ``on`` | with MEASUREMENTS on: statements fused from measurement rules and the model, each with its provenance; ``off`` = the model's statements only (measurements and quality still reported) |
+| FHIR_TOPIC | ``ecg.diagnoses.fhir.v1`` | topic ``ecgstream export`` publishes each diagnosis to as a FHIR R4 transaction Bundle (JSON) |
+| EXPORT_GROUP | ``ecgstream-export`` | consumer group of ``ecgstream export`` on the diagnoses topic |
+| EXPORT_METRICS_PORT | ``9109`` | port of ``ecgstream export``'s ``/metrics`` on METRICS_HOST (0 = pick a free one) |
+| EXPORT_WAVEFORM | ``true`` | put the samples (from the gateway's tracings or ``STORE_SIGNAL`` rows) in the Bundle as SampledData |
+| EXPORT_MAX_ATTEMPTS | ``5`` | most delivery attempts per diagnosis and receiver (FHIR server, MLLP receiver) before it is given up, logged and counted |
+| EXPORT_RETRY_BASE_SECONDS / EXPORT_RETRY_MAX_SECONDS | ``1`` / ``30`` | backoff between attempts: base, doubling, capped (a server's Retry-After is honoured up to the cap) |
+| FHIR_BASE_URL | (unset: no POST) | FHIR R4 server base URL; each Bundle is POSTed there as a transaction (``https://`` outside a trusted network) |
+| FHIR_BEARER_TOKEN | (unset) | ``Authorization: Bearer`` token for the FHIR server; never logged or shown in ``repr`` |
+| FHIR_TIMEOUT_SECONDS | ``10`` | connect/read timeout of one POST |
+| HL7_MLLP_HOST / HL7_MLLP_PORT | (unset: no HL7) / ``2575`` | HL7 v2 receiver; each diagnosis is sent as an ORU^R01 over MLLP and its ACK awaited |
+| HL7_MLLP_TIMEOUT_SECONDS | ``10`` | connect + ACK wait of one MLLP send |
+| HL7_SENDING_FACILITY / HL7_RECEIVING_APPLICATION / HL7_RECEIVING_FACILITY | (empty) | MSH-4, MSH-5, MSH-6 of the ORU^R01 (MSH-3 is ``ECGSTREAM``) |
 """
 
 from __future__ import annotations
@@ -125,6 +137,22 @@ class Settings:
     deadletter_key: str | None = field(default=None, repr=False)
     measurements: bool = True
     fusion: bool = True
+    fhir_topic: str = "ecg.diagnoses.fhir.v1"
+    export_group: str = "ecgstream-export"
+    export_metrics_port: int = 9109
+    export_waveform: bool = True
+    export_max_attempts: int = 5
+    export_retry_base_seconds: float = 1.0
+    export_retry_max_seconds: float = 30.0
+    fhir_base_url: str | None = None
+    fhir_bearer_token: str | None = field(default=None, repr=False)
+    fhir_timeout_seconds: float = 10.0
+    hl7_mllp_host: str | None = None
+    hl7_mllp_port: int = 2575
+    hl7_mllp_timeout_seconds: float = 10.0
+    hl7_sending_facility: str = ""
+    hl7_receiving_application: str = ""
+    hl7_receiving_facility: str = ""
 
     @property
     def embedded_broker(self) -> bool:
@@ -205,12 +233,29 @@ ENV_FIELDS: dict[str, str] = {
     "DEADLETTER_KEY": "deadletter_key",
     "MEASUREMENTS": "measurements",
     "FUSION": "fusion",
+    "FHIR_TOPIC": "fhir_topic",
+    "EXPORT_GROUP": "export_group",
+    "EXPORT_METRICS_PORT": "export_metrics_port",
+    "EXPORT_WAVEFORM": "export_waveform",
+    "EXPORT_MAX_ATTEMPTS": "export_max_attempts",
+    "EXPORT_RETRY_BASE_SECONDS": "export_retry_base_seconds",
+    "EXPORT_RETRY_MAX_SECONDS": "export_retry_max_seconds",
+    "FHIR_BASE_URL": "fhir_base_url",
+    "FHIR_BEARER_TOKEN": "fhir_bearer_token",
+    "FHIR_TIMEOUT_SECONDS": "fhir_timeout_seconds",
+    "HL7_MLLP_HOST": "hl7_mllp_host",
+    "HL7_MLLP_PORT": "hl7_mllp_port",
+    "HL7_MLLP_TIMEOUT_SECONDS": "hl7_mllp_timeout_seconds",
+    "HL7_SENDING_FACILITY": "hl7_sending_facility",
+    "HL7_RECEIVING_APPLICATION": "hl7_receiving_application",
+    "HL7_RECEIVING_FACILITY": "hl7_receiving_facility",
 }
 
 # Settings whose empty value means "unset".
 _OPTIONAL_FIELDS = {
     "kafka_bootstrap", "database_url", "tansu_binary", "kafka_ssl_cafile", "kafka_ssl_certfile",
     "kafka_ssl_keyfile", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "deadletter_key",
+    "fhir_base_url", "fhir_bearer_token", "hl7_mllp_host",
 }  # fmt: skip
 
 

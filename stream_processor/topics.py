@@ -15,6 +15,7 @@ def topic_layout(settings: Settings) -> dict[str, int]:
         settings.recordings_topic: settings.topic_partitions,
         settings.diagnoses_topic: settings.topic_partitions,
         settings.deadletter_topic: 1,
+        settings.fhir_topic: settings.topic_partitions,  # ecgstream export's Bundles, keyed by recording id
     }
 
 

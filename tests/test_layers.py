@@ -1,7 +1,8 @@
 """Lower packages never import upper ones: read every module's imports (real source files, AST).
 
 The layers, bottom up: measurements, model, schemas, storage (pure code and persistence) ->
-interpretation, ingest, stream_processor -> webapp (the web gateway) -> ecgstream (the CLI).
+interpretation, ingest, exports (FHIR / HL7 builders: schemas, measurements, interpretation only) ->
+stream_processor -> webapp (the web gateway) -> ecgstream (the CLI).
 Imports inside functions count too: a lazy import is still a dependency.
 """
 
@@ -15,12 +16,13 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 FORBIDDEN = {
-    "measurements": {"stream_processor", "ingest", "webapp", "ecgstream"},
-    "model": {"stream_processor", "ingest", "webapp", "ecgstream"},
-    "schemas": {"stream_processor", "ingest", "webapp", "ecgstream"},
-    "storage": {"stream_processor", "ingest", "webapp", "ecgstream"},
-    "interpretation": {"stream_processor", "webapp", "ecgstream"},
-    "ingest": {"stream_processor", "webapp"},
+    "measurements": {"stream_processor", "ingest", "webapp", "ecgstream", "exports"},
+    "model": {"stream_processor", "ingest", "webapp", "ecgstream", "exports"},
+    "schemas": {"stream_processor", "ingest", "webapp", "ecgstream", "exports"},
+    "storage": {"stream_processor", "ingest", "webapp", "ecgstream", "exports"},
+    "interpretation": {"stream_processor", "webapp", "ecgstream", "exports"},
+    "ingest": {"stream_processor", "webapp", "exports"},
+    "exports": {"stream_processor", "ingest", "webapp", "ecgstream", "model", "storage"},
     "stream_processor": {"webapp"},
 }
 

@@ -5,6 +5,12 @@ worker (``stream_processor.analysis``: signal quality, measurements, rule statem
 following MEASUREMENTS and FUSION). Each statement shows its provenance (measurement, model, both); an
 unreadable recording shows its reasons and no statements. Exit status 0 when every file was
 diagnosed (unreadable included), 2 when any file failed.
+
+``--format`` chooses the output: ``text`` (default), ``json`` (one object per file; ``--json`` is the
+same), ``fhir`` (one FHIR R4 Bundle per file, one JSON document a line, with the waveform unless
+``--no-waveform``) or ``hl7`` (one HL7 v2.5.1 ORU^R01 per file, segments one a line, a blank line
+between messages; the wire form separates segments with CR). FHIR and HL7 name the patient only by
+the keyed hash of the file's patient reference under ``PATIENT_HMAC_SECRET``, as the database does.
 """
 
 from __future__ import annotations
@@ -13,14 +19,18 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecgstream.config import load_settings
 
 if TYPE_CHECKING:
-    from schemas import Recording
+    from ecgstream.config import Settings
+    from schemas import DiagnosisEvent, Recording
     from stream_processor.analysis import RecordingOutcome
+
+FORMATS = ("text", "json", "fhir", "hl7")
 
 PROVENANCE_SHORT = {"measurement": "meas", "model": "model", "both": "both"}
 SHOWN_MEASUREMENTS = (
@@ -33,7 +43,10 @@ SHOWN_MEASUREMENTS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, help="ECG files")
     parser.add_argument("--model", type=Path, default=None, help="checkpoint (default: MODEL_PATH)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="text (default), json, fhir (a FHIR R4 Bundle per file) or hl7 (an ORU^R01 per file)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file on stdout (= --format json)")
+    parser.add_argument("--no-waveform", action="store_true", help="fhir: leave the waveform Observation out")
     parser.add_argument("--all", action="store_true", help="also list every label's probability (JSON)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: TORCH_THREADS)")
 
@@ -45,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from schemas.validation import validate_recording
     from stream_processor.analysis import AnalysisOptions, BatchAnalyser
 
+    if args.json and args.format not in (None, "json"):
+        print(f"error: --json contradicts --format {args.format}", file=sys.stderr)
+        return 2
+    output = args.format or ("json" if args.json else "text")
     settings = load_settings()
     path = args.model or settings.model_path
     try:
@@ -62,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         except EcgstreamError as exc:
             failures += 1
             reason = getattr(exc, "reason", "error")
-            if args.json:
+            if output == "json":
                 print(json.dumps({"file": str(file), "error": str(exc), "reason": reason}))
             else:
                 print(f"{file}: error ({reason}): {exc}", file=sys.stderr)
@@ -71,11 +88,48 @@ def run(args: argparse.Namespace) -> int:
             failures += 1
             print(f"{file}: error (unreadable): {exc}", file=sys.stderr)
             continue
-        if args.json:
+        if output == "json":
             print(json.dumps(_as_json(file, rec, outcome, predictor.version, args.all)))
-        else:
+        elif output == "text":
             _print_text(file, rec, outcome, predictor.version)
+        else:
+            _print_export(output, rec, outcome, predictor.version, settings, waveform=not args.no_waveform)
     return 2 if failures else 0
+
+
+def diagnosis_event(rec: Recording, outcome: RecordingOutcome, version: str) -> DiagnosisEvent:
+    """The diagnosis event the worker would publish for this outcome (diagnosed now)."""
+    from schemas import DiagnosisEvent
+
+    return DiagnosisEvent(
+        recording_id=rec.recording_id,
+        model_version=version,
+        statements=list(outcome.statements),
+        probabilities=dict(outcome.probabilities),
+        device_id=rec.device_id,
+        acquired_at=rec.acquired_at,
+        diagnosed_at=datetime.now(UTC),
+        readable=outcome.readable,
+        unreadable_reasons=list(outcome.unreadable_reasons),
+        measurements=outcome.measurements,
+        quality=outcome.quality,
+    )
+
+
+def _print_export(
+    output: str, rec: Recording, outcome: RecordingOutcome, version: str, settings: Settings, *, waveform: bool
+) -> None:
+    from exports import PatientIdentity, Waveform, diagnosis_bundle, oru_r01
+    from schemas.pseudonym import patient_pseudonym
+
+    event = diagnosis_event(rec, outcome, version)
+    pseudonym = patient_pseudonym(rec.patient_ref, settings.patient_hmac_secret) if rec.patient_ref else None
+    patient = PatientIdentity(pseudonym=pseudonym)
+    if output == "fhir":
+        samples = Waveform(rec.signal, rec.fs, tuple(rec.leads)) if waveform else None
+        print(json.dumps(diagnosis_bundle(event, patient=patient, waveform=samples)))
+    else:
+        print(oru_r01(event, patient=patient).replace("\r", "\n").rstrip("\n") + "\n")  # a blank line after each
 
 
 def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str, everything: bool) -> dict[str, Any]:

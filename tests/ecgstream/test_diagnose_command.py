@@ -64,3 +64,42 @@ def test_fusion_off_lists_only_model_statements(
     line = json.loads(capsys.readouterr().out)
     assert all(s["provenance"] == "model" and s["probability"] is not None for s in line["statements"])
     assert line["measurements"] is not None, "measurements are still reported"
+
+
+def test_fhir_format_prints_a_valid_bundle_per_file(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    good, off = files
+    assert main(["diagnose", str(good), str(off), "--format", "fhir", "--threads", "1"]) == 0
+    bundles = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(bundles) == 2
+    for bundle in bundles:
+        Bundle.model_validate(bundle)
+    kinds = [[e["resource"]["resourceType"] for e in b["entry"]] for b in bundles]
+    assert kinds[0].count("Observation") >= 8, "measurements + the waveform"
+    assert bundles[1]["entry"][0]["resource"]["conclusion"].startswith("Unreadable: ")
+    assert main(["diagnose", str(good), "--format", "fhir", "--no-waveform", "--threads", "1"]) == 0
+    lean = json.loads(capsys.readouterr().out)
+    assert not any("component" in e["resource"] for e in lean["entry"])
+
+
+def test_hl7_format_prints_an_oru_r01_per_file(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message
+
+    good, off = files
+    assert main(["diagnose", str(good), str(off), "--format", "hl7", "--threads", "1"]) == 0
+    messages = [m for m in capsys.readouterr().out.split("\n\n") if m.strip()]
+    assert len(messages) == 2
+    for text in messages:
+        message = parse_message(text.strip().replace("\n", "\r"), validation_level=VALIDATION_LEVEL.STRICT)
+        assert message.validate() and message.msh.msh_9.to_er7() == "ORU^R01^ORU_R01"
+    assert "8867-4^Heart rate^LN" in messages[0] and "Unreadable: " in messages[1]
+
+
+def test_json_flag_and_format_must_agree(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    good, _ = files
+    assert main(["diagnose", str(good), "--json", "--format", "hl7"]) == 2
+    assert "contradicts" in capsys.readouterr().err
