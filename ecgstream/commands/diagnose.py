@@ -3,8 +3,9 @@
 Any format ``ingest.read_recording`` knows (SPH .h5, WFDB, DICOM, XML); the same analysis as the
 worker (``stream_processor.analysis``: signal quality, measurements, rule statements, model, fusion,
 following MEASUREMENTS and FUSION). Each statement shows its provenance (measurement, model, both); an
-unreadable recording shows its reasons and no statements. Exit status 0 when every file was
-diagnosed (unreadable included), 2 when any file failed.
+unreadable recording shows its reasons and no statements. The file's own measurements and
+statements (GE MUSE, Philips Sierra, SCP-ECG: ``schemas.vendor``) are shown beside ours under
+``vendor``. Exit status 0 when every file was diagnosed (unreadable included), 2 when any file failed.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str
         "statements": [asdict(s) for s in outcome.statements],
         "measurements": None if outcome.measurements is None else outcome.measurements.as_record(),
         "quality": None if outcome.quality is None else outcome.quality.as_record(),
+        "vendor": None if rec.vendor is None else rec.vendor.as_record(),
     }
     if everything:
         out["probabilities"] = {code: round(p, 4) for code, p in outcome.probabilities.items()}
@@ -94,7 +96,11 @@ def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str
 
 
 def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: str) -> None:
+    from ecgstream.commands.inspect import vendor_lines
+
     print(f"{file}  ({rec.duration_s:.1f} s at {rec.fs:g} Hz; model {version})")
+    for line in vendor_lines(rec.vendor.as_record()) if rec.vendor is not None else []:
+        print("  " + line)
     if outcome.quality is not None:
         bad = [f"{q.lead} {q.verdict} ({', '.join(q.problems)})" for q in outcome.quality.leads if q.verdict != "good"]
         problems = ", ".join(outcome.quality.problems)
