@@ -87,10 +87,10 @@ def detect_format(path: str | Path) -> str:
         return "dicom"
     if edf.looks_like_edf(head):
         return "edf"
+    if scp.looks_like_scp(head):  # before XML: an SCP-ECG record starts with a CRC, which can be "<"
+        return "scp"
     if _looks_like_xml(head):
         return _xml_kind(head)
-    if scp.looks_like_scp(head):
-        return "scp"
     known = HDF5_SUFFIXES | DICOM_SUFFIXES | XML_SUFFIXES | SCP_SUFFIXES | EDF_SUFFIXES
     if path.with_suffix(".hea").is_file() and suffix not in known:
         return "wfdb"

@@ -98,7 +98,11 @@ def test_formats_are_detected_by_content(tmp_path: Path, real_ecg: Recording) ->
     renamed.write_bytes(MUSE_FILE.read_bytes())
     assert detect_format(MUSE_FILE) == detect_format(renamed) == "muse"
     assert detect_format(SIERRA_FILE) == "sierra"
-    assert detect_format(write_scp(real_ecg, tmp_path / "ecg.bin")) == "scp"
+    scp_file = write_scp(real_ecg, tmp_path / "ecg.bin")
+    assert detect_format(scp_file) == "scp"
+    crafted = tmp_path / "crc.scp"  # a record CRC that begins with "<" once made it look like XML
+    crafted.write_bytes(b"<\x8b" + scp_file.read_bytes()[2:])
+    assert detect_format(crafted) == "scp"
     assert detect_format(pyedflib_file("test_generator.edf")) == "edf"
     assert detect_format(pyedflib_file("test_generator.bdf")) == "edf"
     utf16 = tmp_path / "utf16.xml"
@@ -364,6 +368,17 @@ def test_edf_hostile_files(tmp_path: Path, real_ecg: Recording) -> None:
     (tmp_path / "gaps.edf").write_bytes(bytes(discontinuous))
     refused(tmp_path / "gaps.edf", UNSUPPORTED_VARIANT, "discontinuous")
     refused(tmp_path / "good.edf", DECODE_LIMIT, "ECG leads x samples", limits=SMALL)
+
+
+def test_the_sandbox_returns_vendor_recordings_with_their_findings(tmp_path: Path, real_ecg: Recording) -> None:
+    """The gateway's path: a forkserver child reads the file and sends the Recording back."""
+    for path in (MUSE_FILE, SIERRA_FILE, write_scp(real_ecg, tmp_path / "e.scp"), write_edf(real_ecg, tmp_path / "e.edf")):
+        isolated = read_isolated_measured(path)
+        direct = read_recording(path)
+        assert np.array_equal(isolated.recording.signal, direct.signal), path.name
+        assert (isolated.recording.vendor is None) == (direct.vendor is None)
+        assert isolated.peak_rss_bytes < PEAK_RSS_BOUND
+    assert read_isolated_measured(MUSE_FILE).recording.vendor.statements[0] == "窦性心律"  # type: ignore[union-attr]
 
 
 # --- every real vendor file, every truncation: a clean error, never a crash -----------------
