@@ -104,8 +104,8 @@ def run_library(call: Callable[[], T], name: str, kind: str) -> T:
             + ")",
             reason=CHECKSUM_MISMATCH,
         )
-    for w in caught:
-        logger.debug("reader warning", extra={"format": kind, "warning": str(w.message)[:200]})
+    for w in caught:  # the category only: library messages name the file, which can name the patient
+        logger.debug("reader warning", extra={"format": kind, "warning": w.category.__name__})
     return result
 
 
