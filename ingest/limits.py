@@ -16,10 +16,17 @@ from dataclasses import dataclass
 
 from schemas.errors import InvalidRecording
 
-__all__ = ["ReadLimits", "DEFAULT_LIMITS", "DECODE_LIMIT", "FORBIDDEN_CONTENT", "refuse_above"]
+__all__ = [
+    "ReadLimits", "DEFAULT_LIMITS", "DECODE_LIMIT", "FORBIDDEN_CONTENT", "UNSUPPORTED_VARIANT",
+    "CHECKSUM_MISMATCH", "INCONSISTENT_SAMPLING", "refuse_above",
+]  # fmt: skip
 
 DECODE_LIMIT = "decode_limit_exceeded"
 FORBIDDEN_CONTENT = "forbidden_content"  # links to other files, DTDs, entities: never followed
+# reason codes the vendor readers share (ingest/readers/{muse,sierra,scp,edf}.py)
+UNSUPPORTED_VARIANT = "unsupported_variant"  # a known format in a version or encoding not decoded
+CHECKSUM_MISMATCH = "checksum_mismatch"  # the file's own CRC says its waveform bytes are damaged
+INCONSISTENT_SAMPLING = "inconsistent_sampling"  # leads at different rates or not simultaneous
 _DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024  # ecgstream.config.Settings' default
 
 

@@ -33,7 +33,11 @@ logger = logging.getLogger(__name__)
 
 TOO_COMPLEX = "too_complex"
 TOO_COMPLEX_MESSAGE = "file too complex to decode within limits"
-_PRELOAD = ["ingest.detect", "numpy", "h5py", "pydicom", "wfdb", "defusedxml.ElementTree"]
+_PRELOAD = [
+    "ingest.detect", "numpy", "h5py", "pydicom", "wfdb", "defusedxml.ElementTree", "pyedflib",
+    "ecgdatakit.parsing.parsers.ge_muse_xml", "ecgdatakit.parsing.parsers.sierra_xml",
+    "ecgdatakit.parsing.parsers.scp_ecg",
+]  # fmt: skip
 _context_lock = threading.Lock()
 _context: Any = None
 

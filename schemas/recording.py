@@ -2,6 +2,8 @@
 
 Contract: ``signal`` is a (12, N) float32 array in millivolts, leads in the order
 I II III aVR aVL aVF V1 V2 V3 V4 V5 V6, sampled at ``fs`` Hz. Demographics are optional.
+``vendor`` (the file's own measurements and statements, ``schemas.vendor``) lives only in memory:
+the recordings event does not carry it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+
+from schemas.vendor import VendorReport
 
 __all__ = ["STANDARD_LEADS", "Recording", "Sex", "new_recording_id"]
 
@@ -43,6 +47,7 @@ class Recording:
     device_id: str | None = None
     acquired_at: datetime | None = None
     source: str | None = None  # file name or gateway the recording came from (no patient data)
+    vendor: VendorReport | None = None  # the acquiring system's own measurements/statements (not on the wire)
 
     @property
     def n_samples(self) -> int:

@@ -11,6 +11,9 @@ same), ``fhir`` (one FHIR R4 Bundle per file, one JSON document a line, with the
 ``--no-waveform``) or ``hl7`` (one HL7 v2.5.1 ORU^R01 per file, segments one a line, a blank line
 between messages; the wire form separates segments with CR). FHIR and HL7 name the patient only by
 the keyed hash of the file's patient reference under ``PATIENT_HMAC_SECRET``, as the database does.
+unreadable recording shows its reasons and no statements. The file's own measurements and
+statements (GE MUSE, Philips Sierra, SCP-ECG: ``schemas.vendor``) are shown beside ours under
+``vendor``. Exit status 0 when every file was diagnosed (unreadable included), 2 when any file failed.
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str
         "measurements": None if outcome.measurements is None else outcome.measurements.as_record(),
         "quality": None if outcome.quality is None else outcome.quality.as_record(),
         **_clinical_summary(outcome),
+        "vendor": None if rec.vendor is None else rec.vendor.as_record(),
     }
     if everything:
         out["probabilities"] = {code: round(p, 4) for code, p in outcome.probabilities.items()}
@@ -169,11 +173,15 @@ def _clinical_summary(outcome: RecordingOutcome) -> dict[str, Any]:
 
 
 def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: str) -> None:
+    from ecgstream.commands.inspect import vendor_lines
+
     print(f"{file}  ({rec.duration_s:.1f} s at {rec.fs:g} Hz; model {version})")
     summary = _clinical_summary(outcome)
     print(f"  verdict: {summary['verdict']['text']}")
     for finding in summary["critical_findings"]:
         print(f"  CRITICAL: {finding['title']} ({finding['evidence']})")
+    for line in vendor_lines(rec.vendor.as_record()) if rec.vendor is not None else []:
+        print("  " + line)
     if outcome.quality is not None:
         bad = [f"{q.lead} {q.verdict} ({', '.join(q.problems)})" for q in outcome.quality.leads if q.verdict != "good"]
         problems = ", ".join(outcome.quality.problems)

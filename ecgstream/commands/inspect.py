@@ -1,7 +1,9 @@
 """``ecgstream inspect FILE... [--json]``: measurements, signal quality and rule statements of ECG
 files, locally (no model, no broker, no database).
 
-Any format ``ingest.read_recording`` knows. Signal quality (``measurements.quality``) and statements
+Any format ``ingest.read_recording`` knows. Files that carry their acquiring system's own
+measurements and statements (GE MUSE, Philips Sierra, SCP-ECG) show them too, under ``vendor``,
+beside ecgstream's (``schemas.vendor``). Signal quality (``measurements.quality``) and statements
 decided from measurements (``measurements.rules``) are shown where those modules are installed.
 Exit status 0 when every file was read, 2 when any file failed.
 """
@@ -64,6 +66,8 @@ def inspect_file(
     out["beats"] = m.beats.counts()
     out["missing"] = dict(m.missing)
     out["paced"] = m.paced
+    if rec.vendor is not None:
+        out["vendor"] = rec.vendor.as_record()
     report = assess(rec.signal, rec.fs) if assess is not None else None
     if report is not None:
         out["quality"] = _quality_json(report)
@@ -99,6 +103,17 @@ def _print_table(obj: dict[str, Any]) -> None:
         kind = "requirement" if s.get("requirement") else "statement"
         code = f"{s['modifies']}+{s['code']}" if s.get("modifies") else str(s["code"])
         print(f"  {kind:<11} {code:>7}   {s['evidence']}")
+    if "vendor" in obj:
+        for line in vendor_lines(obj["vendor"]):
+            print("  " + line)
+
+
+def vendor_lines(vendor: dict[str, Any]) -> list[str]:
+    """The file's own measurements and statements (``VendorReport.as_record()``) as text lines."""
+    state = ", ".join(str(v) for v in (vendor.get("status"), vendor.get("severity")) if v)
+    values = ", ".join(f"{key} {value:g}" for key, value in vendor["measurements"].items())
+    lines = [f"vendor ({vendor['system']}{'; ' + state if state else ''}): {values or 'no measurements'}"]
+    return lines + [f"vendor statement: {text}" for text in vendor["statements"]]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from ingest import read_recording
 from ingest.writers import write_aecg, write_dicom
 from schemas import EcgstreamError, Recording
 from tests.ingest.helpers import synthetic_recording
+from tests.ingest.vendor_files import MUSE_FILE, SIERRA_FILE, write_edf, write_scp
 
 FUZZ_EXAMPLES = int(os.environ.get("ECGSTREAM_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -47,7 +48,10 @@ def valid_files() -> dict[str, dict[str, bytes]]:
             "r", fs=100, units=["mV"] * 12, sig_name=list(rec.leads), p_signal=rec.signal.T.astype(float),
             fmt=["16"] * 12, comments=["Age: 60", "Sex: F"], write_dir=str(folder),
         )  # fmt: skip
-        files = {name: (folder / name).read_bytes() for name in ("r.h5", "r.dcm", "r.xml", "r.hea", "r.dat")}
+        write_scp(rec, folder / "r.scp", huffman=True, differences=2)
+        write_edf(rec, folder / "r.edf")
+        names = ("r.h5", "r.dcm", "r.xml", "r.hea", "r.dat", "r.scp", "r.edf")
+        files = {name: (folder / name).read_bytes() for name in names}
     finally:
         shutil.rmtree(folder)
     return {
@@ -55,7 +59,15 @@ def valid_files() -> dict[str, dict[str, bytes]]:
         "dcm": {"r.dcm": files["r.dcm"]},
         "xml": {"r.xml": files["r.xml"]},
         "wfdb": {"r.hea": files["r.hea"], "r.dat": files["r.dat"]},
+        "muse": {"muse.xml": MUSE_FILE.read_bytes()},  # real vendor files (tests/ingest/data/vendor)
+        "sierra": {"sierra.xml": SIERRA_FILE.read_bytes()},
+        "scp": {"r.scp": files["r.scp"]},
+        "edf": {"r.edf": files["r.edf"]},
     }
+
+
+SAMPLES = {"muse": 5000, "sierra": 5264}  # the real files; every written one holds 5 s at 100 Hz
+KINDS = ["h5", "dcm", "xml", "wfdb", "muse", "sierra", "scp", "edf"]
 
 
 def _write(files: dict[str, bytes]) -> tuple[Path, Path]:
@@ -67,10 +79,10 @@ def _write(files: dict[str, bytes]) -> tuple[Path, Path]:
 
 
 def test_valid_files_read(valid_files) -> None:
-    for files in valid_files.values():
+    for kind, files in valid_files.items():
         folder, main = _write(files)
         try:
-            assert read_recording(main).n_samples == 500
+            assert read_recording(main).n_samples == SAMPLES.get(kind, 500)
         finally:
             shutil.rmtree(folder)
 
@@ -92,7 +104,10 @@ def test_random_bytes(data: bytes, suffix: str) -> None:
 @FUZZ
 @given(
     data=st.binary(max_size=512),
-    prefix=st.sampled_from([b"\x89HDF\r\n\x1a\n", b"\0" * 128 + b"DICM", b"<?xml"]),
+    prefix=st.sampled_from([
+        b"\x89HDF\r\n\x1a\n", b"\0" * 128 + b"DICM", b"<?xml", b"<RestingECG>", b"<restingecgdata>",
+        b"0       " + b" " * 176 + b"768     " + b" " * 60 + b"1   ",
+    ]),
 )
 def test_random_bytes_behind_a_valid_signature(data: bytes, prefix: bytes) -> None:
     folder = Path(tempfile.mkdtemp())
@@ -105,7 +120,7 @@ def test_random_bytes_behind_a_valid_signature(data: bytes, prefix: bytes) -> No
 
 
 @FUZZ
-@given(kind=st.sampled_from(["h5", "dcm", "xml", "wfdb"]), cut=st.floats(0.0, 0.999))
+@given(kind=st.sampled_from(KINDS), cut=st.floats(0.0, 0.999))
 def test_truncated_files(valid_files, kind: str, cut: float) -> None:
     files = dict(valid_files[kind])
     name = "r.dat" if kind == "wfdb" and cut > 0.5 else next(iter(files))
@@ -119,7 +134,7 @@ def test_truncated_files(valid_files, kind: str, cut: float) -> None:
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["h5", "dcm", "xml", "wfdb"]),
+    kind=st.sampled_from(KINDS),
     position=st.floats(0.0, 0.999),
     byte=st.integers(0, 255),
 )

@@ -255,10 +255,14 @@ def test_derivation_matches_a_real_12_lead_record() -> None:
 
 
 def test_detection_errors(tmp_path: Path) -> None:
-    (tmp_path / "a.edf").write_bytes(b"0       ")
+    (tmp_path / "a.ecgx").write_bytes(b"0       ")
     with pytest.raises(UnsupportedFormat, match="unknown ECG file format") as caught:
-        read_recording(tmp_path / "a.edf")
+        read_recording(tmp_path / "a.ecgx")
     assert caught.value.reason == "unsupported_format"
+    (tmp_path / "a.edf").write_bytes(b"0       ")  # an EDF version field, no header after it
+    with pytest.raises(UnsupportedFormat, match="not a valid EDF/BDF file") as caught:
+        read_recording(tmp_path / "a.edf")
+    assert caught.value.reason == "unreadable"
     (tmp_path / "fake.h5").write_bytes(b"hello")
     with pytest.raises(UnsupportedFormat, match="not a valid HDF5"):
         read_recording(tmp_path / "fake.h5")
