@@ -11,6 +11,9 @@ boundary, then the median over beats, as the LUDB reference does.
   3.11): ``delineate`` on the (N, 12) raw signal: ``slr`` is its own multilead fusion (SLR, k = 2
   nearest leads), ``rank`` its per-lead marks combined like the reference.
 
+``combined`` is the median of ecgstream's, ECGdeli's consensus and wavedet's SLR value per
+interval (benchmark only: see docs/measurements.md for why the product cannot ship it).
+
 Both detect their own beats and sometimes take a tall T wave for a QRS. So that the comparison
 is about delineation, not beat detection, only their beats whose QRS lies within 80 ms of one of
 ecgstream's dominant (N) beats count; a record where none does is not measured (null). Records
@@ -27,7 +30,7 @@ import numpy as np
 
 from measurements import measure
 
-__all__ = ["METHODS", "combine_rank", "ecgdeli_method", "wavedet_method"]
+__all__ = ["METHODS", "combine_rank", "combined_method", "ecgdeli_method", "wavedet_method"]
 
 Result = dict[str, float | None]
 MATCH_S = 0.08
@@ -145,7 +148,28 @@ def wavedet_method(combine: str = "slr") -> Callable[[np.ndarray, float], Result
     return run
 
 
+def combined_method() -> Callable[[np.ndarray, float], Result]:
+    """Per interval the median of ecgstream, ECGdeli's consensus and wavedet's SLR values, where
+    ecgstream measured it (its None stays None) and at least one other method did too."""
+    others = (ecgdeli_method("consensus"), wavedet_method("slr"))
+
+    def run(signal: np.ndarray, fs: float) -> Result:
+        m = measure(signal, fs)
+        if m.paced:
+            return dict(PACED)
+        results = [method(signal, fs) for method in others]
+        out: Result = {}
+        for name in NULL:
+            ours = getattr(m, name)
+            values = [v for v in [ours, *(r[name] for r in results)] if v is not None]
+            out[name] = float(np.median(values)) if ours is not None and len(values) >= 2 else None
+        return out
+
+    return run
+
+
 METHODS: dict[str, Callable[[], dict[str, Callable[[np.ndarray, float], Result]]]] = {
     "ecgdeli": lambda: {"ecgdeli consensus": ecgdeli_method("consensus"), "ecgdeli rank": ecgdeli_method("rank")},
     "wavedet": lambda: {"wavedet SLR": wavedet_method("slr"), "wavedet rank": wavedet_method("rank")},
+    "combined": lambda: {"combined (median of 3)": combined_method()},
 }  # fmt: skip

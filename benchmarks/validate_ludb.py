@@ -1,14 +1,17 @@
 """Validate global PR, QRS and QT against LUDB's cardiologists (IEC 60601-2-25 / CSE tolerances).
 
 Reference per record (documented in docs/measurements.md): the cardiologists annotated onset, peak
-and offset of P, QRS and T in every lead separately. Per beat, the global QRS onset is the earliest
-QRS onset over the annotated leads and the QRS offset the latest offset (QRS complexes of one beat
-are the annotations whose peaks lie within 80 ms of each other); the global P onset is the earliest
-P onset before that QRS, the T end the latest T offset after it. Per beat PR = QRS on - P on,
-QRS = QRS off - QRS on, QT = T end - QRS on; the record's reference is the median over its beats.
+and offset of P, QRS and T in every lead separately. Per beat (the QRS annotations whose peaks lie
+within 80 ms of each other, >= 6 leads), the global QRS onset is the second-earliest QRS onset over
+the annotated leads and the QRS offset the second-latest offset (``--rank 0``: the earliest /
+latest); the global P onset the second-earliest P onset before that QRS, the T end the second-latest
+T offset after it. Per beat PR = QRS on - P on, QRS = QRS off - QRS on, QT = T end - QRS on; the
+record's reference is the median over its beats. ``--method`` compares ecgstream with ECGdeli,
+wavedet and their median (``benchmarks/ludb_delineators.py``, the ``bench`` extra) on the same
+records and reference; ``--halves`` adds the odd and even records (choose on one, check on the other).
 
     .venv/bin/python benchmarks/validate_ludb.py [--data ../shared/data/ludb] [--records 1-100|odd|even]
-        [--method ecgstream,ecgdeli,wavedet,neurokit | all] [--halves] [--worst N] [--rank 0|1]
+        [--method ecgstream,ecgdeli,wavedet,combined,neurokit | all] [--halves] [--worst N] [--rank 0|1]
 """
 
 from __future__ import annotations
@@ -209,7 +212,7 @@ def _print_table(label: str, rows: list[Row], worst: int) -> None:
             print("    worst: " + ", ".join(f"{r}:{v - ref:+.0f}" for r, v, ref in top))
 
 
-METHOD_CHOICES = ("ecgstream", "ecgdeli", "wavedet", "neurokit")
+METHOD_CHOICES = ("ecgstream", "ecgdeli", "wavedet", "combined", "neurokit")
 
 
 def main() -> int:
@@ -219,7 +222,7 @@ def main() -> int:
     parser.add_argument(
         "--method",
         default="ecgstream",
-        help=f"comma-separated, of {', '.join(METHOD_CHOICES)} or all (ecgdeli and wavedet need the bench extra)",
+        help=f"comma-separated, of {', '.join(METHOD_CHOICES)} or all (all but neurokit; ecgdeli, wavedet, combined need the bench extra)",
     )
     parser.add_argument("--neurokit", action="store_true", help="also run neurokit2's dwt and prominence")
     parser.add_argument("--halves", action="store_true", help="also the odd and the even records separately")
@@ -232,7 +235,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     globals()["RANK"] = args.rank
-    names = list(METHOD_CHOICES[:3]) if args.method == "all" else args.method.split(",")
+    names = list(METHOD_CHOICES[:4]) if args.method == "all" else args.method.split(",")
     if any(n not in METHOD_CHOICES for n in names):
         parser.error(f"--method: choose from {', '.join(METHOD_CHOICES)} or all")
     if args.neurokit and "neurokit" not in names:
