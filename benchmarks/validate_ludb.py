@@ -1,13 +1,17 @@
 """Validate global PR, QRS and QT against LUDB's cardiologists (IEC 60601-2-25 / CSE tolerances).
 
 Reference per record (documented in docs/measurements.md): the cardiologists annotated onset, peak
-and offset of P, QRS and T in every lead separately. Per beat, the global QRS onset is the earliest
-QRS onset over the annotated leads and the QRS offset the latest offset (QRS complexes of one beat
-are the annotations whose peaks lie within 80 ms of each other); the global P onset is the earliest
-P onset before that QRS, the T end the latest T offset after it. Per beat PR = QRS on - P on,
-QRS = QRS off - QRS on, QT = T end - QRS on; the record's reference is the median over its beats.
+and offset of P, QRS and T in every lead separately. Per beat (the QRS annotations whose peaks lie
+within 80 ms of each other, >= 6 leads), the global QRS onset is the second-earliest QRS onset over
+the annotated leads and the QRS offset the second-latest offset (``--rank 0``: the earliest /
+latest); the global P onset the second-earliest P onset before that QRS, the T end the second-latest
+T offset after it. Per beat PR = QRS on - P on, QRS = QRS off - QRS on, QT = T end - QRS on; the
+record's reference is the median over its beats. ``--method`` compares ecgstream with ECGdeli,
+wavedet and their median (``benchmarks/ludb_delineators.py``, the ``bench`` extra) on the same
+records and reference; ``--halves`` adds the odd and even records (choose on one, check on the other).
 
-    .venv/bin/python benchmarks/validate_ludb.py [--data ../shared/data/ludb] [--neurokit] [--records 1-100]
+    .venv/bin/python benchmarks/validate_ludb.py [--data ../shared/data/ludb] [--records 1-100|odd|even]
+        [--method ecgstream,ecgdeli,wavedet,combined,neurokit | all] [--halves] [--worst N] [--rank 0|1]
 """
 
 from __future__ import annotations
@@ -125,15 +129,27 @@ class Agreement:
     n_paced: int = 0  # null because pacing was detected (not counted in n_null)
 
 
-def compare(
+Row = tuple[str, dict[str, float | None], dict[str, float | None]]  # record, reference, method
+
+
+def run_records(
     records: Iterable[Path], method: Callable[[np.ndarray, float], dict[str, float | None]]
+) -> list[Row]:
+    """The reference and the method's intervals, per record."""
+    rows = []
+    for path in records:
+        signal, fs = load_record(path)
+        rows.append((path.name, reference(path, fs), method(signal, fs)))
+    return rows
+
+
+def summarize(
+    rows: Iterable[Row],
 ) -> tuple[dict[str, Agreement], dict[str, list[tuple[str, float, float]]]]:
     """Mean difference and SD (method - reference, ms) per interval, and the per-record pairs."""
     pairs: dict[str, list[tuple[str, float, float]]] = {name: [] for name in INTERVALS}
     nulls, paced = dict.fromkeys(INTERVALS, 0), dict.fromkeys(INTERVALS, 0)
-    for path in records:
-        signal, fs = load_record(path)
-        ref, got = reference(path, fs), method(signal, fs)
+    for record, ref, got in rows:
         for name in INTERVALS:
             if ref[name] is None:
                 continue
@@ -143,13 +159,20 @@ def compare(
             elif value is None:
                 nulls[name] += 1
             else:
-                pairs[name].append((path.name, float(value), float(ref[name])))  # type: ignore[arg-type]
+                pairs[name].append((record, float(value), float(ref[name])))  # type: ignore[arg-type]
     out = {}
     for name in INTERVALS:
         d = np.array([v - r for _, v, r in pairs[name]])
         out[name] = Agreement(name, d.size, nulls[name], float(d.mean()) if d.size else math.nan,
                               float(d.std(ddof=1)) if d.size > 1 else math.nan, paced[name])  # fmt: skip
     return out, pairs
+
+
+def compare(
+    records: Iterable[Path], method: Callable[[np.ndarray, float], dict[str, float | None]]
+) -> tuple[dict[str, Agreement], dict[str, list[tuple[str, float, float]]]]:
+    """Mean difference and SD (method - reference, ms) per interval, and the per-record pairs."""
+    return summarize(run_records(records, method))
 
 
 def record_paths(data: Path, spec: str = "1-100") -> list[Path]:
@@ -162,11 +185,47 @@ def record_paths(data: Path, spec: str = "1-100") -> list[Path]:
     return [data / str(i) for i in numbers if (data / f"{i}.hea").exists()]
 
 
+def _methods(names: Iterable[str]) -> dict[str, Callable[[np.ndarray, float], dict[str, float | None]]]:
+    from benchmarks import ludb_delineators
+
+    out: dict[str, Callable[[np.ndarray, float], dict[str, float | None]]] = {}
+    for name in names:
+        if name == "ecgstream":
+            out["ecgstream (global, median beat)"] = ours
+        elif name == "neurokit":
+            out["neurokit2 dwt (lead II)"] = neurokit_lead_ii("dwt")
+            out["neurokit2 prominence (lead II)"] = neurokit_lead_ii("prominence")
+        else:
+            out.update(ludb_delineators.METHODS[name]())
+    return out
+
+
+def _print_table(label: str, rows: list[Row], worst: int) -> None:
+    table, pairs = summarize(rows)
+    for name, a in table.items():
+        tol = TOLERANCE[name]
+        ok = abs(a.mean) <= tol[0] and a.sd <= tol[1]
+        print(f"{label:34} {name:8} {a.n_measured:8d} {a.n_null:5d} {a.n_paced:5d} {a.mean:+7.1f} {a.sd:7.1f}  "
+              f"|mean|<={tol[0]:g} SD<={tol[1]:g} {'ok' if ok else 'NOT MET'}")  # fmt: skip
+        if worst:
+            top = sorted(pairs[name], key=lambda p: -abs(p[1] - p[2]))[:worst]
+            print("    worst: " + ", ".join(f"{r}:{v - ref:+.0f}" for r, v, ref in top))
+
+
+METHOD_CHOICES = ("ecgstream", "ecgdeli", "wavedet", "combined", "neurokit")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--records", default="1-100", help="lo-hi, odd or even")
+    parser.add_argument(
+        "--method",
+        default="ecgstream",
+        help=f"comma-separated, of {', '.join(METHOD_CHOICES)} or all (all but neurokit; ecgdeli, wavedet, combined need the bench extra)",
+    )
     parser.add_argument("--neurokit", action="store_true", help="also run neurokit2's dwt and prominence")
+    parser.add_argument("--halves", action="store_true", help="also the odd and the even records separately")
     parser.add_argument("--worst", type=int, default=0, help="list the N largest differences per interval")
     parser.add_argument(
         "--rank",
@@ -176,30 +235,25 @@ def main() -> int:
     )
     args = parser.parse_args()
     globals()["RANK"] = args.rank
+    names = list(METHOD_CHOICES[:4]) if args.method == "all" else args.method.split(",")
+    if any(n not in METHOD_CHOICES for n in names):
+        parser.error(f"--method: choose from {', '.join(METHOD_CHOICES)} or all")
+    if args.neurokit and "neurokit" not in names:
+        names.append("neurokit")
     paths = record_paths(args.data, args.records)
-    methods: dict[str, Callable[[np.ndarray, float], dict[str, float | None]]] = {
-        "ecgstream (global, median beat)": ours
-    }
-    if args.neurokit:
-        methods["neurokit2 dwt (lead II)"] = neurokit_lead_ii("dwt")
-        methods["neurokit2 prominence (lead II)"] = neurokit_lead_ii("prominence")
     print(
         f"LUDB records {args.records} ({len(paths)}); reference rank {args.rank}; difference = method - reference, ms"
     )
     print(
         f"{'method':34} {'interval':8} {'measured':>8} {'null':>5} {'paced':>5} {'mean':>7} {'SD':>7}  tolerance"
     )
-    for label, method in methods.items():
+    for label, method in _methods(names).items():
         t0 = time.perf_counter()
-        table, pairs = compare(paths, method)
-        for name, a in table.items():
-            tol = TOLERANCE[name]
-            ok = abs(a.mean) <= tol[0] and a.sd <= tol[1]
-            print(f"{label:34} {name:8} {a.n_measured:8d} {a.n_null:5d} {a.n_paced:5d} {a.mean:+7.1f} {a.sd:7.1f}  "
-                  f"|mean|<={tol[0]:g} SD<={tol[1]:g} {'ok' if ok else 'NOT MET'}")  # fmt: skip
-            if args.worst:
-                worst = sorted(pairs[name], key=lambda p: -abs(p[1] - p[2]))[: args.worst]
-                print("    worst: " + ", ".join(f"{r}:{v - ref:+.0f}" for r, v, ref in worst))
+        rows = run_records(paths, method)
+        _print_table(label, rows, args.worst)
+        if args.halves:
+            for half, parity in (("odd", 1), ("even", 0)):
+                _print_table(f"  {half}", [r for r in rows if int(r[0]) % 2 == parity], args.worst)
         print(f"{'':34} ({time.perf_counter() - t0:.1f} s)")
     return 0
 

@@ -7,10 +7,13 @@
 - T end: the trapezium-area method (Vazquez-Seisdedos et al., BioMed Eng OnLine 2011) applied to the
   spatial T magnitude (root sum of squares of every lead's deviation from the PR baseline): the
   point after the steepest T downslope that maximises the trapezium area to a reference point.
+  Kept only where the leads confirm it: the median of the same method's T end on each lead with a
+  clear T lies within 30 ms (else ``t_end_leads_disagree``), and it ends before the next beat's P
+  onset (else ``t_end_after_next_p``).
 - P wave: the spatial magnitude (deviation from the PR baseline) in the 400 ms before the QRS, not
   before the previous T end; its peak within 350 ms of QRS onset; P present when the peak stands
   0.03 mV above the floor before it; onset where the magnitude falls to 15 % of that height, at most
-  120 ms before the peak.
+  120 ms before the peak; an onset at the window's start is a P cut by it (``p_onset_unclear``).
 
 Each boundary is None with a reason code when the curve does not support it.
 """
@@ -42,6 +45,13 @@ class DelineationParams:
     p_rise_s: float = 0.12
     p_peak_reach_s: float = 0.35
     floor_percentile: float = 5.0
+    # T end confirmed by the leads: the median of the per-lead T ends (leads whose T stands at least
+    # ``lead_t_fraction`` of the tallest lead's T and ``t_min_mv``) within ``t_agree_s`` of the
+    # global T end, else None. 30 ms is the IEC 60601-2-25 QT SD tolerance: two estimates of the
+    # same T end further apart than it mean the T end is not known to it. Chosen on the odd LUDB
+    # records, checked on the even ones (docs/measurements.md).
+    t_agree_s: float | None = 0.030
+    lead_t_fraction: float = 0.1
 
 
 @dataclass
@@ -110,7 +120,44 @@ def pr_baseline(beat: MedianBeat, qrs_on: int) -> np.ndarray:
     return np.asarray(beat.waves[:, a:b].mean(axis=1))
 
 
-def _t_end(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials) -> None:
+def _area_end(y: np.ndarray, peak: int, stop: int, fs: float, t_ref_s: float) -> int | None:
+    """Trapezium-area T end of a curve whose T is positive at ``peak`` (Vazquez-Seisdedos 2011):
+    from the steepest downslope within 150 ms after the peak, the point that maximises the area
+    to a reference point ``t_ref_s`` later (at most ``stop``)."""
+    slope = np.diff(y[peak : min(stop, peak + int(round(0.15 * fs)))])
+    if slope.size < 3:
+        return None
+    xm = peak + int(np.argmin(slope))
+    xr = min(stop, xm + int(round(t_ref_s * fs)))
+    if xr - xm < 3:
+        return None
+    xi = np.arange(xm, xr + 1)
+    area = 0.5 * (y[xm] - y[xi]) * (2 * xr - xi - xm)
+    return xm + int(np.argmax(area))
+
+
+def _lead_t_ends(
+    waves: np.ndarray, start: int, peak_stop: int, stop: int, fs: float, params: DelineationParams
+) -> np.ndarray:
+    """T end of every lead whose T wave is clear (the same area method on each lead, its T turned
+    positive); leads with a small T are left out."""
+    seg = np.abs(waves[:, start:peak_stop])
+    peaks = start + np.argmax(seg, axis=1)
+    amps = np.array(
+        [abs(waves[k, p]) - np.min(np.sign(waves[k, p]) * waves[k, p:stop]) for k, p in enumerate(peaks)]
+    )
+    keep = amps >= max(params.t_min_mv, params.lead_t_fraction * float(amps.max()))
+    ends = []
+    for k in np.nonzero(keep)[0]:
+        end = _area_end(np.sign(waves[k, peaks[k]]) * waves[k], int(peaks[k]), stop, fs, params.t_ref_s)
+        if end is not None:
+            ends.append(end)
+    return np.asarray(ends)
+
+
+def _t_end(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials) -> int | None:
+    """Set the T peak and end when the leads confirm it; return the end found on the spatial
+    magnitude either way (it still bounds the P-wave search), None where there is none."""
     assert out.qrs_off is not None
     fs = beat.fs
     mag = np.sqrt(np.sum((beat.waves - base[:, None]) ** 2, axis=0))
@@ -122,35 +169,35 @@ def _t_end(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: F
     stop = min(mag.size - 1, r + int(round(0.85 * beat.rr_s * fs)))
     if peak_stop - start < int(0.05 * fs):
         out.missing["t"] = "t_wave_outside_window"
-        return
+        return None
     peak = start + int(np.argmax(mag[start:peak_stop]))
     floor = float(np.min(mag[peak:stop])) if stop > peak else 0.0
     if float(mag[peak]) - floor < params.t_min_mv:
         out.missing["t"] = "t_wave_flat"
-        return
-    descent_stop = min(stop, peak + int(round(0.15 * fs)))
-    slope = np.diff(mag[peak:descent_stop])
-    if slope.size < 3:
+        return None
+    end = _area_end(mag, peak, stop, fs, params.t_ref_s)
+    if end is None or end >= stop - 1:  # no end inside the window: the T runs into the next beat
         out.missing["t"] = "t_end_unclear"
-        return
-    xm = peak + int(np.argmin(slope))
-    xr = min(stop, xm + int(round(params.t_ref_s * fs)))
-    if xr - xm < 3:
-        out.missing["t"] = "t_end_unclear"
-        return
-    xi = np.arange(xm, xr + 1)
-    area = 0.5 * (mag[xm] - mag[xi]) * (2 * xr - xi - xm)
+        return None
+    if params.t_agree_s is not None:
+        leads = _lead_t_ends(beat.waves - base[:, None], start, peak_stop, stop, fs, params)
+        if leads.size < 2 or abs(float(np.median(leads)) - end) > params.t_agree_s * fs:
+            out.missing["t"] = "t_end_leads_disagree"
+            return end
     out.t_peak = peak
-    out.t_end = xm + int(np.argmax(area))
+    out.t_end = end
+    return end
 
 
-def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials) -> None:
+def _p_wave(
+    beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: Fiducials, t_end: int | None
+) -> None:
     assert out.qrs_on is not None
     fs = beat.fs
     end = out.qrs_on - int(round(0.03 * fs))
     begin = max(0, out.qrs_on - int(round(0.40 * fs)))
-    if out.t_end is not None:  # not before the previous beat's T end
-        begin = max(begin, out.t_end - int(round(beat.rr_before_s * fs)) + int(round(0.02 * fs)))
+    if t_end is not None:  # not before the previous beat's T end
+        begin = max(begin, t_end - int(round(beat.rr_before_s * fs)) + int(round(0.02 * fs)))
     if end - begin < int(0.06 * fs):
         out.missing["p"] = "p_window_too_short"
         return
@@ -170,6 +217,10 @@ def _p_wave(beat: MedianBeat, base: np.ndarray, params: DelineationParams, out: 
     below_before = below_before[below_before >= reach]
     if below_before.size == 0:
         below_before = np.array([reach + int(np.argmin(mag[reach : peak + 1]))])
+    if below_before[-1] <= max(2, int(round(params.hold_s * fs))):
+        # The onset is the window's start: the P wave runs into the previous T (or past 400 ms).
+        out.missing["p"] = "p_onset_unclear"
+        return
     out.p_on = begin + int(below_before[-1])
     after = np.nonzero(mag[peak:] < floor + 0.5 * height)[0]
     out.p_off = begin + peak + int(after[0]) if after.size else end
@@ -184,6 +235,9 @@ def delineate(beat: MedianBeat, params: DelineationParams | None = None) -> Fidu
     if out.qrs_on is None:
         return out
     base = pr_baseline(beat, out.qrs_on)
-    _t_end(beat, base, params, out)
-    _p_wave(beat, base, params, out)
+    _p_wave(beat, base, params, out, _t_end(beat, base, params, out))
+    if out.t_end is not None and out.p_on is not None and out.t_end >= out.p_on + beat.rr_s * beat.fs:
+        # The T end lies past the next beat's P onset (T and P fused at a fast rate): not measurable.
+        out.t_peak = out.t_end = None
+        out.missing["t"] = "t_end_after_next_p"
     return out
