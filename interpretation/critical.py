@@ -14,12 +14,17 @@ long_qtc                        QTc > 500 ms (Fridericia; Bazett only when Fride
                                 Bazett over-corrects at high rates and would flag every tachycardia)
 complete_heart_block            statement 88 (AV block, complete / third-degree)
 st_elevation                    statement 145 or 146 (ST deviation) with modifier 363 (elevation)
+                                from the measurement rule (``measurements.st_elevation``: J-point
+                                elevation in >= 2 contiguous readable leads, 4th universal
+                                definition of MI); a model-only elevation does not raise it
 acute_myocardial_infarction     statement 160, 161, 165 or 166 (MI) with modifier 330 (acute)
 ==============================  ==================================================================
 
 A modifier counts for a statement when it names it (``modifies``) or names nothing (the SPH label
-set gives modifiers without a target). An unreadable recording has no statements and no
-measurements, hence no findings: its headline is the unreadable verdict instead.
+set gives modifiers without a target). Where a statement gives its ``provenance`` (``measurement``,
+``model``, ``both``), st_elevation's modifier must not be the model's alone. An unreadable
+recording has no statements and no measurements, hence no findings: its headline is the
+unreadable verdict instead.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ CRITICAL_RULES: dict[str, str] = {
     "severe_tachycardia": f"heart rate > {HR_HIGH_BPM:.0f} bpm",
     "long_qtc": f"QTc > {QTC_LIMIT_MS:.0f} ms (Fridericia, else Bazett)",
     "complete_heart_block": "statement 88 (AV block, complete / third-degree)",
-    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation)",
+    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation) measured at the J point",
     "acute_myocardial_infarction": "statement 160/161/165/166 (MI) with modifier 330 (acute)",
 }
 _TITLES = {
@@ -89,6 +94,12 @@ def _qualified(statements: Sequence[Mapping[str, Any]], targets: Sequence[int], 
     return None
 
 
+def _measured_elevation(statements: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The statements less any elevation modifier that only the model asserted: ST elevation is
+    critical only when the J-point rule measured it on readable leads."""
+    return [s for s in statements if not (int(s["code"]) == ELEVATION and s.get("provenance") == "model")]
+
+
 def critical_findings(
     statements: Sequence[Mapping[str, Any]], measurements: Mapping[str, Any] | None
 ) -> list[CriticalFinding]:
@@ -108,7 +119,7 @@ def critical_findings(
         found.append(_finding("long_qtc", f"QTc ({formula}) {qtc:.0f} ms"))
     if COMPLETE_BLOCK in codes:
         found.append(_finding("complete_heart_block", "statement 88"))
-    st = _qualified(statements, ST_DEVIATION, ELEVATION)
+    st = _qualified(_measured_elevation(statements), ST_DEVIATION, ELEVATION)
     if st is not None:
         found.append(_finding("st_elevation", f"statements {st} + {ELEVATION}"))
     mi = _qualified(statements, MI, ACUTE)
