@@ -245,6 +245,7 @@ def test_lvh_voltage_support(sex: str | None, sokolow: float, cornell: float, ex
         (None, 1.7, 98.0, 0.5, False),  # unknown sex: the men's product
         ("M", 1.0, 90.0, 1.1, True),  # R(aVL) >= 1.1 mV
         ("M", 1.0, 90.0, 1.09, False),
+        ("M", 2.5, 120.0, 0.5, False),  # product 300, but a bundle-branch-block QRS: not used
     ],
 )
 def test_lvh_cornell_product_and_r_avl(
