@@ -7,7 +7,10 @@ the electrocardiogram):
 - part II, Mason et al. 2007 (Circulation 115:1325): the statement list, rate and rhythm;
 - part III, Surawicz et al. 2009 (Circulation 119:e235): axis, bundle-branch blocks;
 - part IV, Rautaharju et al. 2009 (Circulation 119:e241): QT and QTc limits;
-- part V, Hancock et al. 2009 (Circulation 119:e251): voltage criteria for hypertrophy.
+- part V, Hancock et al. 2009 (Circulation 119:e251): voltage criteria for hypertrophy
+  (``measurements.lvh``);
+- the 4th universal definition of MI, Thygesen et al. 2018: ST elevation (145 + 363,
+  ``measurements.st_elevation``).
 
 ``RULE_CODES`` says, per code, what the rule is: ``decides`` (the criterion defines the statement),
 ``gate`` (a requirement: the statement needs it, but it is not enough; the RuleStatement then has
@@ -16,9 +19,9 @@ Which of them the final result uses is the fusion table's decision (``interpreta
 
 No statements when the quality verdict is unreadable; limb-lead statements (axis, low voltage in
 the limb leads) need readable limb leads; a paced recording (``m.paced``) gets no rhythm, interval,
-axis or QRS-width statement; amplitude statements (125, 142) only when the caller says
-the amplitudes are millivolts (``amplitudes_valid``). Adult criteria: under 18 years the rate,
-axis, QRS-width and voltage rules stay silent.
+axis or QRS-width statement; amplitude statements (125, 142, ST elevation 145 + 363) only when
+the caller says the amplitudes are millivolts (``amplitudes_valid``). Adult criteria: under 18
+years the rate, axis, QRS-width, voltage and ST-elevation rules stay silent.
 """
 
 from __future__ import annotations
