@@ -15,18 +15,13 @@ long_qtc                        QTc > 500 ms (Fridericia; Bazett only when Fride
                                 with the prolonged-QT statement 148, QRS < 120 ms (with a wide QRS
                                 the QT carries the conduction delay: not an alarm)
 complete_heart_block            statement 88 (AV block, complete / third-degree), definite
-st_elevation                    statement 145 or 146 (ST deviation) with modifier 363 (elevation),
-                                decided by the ST-elevation measurement rule
+st_elevation                    statement 145 or 146 (ST deviation) with modifier 363 (elevation)
+                                from the measurement rule (``measurements.st_elevation``: J-point
+                                elevation in >= 2 contiguous readable leads, 4th universal
+                                definition of MI); a model-only elevation does not raise it
 acute_myocardial_infarction     statement 160, 161, 165 or 166 (MI) with modifier 330 (acute),
                                 both definite
-==============================  ==================================================================
-
-Findings come from confident evidence only: a statement the model alone gives with a weak
-probability (``certainty`` "possible", ``interpretation.certainty``) never raises one, and a rate
-the limb and precordial leads disagree on (``rate_confirmed`` false: noise in one group made or hid
-beats) never raises a rate alarm. A modifier counts for a statement when it names it
-(``modifies``) or names nothing (the SPH label set gives modifiers without a target). An unreadable
-recording has no statements and no measurements, hence no findings: its headline is the
+==============================  ===========================================================recording has no statements and no measurements, hence no findings: its headline is the
 unreadable verdict instead.
 """
 
@@ -52,7 +47,7 @@ CRITICAL_RULES: dict[str, str] = {
     "severe_tachycardia": f"heart rate > {HR_HIGH_BPM:.0f} bpm, confirmed by limb and precordial leads",
     "long_qtc": f"QTc > {QTC_LIMIT_MS:.0f} ms (Fridericia, else Bazett) with statement 148, QRS < 120 ms",
     "complete_heart_block": "statement 88 (AV block, complete / third-degree)",
-    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation), measured",
+    "st_elevation": "statement 145/146 (ST deviation) with modifier 363 (elevation) measured at the J point",
     "acute_myocardial_infarction": "statement 160/161/165/166 (MI) with modifier 330 (acute)",
 }
 _TITLES = {

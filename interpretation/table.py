@@ -54,6 +54,8 @@ DEFAULT_TABLE: FusionTable = MappingProxyType(
         342: "rule",
         125: "rule",
         142: "model",
+        145: "either",  # the model's ST deviation, or the J-point rule's ST elevation (mV input)
+        363: "rule",  # elevation: only the J-point rule asserts it (modifies 145); no labels
     }
 )
 

@@ -40,14 +40,15 @@ RATE_AGREEMENT = 0.15  # a group's beat count within 15 % (at least 1 beat) of t
 SCALAR_FIELDS = (
     "heart_rate_bpm", "rr_mean_ms", "rr_sd_ms", "rr_irregularity", "pr_ms", "qrs_ms", "qt_ms",
     "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
-    "qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
+    "qrs_amplitude_mv", "r_amplitude_mv", "s_amplitude_mv", "st_j_mv", "st_j60_mv", "sokolow_lyon_mv",
+    "cornell_mv",
 )  # fmt: skip
 P_CORRELATION = 0.6
 # Paced recordings: the paced complex's boundaries are not conduction intervals, so these are null
 # with reason ``paced`` (rate, rhythm and beat classes are still measured).
 PACED_NULL_FIELDS = (
     "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg",
-    "t_axis_deg", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
+    "t_axis_deg", "st_j_mv", "st_j60_mv", "sokolow_lyon_mv", "cornell_mv",
 )  # fmt: skip
 P_CONSISTENT_FRACTION = 0.6
 # Where the segments before the dominant QRS are coherent (measurements.atrial: atrial activity
@@ -240,6 +241,7 @@ def _measure(
         "qrs_amplitude_mv",
         "r_amplitude_mv",
         "s_amplitude_mv",
+        "st_j_mv",
         "st_j60_mv",
         "sokolow_lyon_mv",
         "cornell_mv",

@@ -7,7 +7,10 @@ the electrocardiogram):
 - part II, Mason et al. 2007 (Circulation 115:1325): the statement list, rate and rhythm;
 - part III, Surawicz et al. 2009 (Circulation 119:e235): axis, bundle-branch blocks;
 - part IV, Rautaharju et al. 2009 (Circulation 119:e241): QT and QTc limits;
-- part V, Hancock et al. 2009 (Circulation 119:e251): voltage criteria for hypertrophy.
+- part V, Hancock et al. 2009 (Circulation 119:e251): voltage criteria for hypertrophy
+  (``measurements.lvh``);
+- the 4th universal definition of MI, Thygesen et al. 2018: ST elevation (145 + 363,
+  ``measurements.st_elevation``).
 
 ``RULE_CODES`` says, per code, what the rule is: ``decides`` (the criterion defines the statement),
 ``gate`` (a requirement: the statement needs it, but it is not enough; the RuleStatement then has
@@ -16,9 +19,9 @@ Which of them the final result uses is the fusion table's decision (``interpreta
 
 No statements when the quality verdict is unreadable; limb-lead statements (axis, low voltage in
 the limb leads) need readable limb leads; a paced recording (``m.paced``) gets no rhythm, interval,
-axis or QRS-width statement; amplitude statements (125, 142) only when the caller says
-the amplitudes are millivolts (``amplitudes_valid``). Adult criteria: under 18 years the rate,
-axis, QRS-width and voltage rules stay silent.
+axis or QRS-width statement; amplitude statements (125, 142, ST elevation 145 + 363) only when
+the caller says the amplitudes are millivolts (``amplitudes_valid``). Adult criteria: under 18
+years the rate, axis, QRS-width, voltage and ST-elevation rules stay silent.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from measurements.lvh import lvh_voltage_criteria
 from measurements.rules_rhythm import af_statements, is_af_like, premature_statements, sinus_statements
+from measurements.st_elevation import st_elevation_statements
 from measurements.types import Measurements, QualityReport, RuleStatement
 
 __all__ = ["RULE_CODES", "RuleRole", "rule_statements"]
@@ -45,6 +50,7 @@ RULE_CODES: dict[int, RuleRole] = {
     120: "decides", 121: "decides",
     125: "decides",
     142: "support",
+    145: "decides", 363: "decides",
     148: "decides",
 }  # fmt: skip
 
@@ -68,11 +74,7 @@ QTC_LIMIT_UNKNOWN_SEX_MS = 460.0
 # < 1.0 mV in every precordial lead.
 LOW_VOLTAGE_LIMB_MV = 0.5
 LOW_VOLTAGE_PRECORDIAL_MV = 1.0
-# Part V (Hancock 2009): Sokolow-Lyon S(V1) + R(V5 or V6) >= 3.5 mV; Cornell R(aVL) + S(V3)
-# > 2.8 mV in men, > 2.0 mV in women (Casale et al. 1985). Unknown sex uses the men's limit.
-SOKOLOW_LYON_MV = 3.5
-CORNELL_MV = {"M": 2.8, "F": 2.0}
-CORNELL_UNKNOWN_SEX_MV = 2.8
+# Part V (Hancock 2009): LVH voltage criteria in measurements.lvh.
 
 LIMB, PRECORDIAL = range(0, 6), range(6, 12)
 
@@ -166,12 +168,7 @@ def _voltage_statements(
         )
     if not adult:
         return out
-    support = []
-    if m.sokolow_lyon_mv is not None and m.sokolow_lyon_mv >= SOKOLOW_LYON_MV:
-        support.append(f"Sokolow-Lyon {m.sokolow_lyon_mv:.2f} mV >= {SOKOLOW_LYON_MV}")
-    cornell_limit = CORNELL_MV.get(sex or "", CORNELL_UNKNOWN_SEX_MV)
-    if m.cornell_mv is not None and m.cornell_mv > cornell_limit:
-        support.append(f"Cornell {m.cornell_mv:.2f} mV > {cornell_limit} (sex {sex or 'unknown'})")
+    support = lvh_voltage_criteria(m, sex)
     if support:
         out.append(RuleStatement(142, "; ".join(support) + " (AHA 2009 part V)"))
     return out
@@ -213,5 +210,6 @@ def rule_statements(
         out += _qrs_gates(m)
     if amplitudes_valid:
         out += _voltage_statements(m, q, sex, adult)
+        out += st_elevation_statements(m, q, sex=sex, age=age)
     logger.debug("rule statements", extra={"codes": [s.code for s in out]})
     return tuple(out)

@@ -75,6 +75,7 @@ class Measurements:
     qrs_amplitude_mv: tuple[float | None, ...] = ()  # peak-to-peak of the median beat's QRS
     r_amplitude_mv: tuple[float | None, ...] = ()
     s_amplitude_mv: tuple[float | None, ...] = ()  # magnitude (positive number)
+    st_j_mv: tuple[float | None, ...] = ()  # ST level at the J point (global QRS end) vs the PR baseline
     st_j60_mv: tuple[float | None, ...] = ()  # ST level at J+60 ms relative to the PR baseline
     # Voltage criteria, mV.
     sokolow_lyon_mv: float | None = None  # S(V1) + max(R(V5), R(V6))

@@ -235,7 +235,30 @@ def test_amplitude_statements_only_from_millivolts() -> None:
     ],
 )
 def test_lvh_voltage_support(sex: str | None, sokolow: float, cornell: float, expected: bool) -> None:
-    assert (142 in codes(meas(sokolow_lyon_mv=sokolow, cornell_mv=cornell), sex=sex)) is expected
+    # QRS 80 ms keeps the Cornell product ((Cornell + 0.8 mV in women) x QRS) below 244 mV*ms here.
+    m = meas(sokolow_lyon_mv=sokolow, cornell_mv=cornell, qrs_ms=80.0)
+    assert (142 in codes(m, sex=sex)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sex", "cornell", "qrs_ms", "r_avl", "expected"),
+    [
+        ("M", 2.5, 98.0, 0.5, True),  # product 245 > 244 (Molloy 1992)
+        ("M", 2.5, 97.0, 0.5, False),  # 242.5
+        ("F", 1.7, 98.0, 0.5, True),  # (1.7 + 0.8) x 98 = 245
+        (None, 1.7, 98.0, 0.5, False),  # unknown sex: the men's product
+        ("M", 1.0, 90.0, 1.1, True),  # R(aVL) >= 1.1 mV
+        ("M", 1.0, 90.0, 1.09, False),
+        ("M", 2.5, 120.0, 0.5, False),  # product 300, but a bundle-branch-block QRS: not used
+    ],
+)
+def test_lvh_cornell_product_and_r_avl(
+    sex: str | None, cornell: float, qrs_ms: float, r_avl: float, expected: bool
+) -> None:
+    r = (0.5, 0.5, 0.5, 0.5, r_avl) + (0.5,) * 7
+    m = meas(sokolow_lyon_mv=2.0, cornell_mv=cornell, qrs_ms=qrs_ms, r_amplitude_mv=r)
+    assert (142 in codes(m, sex=sex)) is expected
+    assert 142 not in codes(replace(m, paced=True), sex=sex)  # paced complexes: no voltage criteria
 
 
 def test_children_get_no_adult_criteria() -> None:
