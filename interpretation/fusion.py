@@ -58,7 +58,9 @@ def _decide(mode: str, model_yes: bool, rule_yes: bool, requirement_met: bool) -
     if mode == "both":
         return model_yes and rule_yes
     if mode == "gate":
-        return model_yes and requirement_met
+        # The model where the measured requirement holds, or a rule that decides the statement
+        # itself (e.g. LBBB from the QRS shape, measurements.rules_conduction).
+        return (model_yes and requirement_met) or rule_yes
     if mode == "either":
         return model_yes or rule_yes
     return model_yes

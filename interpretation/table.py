@@ -8,6 +8,7 @@ Modes (``FusionMode``):
 - ``both``: both must say yes (AND).
 - ``gate``: the model decides, but only where the measured requirement holds (a RuleStatement
   with ``requirement=True``, e.g. QRS >= 120 ms for 104/106); without it the model is overruled.
+  A rule that decides the statement by itself (LBBB from the QRS shape) also asserts it.
 - ``either``: either source suffices (OR).
 
 Codes not in a table are ``model``. The rows of ``DEFAULT_TABLE`` were chosen by measuring the
@@ -53,7 +54,7 @@ DEFAULT_TABLE: FusionTable = MappingProxyType(
         341: "rule",
         342: "rule",
         125: "rule",
-        142: "model",
+        142: "either",  # the model (shape, z-scored training data) or a voltage criterion (mV input only)
         145: "either",  # the model's ST deviation, or the J-point rule's ST elevation (mV input)
         363: "rule",  # elevation: only the J-point rule asserts it (modifies 145); no labels
     }

@@ -30,6 +30,7 @@ import logging
 from typing import Literal
 
 from measurements.lvh import lvh_voltage_criteria
+from measurements.rules_conduction import lbbb_statements
 from measurements.rules_rhythm import af_statements, is_af_like, premature_statements, sinus_statements
 from measurements.st_elevation import st_elevation_statements
 from measurements.types import Measurements, QualityReport, RuleStatement
@@ -208,6 +209,7 @@ def rule_statements(
         if _limb_leads_readable(q):
             out += _axis_statements(m)
         out += _qrs_gates(m)
+        out += lbbb_statements(m, sex)
     if amplitudes_valid:
         out += _voltage_statements(m, q, sex, adult)
         out += st_elevation_statements(m, q, sex=sex, age=age)

@@ -63,6 +63,11 @@ def test_gate_needs_the_measured_requirement() -> None:
     assert fuse(probs, THRESHOLDS, [], GOOD, table) == ()  # type: ignore[arg-type]
     # A requirement is never a statement by itself, whatever the mode.
     assert fuse({}, THRESHOLDS, wide, GOOD, {104: "rule", 106: "either"}) == ()  # type: ignore[arg-type]
+    # A rule that decides the statement itself (LBBB from the QRS shape) asserts it where the model
+    # says no: LBBB in AF missed by the model.
+    shape = [*wide, RuleStatement(104, "QRS 160 ms, rS in V1, R-dominated I and V6")]
+    result = by_code(fuse(probs, THRESHOLDS, shape, GOOD, table))  # type: ignore[arg-type]
+    assert set(result) == {104, 106} and result[104].provenance == "measurement"
 
 
 def test_rule_only_code_without_model_label() -> None:

@@ -308,3 +308,24 @@ def test_cinc_premature_atrial_beats_are_not_af() -> None:
     m = measure(rec.signal, rec.fs)
     assert m.paced is False
     assert 50 not in {s.code for s in rule_statements(m, GOOD, sex="F", age=60.0)}
+
+
+def _bbb(qrs: float, v1: tuple[float, float], lead_i: tuple[float, float], v6: tuple[float, float]) -> Measurements:
+    r = [0.5] * 12
+    s_ = [0.5] * 12
+    (r[6], s_[6]), (r[0], s_[0]), (r[11], s_[11]) = v1, lead_i, v6
+    return meas(qrs_ms=qrs, r_amplitude_mv=tuple(r), s_amplitude_mv=tuple(s_))
+
+
+def decided(m: Measurements, sex: str | None = "M") -> set[int]:
+    """Codes the rules assert (not the bare requirements such as QRS >= 120 ms for 104)."""
+    return {s.code for s in rule_statements(m, GOOD, sex=sex, age=50.0) if not s.requirement}
+
+
+def test_lbbb_from_the_qrs_shape() -> None:
+    shape = ((0.1, 1.5), (1.2, 0.1), (1.4, 0.1))
+    assert 104 in decided(_bbb(150.0, *shape))
+    assert 104 not in decided(_bbb(135.0, *shape), sex="M")  # Strauss: men >= 140 ms
+    assert 104 in decided(_bbb(135.0, *shape), sex="F")  # women >= 130 ms
+    assert 104 not in decided(_bbb(150.0, (1.2, 0.3), (0.6, 0.5), (0.8, 0.6)))  # RBBB shape: R' in V1
+    assert 104 not in decided(meas(qrs_ms=150.0, paced=True))
