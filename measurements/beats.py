@@ -1,8 +1,8 @@
 """Beats: R peaks from all leads, premature and ventricular beats, P wave present per beat.
 
 R peaks: neurokit2's gradient detector (``ecg_findpeaks``, method ``neurokit``) on a spatial QRS-energy
-curve (each independent lead's slope in the 0.5-40 Hz band scaled by its own typical QRS slope, the
-largest two leads left out at each sample; ``qrs_energy``), so no single lead's polarity, noise or
+curve (each independent lead's slope in the 0.5-40 Hz band clipped at twice its own typical QRS
+slope, the largest two leads left out at each sample; ``qrs_energy``), so no single lead's polarity, noise or
 electrode pops decide; each peak is then moved to the energy maximum within +-50 ms.
 
 Classes (rules, stated once here):
@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 from measurements.order_stats import sort_median
 
@@ -36,6 +37,7 @@ __all__ = [
     "classify_beats",
     "detect_r_peaks",
     "qrs_energy",
+    "without_slow_waves",
 ]
 
 # I, II, V1-V6: the 8 independent leads (III, aVR, aVL, aVF are linear combinations of I and II).
@@ -43,28 +45,39 @@ INDEPENDENT_LEADS = np.array([0, 1, 6, 7, 8, 9, 10, 11])
 PREMATURE_RATIO = 0.85
 MORPHOLOGY_CORRELATION = 0.80
 WIDE_RATIO = 1.3
-ENERGY_CLIP = 2.0  # a lead's slope counts at most twice its typical QRS slope
+ENERGY_CLIP = 2.0  # a lead's slope counts at most twice its own typical QRS slope
+SLOW_WAVE_RATIO = 0.2  # a QRS has at least 20 % of the typical QRS energy in the QRS band (T waves: ~0.1)
+QRS_BAND_HZ = (8.0, 30.0)  # where the QRS has its energy and T waves have little (Pan and Tompkins 1985: 5-15 Hz)
 TRIMMED_LEADS = 2  # leads left out at each sample (the largest): one or two bad leads cannot decide
 
 
 def qrs_energy(
-    filtered: np.ndarray, fs: float, usable: np.ndarray | None = None, *, independent_only: bool = True
+    filtered: np.ndarray,
+    fs: float,
+    usable: np.ndarray | None = None,
+    *,
+    independent_only: bool = True,
+    qrs_band: bool = True,
 ) -> np.ndarray:
     """Spatial QRS energy, robust to one or two bad leads. Shape (samples,).
 
-    Per lead, the absolute first difference of the diagnostic band is scaled by the lead's typical
-    QRS slope (the median over 1-s windows of each window's largest slope, so electrode pops in a few
-    windows do not set it) and clipped at ``ENERGY_CLIP``; at each sample the ``TRIMMED_LEADS``
+    Per lead, the absolute first difference of the QRS band (``QRS_BAND_HZ`` of the diagnostic band:
+    T and P waves are slow and nearly vanish there) is scaled by the lead's typical QRS slope (the
+    median over 1-s windows of each window's largest slope, so electrode pops in a few windows do
+    not set it) and clipped at ``ENERGY_CLIP``; at each sample the ``TRIMMED_LEADS``
     largest leads are left out and the rest combined as a root mean square, smoothed over 20 ms. A
     spike or a burst of noise in one or two leads therefore cannot make or hide a QRS, while a real
     QRS, seen in most leads at once, stands out. ``usable`` (bool per lead) leaves out leads the
     quality check found unreadable; the independent leads (I, II, V1-V6) are used where at least 4
-    are usable (and ``independent_only``), else every usable lead.
+    are usable (and ``independent_only``), else every usable lead. ``qrs_band=False`` keeps the
+    whole diagnostic band: the curve R peaks are aligned on (the fiducial delineation expects).
     """
     chosen = [k for k in INDEPENDENT_LEADS if usable is None or usable[k]]
     if len(chosen) < 4 or not independent_only:
         chosen = [k for k in range(filtered.shape[0]) if usable is None or usable[k]] or list(INDEPENDENT_LEADS)
     x = filtered[chosen]
+    if qrs_band and fs > 2.2 * QRS_BAND_HZ[1]:
+        x = sosfiltfilt(butter(2, QRS_BAND_HZ, btype="bandpass", fs=fs, output="sos"), x, axis=1)
     d = np.abs(np.diff(x, axis=1, prepend=x[:, :1]))
     window = max(1, int(round(fs)))
     n_windows = d.shape[1] // window
@@ -101,6 +114,18 @@ def detect_r_peaks(energy: np.ndarray, fs: float) -> np.ndarray:
     # Drop beats too close to the ends to hold a QRS window.
     margin = int(round(0.1 * fs))
     return refined[(refined >= margin) & (refined < energy.size - margin)]
+
+
+def without_slow_waves(r_peaks: np.ndarray, band_energy: np.ndarray, fs: float) -> np.ndarray:
+    """``r_peaks`` less the detections with little QRS-band energy (``qrs_energy`` with the default
+    ``qrs_band``): T waves taller and steeper than a slurred (paced, bundle-branch) QRS can peak on
+    the broadband curve, never in the 8-30 Hz band. A detection is dropped when its QRS-band peak
+    (within +-50 ms) is below ``SLOW_WAVE_RATIO`` of the 90th percentile of the detections' peaks."""
+    if r_peaks.size < 3:
+        return r_peaks
+    half = int(round(0.05 * fs))
+    peaks = np.array([band_energy[max(0, p - half) : p + half + 1].max() for p in r_peaks])
+    return r_peaks[peaks >= SLOW_WAVE_RATIO * float(np.percentile(peaks, 90))]
 
 
 class BeatFeatures:

@@ -16,7 +16,14 @@ import numpy as np
 
 from measurements.atrial import pre_qrs_coherence
 from measurements.axes import frontal_axis
-from measurements.beats import BeatFeatures, align_peaks, classify_beats, detect_r_peaks, qrs_energy
+from measurements.beats import (
+    BeatFeatures,
+    align_peaks,
+    classify_beats,
+    detect_r_peaks,
+    qrs_energy,
+    without_slow_waves,
+)
 from measurements.delineation import DelineationParams, Fiducials, delineate, pr_baseline
 from measurements.filters import amplitude_band, diagnostic_band
 from measurements.intervals import Intervals, intervals
@@ -164,8 +171,9 @@ def _measure(
     """``measure`` on a checked signal and its diagnostic band."""
     if float(np.max(np.ptp(filtered, axis=1))) < 0.02:
         return _empty(fs, "no_signal")
-    energy = qrs_energy(filtered, fs, usable=keep)
-    r_peaks = align_peaks(energy, detect_r_peaks(energy, fs), fs)
+    energy = qrs_energy(filtered, fs, usable=keep, qrs_band=False)
+    found = without_slow_waves(detect_r_peaks(energy, fs), qrs_energy(filtered, fs, usable=keep), fs)
+    r_peaks = align_peaks(energy, found, fs)
     if r_peaks.size < 3:
         return _empty(fs, "too_few_beats", r_peaks)
     rr_s = np.diff(r_peaks) / fs

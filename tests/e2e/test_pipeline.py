@@ -10,6 +10,7 @@ unreadable recording (real record, four electrodes off) to its event, its row an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,16 @@ from ecgstream.stack import LocalStack
 from ingest import read_recording
 from ingest.synthetic import write_sph_dataset
 from ingest.writers.sph import write_sph_folder
+from model.predictor import Predictor
+from schemas.recording import new_recording_id
+from schemas.recording_event import decode_recording, encode_recording
 from storage import create_engine, get_diagnosis
 from storage.queries import DiagnosisView
+from stream_processor.analysis import BatchAnalyser
 from tests.conftest import shared_data_dir
 from tests.e2e.helpers import db_counts, isolated_settings, metric_value, publish_all, scrape
 from tests.stream_processor.records import cinc_recordings, leads_off_recording
+from webapp.results import diagnosis_json
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +62,7 @@ def test_recordings_travel_the_whole_path(tansu, fresh_postgres_url, unique_name
     first = next(iter(events.values()))[0]
     assert first.model_version and len(first.probabilities) == 59
     assert metric_value(metrics, "ecgstream_records_processed_total") == len(ids)
+
     assert metric_value(metrics, "ecgstream_diagnoses_published_total") == len(ids)
     assert metric_value(metrics, "ecgstream_latency_from_ingest_seconds_count") == len(ids)
     assert metric_value(metrics, "ecgstream_model_info", f'version="{first.model_version}"') == 1.0
@@ -73,10 +80,15 @@ def _stored(database_url: str, ids: list[str]) -> dict[str, DiagnosisView]:
     return asyncio.run(read())
 
 
-def test_measurements_quality_and_provenance_travel_the_whole_path(tansu, fresh_postgres_url, unique_name, tmp_path):
+def test_measurements_quality_and_provenance_travel_the_whole_path(
+    tansu, fresh_postgres_url, unique_name, tmp_path
+):
     real = cinc_recordings()
     unreadable = leads_off_recording(real[0])
-    recordings = [*real, unreadable]
+    # A real record with 3 flat leads: refused nowhere, the good leads read (issue 16).
+    flat3 = dataclasses.replace(real[1], signal=real[1].signal.copy(), recording_id=new_recording_id())
+    flat3.signal[[2, 8, 11]] = 0.0
+    recordings = [*real, unreadable, flat3]
     ids = [r.recording_id for r in recordings]
 
     settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name)
@@ -111,3 +123,20 @@ def test_measurements_quality_and_provenance_travel_the_whole_path(tansu, fresh_
     assert metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable)
     assert metric_value(metrics, "ecgstream_measurement_seconds_count") >= 1
     assert metric_value(metrics, "ecgstream_records_processed_total") == len(ids)
+
+    flat_event = events[flat3.recording_id][0]
+    assert flat_event.readable and flat_event.measurements is not None
+    assert flat_event.measurements.excluded_leads == ["III", "V3", "V6"]
+    # The same record gets the same answer on every path: the worker's event and row, `ecgstream
+    # diagnose` (BatchAnalyser on the recording as the worker decoded it) and the page/API JSON.
+    analyser = BatchAnalyser(Predictor.load(settings.model_path, torch_threads=1))
+    for rec in [*real, flat3]:
+        encoded = encode_recording(rec)
+        local = analyser.run([decode_recording(encoded.value, encoded.headers)]).outcomes[0]
+        event = events[rec.recording_id][0]
+        assert [(s.code, s.certainty) for s in local.statements] == [
+            (s.code, s.certainty) for s in event.statements
+        ]
+        page = diagnosis_json(rows[rec.recording_id])
+        assert page["verdict_detail"] == event.verdict
+        assert page["critical_findings"] == event.critical_findings

@@ -36,7 +36,13 @@ def test_json_has_fused_statements_measurements_and_quality(
     assert first["statements"], "a real record gets statements"
     for statement in first["statements"]:
         assert statement["provenance"] in {"measurement", "model", "both"}
-        assert set(statement) == {"code", "description", "probability", "provenance", "evidence", "modifies"}
+        assert set(statement) == {"code", "description", "probability", "provenance", "evidence", "modifies",
+                                  "certainty"}  # fmt: skip
+        assert statement["certainty"] in {"definite", "possible"}
+    # The same verdict and critical findings as the page and the event (interpretation.verdict/.critical).
+    assert first["verdict"]["kind"] in {"normal", "abnormal", "no_statement"} and first["verdict"]["text"]
+    assert isinstance(first["critical_findings"], list)
+    assert second["verdict"]["kind"] == "unreadable"
 
     assert second["readable"] is False and second["unreadable_reasons"]
     assert second["statements"] == [] and second["measurements"] is None

@@ -44,10 +44,10 @@ def _quality() -> EventQuality:
     )
 
 
-def test_writers_write_version_2() -> None:
+def test_writers_write_the_newest_version() -> None:
     encoded = encode_diagnosis(DiagnosisEvent("r", "v", [], {}, diagnosed_at=T))
-    assert header_map(encoded.headers)["ce_schemaversion"] == "2"
-    assert registry.known_versions(TYPE) == (1, 2)
+    assert header_map(encoded.headers)["ce_schemaversion"] == "3"
+    assert registry.known_versions(TYPE) == (1, 2, 3)
 
 
 def test_v2_round_trip_with_measurements_quality_and_provenance() -> None:
@@ -67,7 +67,7 @@ def test_v2_round_trip_with_measurements_quality_and_provenance() -> None:
     assert decoded == event
     assert decoded.statements[2].probability is None, "no model probability: NaN on the wire, None here"
     assert decoded.statements[2].modifies == 30
-    raw = schemaless_reader(io.BytesIO(encoded.value), registry.writer_schema(TYPE, 2), None)
+    raw = schemaless_reader(io.BytesIO(encoded.value), registry.writer_schema(TYPE, 3), None)
     assert math.isnan(raw["statements"][2]["probability"])
     assert raw["measurements"]["missing"]["pr_ms"] == "no_p_waves"
 
@@ -104,7 +104,7 @@ def test_v2_bytes_read_by_a_v1_reader_keep_the_v1_fields() -> None:
                            measurements=_measurements(), quality=_quality())  # fmt: skip
     encoded = encode_diagnosis(event)
     old_view = schemaless_reader(
-        io.BytesIO(encoded.value), registry.writer_schema(TYPE, 2), registry.writer_schema(TYPE, 1)
+        io.BytesIO(encoded.value), registry.writer_schema(TYPE, 3), registry.writer_schema(TYPE, 1)
     )
     assert old_view["statements"] == [{"code": 1, "description": "Normal", "probability": 0.7}]
     assert "measurements" not in old_view

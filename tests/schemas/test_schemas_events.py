@@ -196,6 +196,15 @@ def _assert_only_adds_fields(old: object, new: object, where: str) -> None:
                 assert "default" in spec, f"{where}.{name}: a new field needs a default"
     elif kind == "array" and isinstance(new, dict) and new.get("type") == "array":
         _assert_only_adds_fields(old["items"], new["items"], f"{where}[]")  # type: ignore[index]
+    elif isinstance(old, list) and isinstance(new, list):
+        # A union keeps its branches in order; a record branch may add fields with defaults.
+        assert len(new) == len(old), f"{where}: union branches never change"
+        for k, (o, n) in enumerate(zip(old, new, strict=True)):
+            _assert_only_adds_fields(o, n, f"{where}|{k}")
+    elif isinstance(old, dict) and isinstance(new, dict) and "doc" in new:
+        # Documentation is not part of the type.
+        _assert_only_adds_fields({k: v for k, v in old.items() if k != "doc"},
+                                 {k: v for k, v in new.items() if k != "doc"}, where)  # fmt: skip
     else:
         assert new == old, f"{where}: types never change"
 

@@ -27,7 +27,9 @@ def _count(metrics: WorkerMetrics, finding: str) -> float | None:
 def test_every_finding_series_exists_at_zero_and_counts_hand_built_diagnoses() -> None:
     metrics = WorkerMetrics.create()
     assert {f: _count(metrics, f) for f in CRITICAL_RULES} == dict.fromkeys(CRITICAL_RULES, 0.0)
-    metrics.observe_critical([{"code": 50}, {"code": 346, "modifies": 50}], {"heart_rate_bpm": 162.0})
+    measured = {"provenance": "measurement"}  # AF + RVR only from the measured rhythm
+    metrics.observe_critical([{"code": 50, **measured}, {"code": 346, "modifies": 50, **measured}],
+                             {"heart_rate_bpm": 162.0})  # fmt: skip
     metrics.observe_critical([{"code": 88}], {"heart_rate_bpm": 35.0})
     assert _count(metrics, "af_rapid_ventricular_response") == 1.0
     assert _count(metrics, "severe_tachycardia") == 1.0

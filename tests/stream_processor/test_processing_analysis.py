@@ -141,10 +141,10 @@ async def test_a_recording_that_crashes_the_analysis_is_isolated(
     real = assessment.measure_batch
     marker_mv = 9.0
 
-    def crashing(signals, fs_list):  # type: ignore[no-untyped-def]
+    def crashing(signals, fs_list, usable=None):  # type: ignore[no-untyped-def]
         if any(abs(float(s[0, 0]) - marker_mv) < 0.01 for s in signals):
             raise RuntimeError("simulated measurement library failure")
-        return real(signals, fs_list)
+        return real(signals, fs_list, usable=usable)
 
     monkeypatch.setattr(assessment, "measure_batch", crashing)  # the processor assesses in its thread
     clean = cinc_recordings()[:2]

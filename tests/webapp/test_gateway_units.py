@@ -97,8 +97,8 @@ def test_diagnosis_json_keeps_the_worker_order_and_patient_data_out():
     assert [s["code"] for s in body["statements"]] == [1, 21]
     assert body["statements"][0] == {
         "code": 1, "name": "Normal ECG", "probability": 0.9, "provenance": "model", "evidence": None,
-        "modifies": None,
-    }, "a row stored before provenance existed reads as the model's"
+        "modifies": None, "certainty": "definite",
+    }, "a row stored before provenance (and certainty) existed reads as the model's, definite"
     assert body["readable"] is True and body["unreadable_reasons"] == []
     assert body["measurements"] is None and body["quality"] is None
     assert body["probabilities"] == {"1": 0.9, "21": 0.6}  # positives only
@@ -157,6 +157,7 @@ def test_diagnosis_json_flags_critical_findings_with_their_rule():
     body = diagnosis_json(view)
     assert body["verdict"] == "Abnormal ECG: 1 statement, most important: Atrial fibrillation"
     assert [(f["finding"], f["evidence"]) for f in body["critical_findings"]] == [
-        ("af_rapid_ventricular_response", "statements 50 + 346"), ("severe_tachycardia", "heart rate 156 bpm"),
+        ("af_rapid_ventricular_response", "statements 50 + 346 (measured rhythm)"),
+        ("severe_tachycardia", "heart rate 156 bpm"),
     ]
     assert all(f["rule"] for f in body["critical_findings"])
