@@ -101,11 +101,13 @@ def record_result(
         "record": labels.record, "readable": readable, "unreadable_reasons": list(reasons),
         "positive": sorted(labels.positive), "negative": sorted(labels.negative),
         "unmapped": list(labels.unmapped), "verdict": verdict.text,
-        "statements": [{k: s.get(k) for k in ("code", "modifies", "provenance", "probability")} for s in statements],
+        "statements": [{k: s.get(k) for k in ("code", "modifies", "provenance", "probability", "certainty")}
+                       for s in statements],
         "measurements": {k: (measurements or {}).get(k) for k in KEPT_MEASUREMENTS},
     }  # fmt: skip
     said = frozenset(int(s["code"]) for s in statements)
-    return RecordResult(labels, said, readable, findings, detail)
+    definite = frozenset(int(s["code"]) for s in statements if s.get("certainty", "definite") != "possible")
+    return RecordResult(labels, said, readable, findings, detail, definite)
 
 
 def check_alarms(

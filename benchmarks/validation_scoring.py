@@ -48,7 +48,11 @@ SUPPORTED_BY: Mapping[str, tuple[int, ...]] = {
 }
 # Record-level groups: "said" when any member is said, positive when any member is positive,
 # negative when every member is negative.
-GROUPS: Mapping[str, tuple[str, tuple[int, ...]]] = {"MI": ("any MI statement (160/161/165/166)", MI_CODES)}
+GROUPS: Mapping[str, tuple[str, tuple[int, ...]]] = {
+    "MI": ("any MI statement (160/161/165/166)", MI_CODES),
+    "MI-definite": ("any MI statement said as definite, not 'possible'", MI_CODES),
+}
+DEFINITE_ONLY = frozenset({"MI-definite"})  # groups counted on definite statements only
 
 Verdict = Literal["supported", "false", "unverifiable"]
 
@@ -62,6 +66,7 @@ class RecordResult:
     readable: bool = True
     findings: tuple[Mapping[str, str], ...] = ()  # CriticalFinding.as_json() of each
     detail: Mapping[str, Any] = field(default_factory=dict)  # for the JSON only
+    said_definite: frozenset[int] | None = None  # codes said with certainty "definite" (None: all)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,12 @@ def _any_truth(labels: RecordLabels, members: Iterable[int]) -> bool | None:
     return False if all(t is False for t in truths) else None
 
 
+def _said(result: RecordResult, definite_only: bool) -> frozenset[int]:
+    if definite_only and result.said_definite is not None:
+        return result.said_definite
+    return result.said
+
+
 def score_groups(results: Sequence[RecordResult], skipped: Iterable[int] = ()) -> list[CodeRow]:
     """The ``GROUPS`` rows (e.g. any MI statement against any MI label), except those with a skipped
     member. Members the set never labels (e.g. 166 in ptbxl-sph) are left out of the group's truth."""
@@ -133,8 +144,9 @@ def score_groups(results: Sequence[RecordResult], skipped: Iterable[int] = ()) -
         if left_out & set(members):
             continue
         labelled = [c for c in members if c in known]
+        definite_only = key in DEFINITE_ONLY
         truths = (
-            (_any_truth(r.labels, labelled) if labelled else None, bool(r.said & set(members)))
+            (_any_truth(r.labels, labelled) if labelled else None, bool(_said(r, definite_only) & set(members)))
             for r in results
         )
         rows.append(_row(key, name, truths))
