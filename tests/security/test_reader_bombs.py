@@ -31,6 +31,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "h5_array_dtype": hostile.h5_array_dtype_bomb(folder / "array.h5"),
         "h5_gzip": hostile.h5_gzip_bomb(folder / "gzip.h5"),
+        "h5_chunk": hostile.h5_chunk_bomb(folder / "chunk.h5"),
         "h5_unlisted_filter": hostile.h5_unlisted_filter(folder / "filter.h5"),
         "h5_external_link": hostile.h5_external_link(folder / "link.h5", server / "other.h5"),
         "h5_soft_link": hostile.h5_soft_link(folder / "soft.h5"),
@@ -44,6 +45,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 EXPECTED = {
     "h5_array_dtype": ("unreadable", "not numbers"),
     "h5_gzip": (DECODE_LIMIT, "number of samples"),
+    "h5_chunk": (DECODE_LIMIT, "chunk"),  # issue 18, finding 5: 1.7 MB file, 1.6 GiB chunk, shape checks passed
     "h5_unlisted_filter": ("unreadable", "filter 6"),
     "h5_external_link": (FORBIDDEN_CONTENT, "external link"),
     "h5_soft_link": (FORBIDDEN_CONTENT, "soft link"),
