@@ -14,6 +14,7 @@ Each failure raises ``InvalidRecording`` with one of these ``reason`` codes:
 | ``implausible_amplitude`` | typical lead span > 20 mV (µV, ADC counts) or < 0.01 mV (volts) |
 | ``flat_signal`` | leads with (almost) no variation (names in the message) |
 | ``saturated_signal`` | leads stuck at their extreme value for a long stretch (clipping) |
+| ``invalid_device_id`` | a device id outside ``schemas.identifiers``' rule (from a file, the form or ``--device-id``) |
 
 Amplitude checks are scale-plausibility checks, so z-scored signals (std 1 per lead) also pass.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from schemas.errors import InvalidRecording
+from schemas.identifiers import device_id_problem
 from schemas.recording import STANDARD_LEADS, Recording
 
 __all__ = [
@@ -119,6 +121,8 @@ def validate_recording(
 
     ``encoded_size`` is the size of the encoded event when known; otherwise it is estimated.
     """
+    if rec.device_id is not None and (problem := device_id_problem(rec.device_id)) is not None:
+        _fail("invalid_device_id", f"device id refused: {problem}")
     signal = _check_shape(rec)
     _check_timing(rec, signal.shape[1])
     if max_bytes is not None:
