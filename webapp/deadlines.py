@@ -26,6 +26,7 @@ from webapp.errors import RequestTimeout, UploadTimeout
 __all__ = ["deadline_protocol", "BodyDeadline", "UPLOAD_PATH"]
 
 UPLOAD_PATH = "/api/recordings"
+_LAST_LOOK_SECONDS = 0.05
 _BARE_408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
@@ -115,8 +116,8 @@ class BodyDeadline:
             nonlocal complete
             if complete:
                 return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            try:  # what has already arrived is taken even at the deadline (the server, not the client, was slow)
+                message = await asyncio.wait_for(receive(), max(_LAST_LOOK_SECONDS, deadline - loop.time()))
             except TimeoutError:
                 raise (UploadTimeout(seconds) if upload else RequestTimeout(seconds)) from None
             if message["type"] != "http.request" or not message.get("more_body", False):
