@@ -190,3 +190,16 @@ def _reason_of(path: Path, limits: SandboxLimits) -> str:
     except InvalidRecording as exc:
         return exc.reason
     return "read"
+
+
+def test_commands_without_a_sandbox_refuse_the_chunk_bomb_too(bombs):
+    """Issue 18, finding 5: `ecgstream inspect` (like `diagnose` and `publish`) reads in its own process,
+    without the gateway's sandbox: the reader's own bound must stop the 183 MiB chunk (before: read,
+    330 MB peak, measured and printed)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ecgstream.cli", "inspect", str(bombs["h5_chunk"])],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode != 0
+    assert "decode_limit_exceeded" in done.stdout + done.stderr and "chunk" in done.stdout + done.stderr
