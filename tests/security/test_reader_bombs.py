@@ -112,7 +112,7 @@ def _parser_children() -> int:
     """Processes whose parent is the sandbox's forkserver: the parser processes alive now (read from /proc)."""
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver._forkserver_pid
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]  # private, no public getter
     count = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
