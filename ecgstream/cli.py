@@ -56,13 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(args_list)
     module = importlib.import_module(COMMANDS[args.command][0])
-    from ecgstream.config import load_settings
+    from ecgstream.config import ConfigError, load_settings
     from ecgstream.logs import configure_logging
 
     quiet = args.command in QUIET_COMMANDS and "LOG_LEVEL" not in os.environ
-    configure_logging("WARNING" if quiet else load_settings().log_level)
     try:
+        configure_logging("WARNING" if quiet else load_settings().log_level)
         return int(module.run(args) or 0)
+    except ConfigError as exc:  # a setting that cannot work: one line naming the variable, no traceback
+        print(f"ecgstream {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -21,12 +21,17 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | TORCH_THREADS | ``2`` | intra-op threads for inference |
 | ANALYSIS_PROCESSES | ``1`` | worker: extra processes for signal quality, measurements and rules (the batch is split between them and the inference thread); ``0`` = all in the inference thread |
 | METRICS_PORT | ``9108`` | port of the worker's ``/metrics`` (0 = pick a free one) |
-| GATEWAY_HOST / GATEWAY_PORT | ``127.0.0.1`` / ``8080`` | the web upload gateway |
+| GATEWAY_HOST / GATEWAY_PORT | ``127.0.0.1`` / ``8080`` | the web upload gateway (``ecgstream up --port`` / ``gateway --port`` override the port) |
 | MAX_RECORDING_BYTES | ``4194304`` | largest encoded recording accepted (60 s x 12 leads at 2 kHz int16 fits) |
 | PARSE_MEMORY_BYTES | ``536870912`` | address space one upload's parser process may add (``RLIMIT_AS``) |
 | PARSE_TIMEOUT_SECONDS | ``20`` | wall time one upload's parser process may take before it is killed |
+| PARSE_CONCURRENCY | ``2`` | gateway: upload parser processes alive at once (each up to PARSE_MEMORY_BYTES, so together at most this x PARSE_MEMORY_BYTES); more wait up to PARSE_TIMEOUT_SECONDS, then 503 |
 | UPLOAD_BODY_TIMEOUT_SECONDS | ``60`` | time a client has to send a whole upload request body (slow senders get 408) |
-| PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production!) |
+| REQUEST_BODY_TIMEOUT_SECONDS | ``10`` | time a client has to send the whole body of any other request (login form, patient history; 408) |
+| REQUEST_HEADER_TIMEOUT_SECONDS | ``10`` | time a client has to send a request's line and headers, from connecting or from its first byte; then the connection is closed |
+| RENDER_MAX_PENDING / RENDER_MAX_PER_PRINCIPAL | ``4`` / ``2`` | tracing.svg and report.pdf renders queued or running at once, overall (beyond: 503) and per credential (beyond: 429); both with Retry-After |
+| LOGIN_MAX_PENDING | ``16`` | sign-in attempts checked at once (each costs one scrypt); beyond: 503 with Retry-After |
+| PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production: at least 16 characters, 8 distinct, no surrounding spaces; ``ecgstream.secret_check``) |
 | STORE_SIGNAL | ``false`` | also store the raw signal bytes in the database |
 | DB_RETRY_MAX_SECONDS | ``30`` | cap of the exponential backoff while the database is down |
 | LOG_LEVEL | ``INFO`` | logging level; logs are JSON lines |
@@ -39,7 +44,7 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | SSO_SCOPES | ``recordings:write recordings:read`` | scopes of a person signed in through the SSO proxy |
 | SESSION_SECRET | (empty: random per process) | key for CSRF tokens; set it when several gateways share sessions |
 | SESSION_MAX_AGE | ``28800`` | seconds a login session lasts |
-| SESSION_COOKIE_SECURE | ``auto`` | ``true``/``false``/``auto`` (Secure when the request came over https) |
+| SESSION_COOKIE_SECURE | ``auto`` | ``true`` (also ``1``/``yes``/``on``), ``false`` (``0``/``no``/``off``) or ``auto`` (Secure when the request came over https); anything else stops the process |
 | LOGIN_MAX_FAILURES / LOGIN_LOCKOUT_SECONDS | ``5`` / ``900`` | failed logins that lock an account, and for how long |
 | ECGSTREAM_EMBEDDED_STACK | (set by ``ecgstream up`` for its children) | marks a loopback development stack |
 | EMBEDDED_BROKER_STORAGE | ``memory://tansu/`` | where the embedded Tansu keeps messages; memory loses them when the broker stops or dies; ``postgres://user:pass@host/db`` or ``s3://bucket/`` survive a restart but need a Tansu build with that feature (see TANSU_BINARY) |
@@ -64,23 +69,52 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | HL7_MLLP_HOST / HL7_MLLP_PORT | (unset: no HL7) / ``2575`` | HL7 v2 receiver; each diagnosis is sent as an ORU^R01 over MLLP and its ACK awaited |
 | HL7_MLLP_TIMEOUT_SECONDS | ``10`` | connect + ACK wait of one MLLP send |
 | HL7_SENDING_FACILITY / HL7_RECEIVING_APPLICATION / HL7_RECEIVING_FACILITY | (empty) | MSH-4, MSH-5, MSH-6 of the ORU^R01 (MSH-3 is ``ECGSTREAM``) |
+
+A value that cannot be used (``SESSION_MAX_AGE=8h``, ``TRUSTED_PROXY_CIDRS=10.0.0.0/33``, a
+``DEADLETTER_KEY`` that is not 32 base64 bytes...) raises ``ConfigError`` naming the variable; the
+``ecgstream`` command prints that one line and exits with code 2 (no traceback). Secret values are
+never repeated in the message.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings", "load_settings", "settings_to_env", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET"]
+__all__ = [
+    "Settings", "load_settings", "settings_to_env", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET",
+    "ConfigError", "parse_cookie_secure", "check_settings",
+]  # fmt: skip
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
 DEV_HMAC_SECRET = "ecgstream-development-secret-change-me"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class ConfigError(ValueError):
+    """A setting cannot be used; the message names its environment variable (and never a secret's value)."""
+
+
+def _bool(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), got {value[:40]!r}")
+
+
+def parse_cookie_secure(value: str, name: str = "SESSION_COOKIE_SECURE") -> str:
+    """``"true"``, ``"false"`` or ``"auto"`` from ``true/1/yes/on``, ``false/0/no/off`` or ``auto``."""
+    word = value.strip().lower()
+    if word == "auto":
+        return word
+    try:
+        return "true" if _bool(name, word) else "false"
+    except ConfigError:
+        raise ConfigError(f"{name} must be true (1/yes/on), false (0/no/off) or auto, got {value[:40]!r}") from None
 
 
 @dataclass(frozen=True)
@@ -107,7 +141,13 @@ class Settings:
     max_recording_bytes: int = 4 * 1024 * 1024
     parse_memory_bytes: int = 512 * 1024 * 1024
     parse_timeout_seconds: float = 20.0
+    parse_concurrency: int = 2
     upload_body_timeout_seconds: float = 60.0
+    request_body_timeout_seconds: float = 10.0
+    request_header_timeout_seconds: float = 10.0
+    render_max_pending: int = 4
+    render_max_per_principal: int = 2
+    login_max_pending: int = 16
     patient_hmac_secret: str = field(default=DEV_HMAC_SECRET, repr=False)
     store_signal: bool = False
     db_retry_max_seconds: float = 30.0
@@ -203,7 +243,13 @@ ENV_FIELDS: dict[str, str] = {
     "MAX_RECORDING_BYTES": "max_recording_bytes",
     "PARSE_MEMORY_BYTES": "parse_memory_bytes",
     "PARSE_TIMEOUT_SECONDS": "parse_timeout_seconds",
+    "PARSE_CONCURRENCY": "parse_concurrency",
     "UPLOAD_BODY_TIMEOUT_SECONDS": "upload_body_timeout_seconds",
+    "REQUEST_BODY_TIMEOUT_SECONDS": "request_body_timeout_seconds",
+    "REQUEST_HEADER_TIMEOUT_SECONDS": "request_header_timeout_seconds",
+    "RENDER_MAX_PENDING": "render_max_pending",
+    "RENDER_MAX_PER_PRINCIPAL": "render_max_per_principal",
+    "LOGIN_MAX_PENDING": "login_max_pending",
     "PATIENT_HMAC_SECRET": "patient_hmac_secret",
     "STORE_SIGNAL": "store_signal",
     "DB_RETRY_MAX_SECONDS": "db_retry_max_seconds",
@@ -259,7 +305,20 @@ _OPTIONAL_FIELDS = {
 }  # fmt: skip
 
 
-def _parse(field_name: str, raw: str) -> object:
+# Settings whose values are never repeated in an error message.
+_SECRET_FIELDS = {"patient_hmac_secret", "kafka_sasl_password", "deadletter_key", "session_secret", "database_url"}
+# Whole-number and decimal settings that must be positive (> 0), or at least 0.
+_POSITIVE = {
+    "topic_partitions", "batch_max", "max_recording_bytes", "parse_memory_bytes", "parse_timeout_seconds",
+    "parse_concurrency", "upload_body_timeout_seconds", "request_body_timeout_seconds",
+    "request_header_timeout_seconds", "render_max_pending", "render_max_per_principal", "login_max_pending",
+    "session_max_age", "login_max_failures", "login_lockout_seconds", "torch_threads",
+}  # fmt: skip
+_NOT_NEGATIVE = {"batch_wait", "analysis_processes", "db_retry_max_seconds", "fetch_max_wait_ms"}
+_PORTS = {"metrics_port", "gateway_port"}
+
+
+def _parse(name: str, field_name: str, raw: str) -> object:
     default = getattr(Settings(), field_name)
     if field_name in _OPTIONAL_FIELDS and not raw:
         return None
@@ -274,20 +333,66 @@ def _parse(field_name: str, raw: str) -> object:
         return path.resolve() if field_name == "home" else path
     if field_name == "log_level":
         return raw.upper()
+    if field_name == "session_cookie_secure":
+        return parse_cookie_secure(raw, name)
     if isinstance(default, bool):
-        return _bool(raw)
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+        return _bool(name, raw)
+    shown = "" if field_name in _SECRET_FIELDS else f", got {raw[:40]!r}"
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ConfigError(f"{name} must be {kind}{shown}") from None
     return raw
 
 
+def _variable(field_name: str) -> str:
+    return next(name for name, candidate in ENV_FIELDS.items() if candidate == field_name)
+
+
+def check_settings(settings: Settings) -> Settings:
+    """``settings`` when every value is usable; else ``ConfigError`` naming the first bad variable."""
+    for field_name in _POSITIVE | _NOT_NEGATIVE | _PORTS:
+        value = getattr(settings, field_name)
+        low = 1 if field_name in _POSITIVE else 0
+        if field_name in _POSITIVE and isinstance(value, float):
+            bad = not value > 0
+        else:
+            bad = not value >= low or (field_name in _PORTS and value > 65535)
+        if bad or value != value:  # NaN
+            rule = "a port (0-65535)" if field_name in _PORTS else "positive" if low else "0 or more"
+            raise ConfigError(f"{_variable(field_name)} must be {rule}, got {value!r}")
+    for part in settings.trusted_proxy_cidrs.split(","):
+        try:
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXY_CIDRS must be comma-separated addresses or networks (10.0.0.5, 10.0.0.0/24), "
+                f"got {part.strip()[:60]!r}"
+            ) from None
+    parse_cookie_secure(settings.session_cookie_secure)
+    if settings.deadletter_key:
+        from stream_processor.redaction import parse_deadletter_key
+
+        try:
+            parse_deadletter_key(settings.deadletter_key)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read every setting from ``environ`` (default: ``os.environ``); unset variables keep defaults."""
+    """Read every setting from ``environ`` (default: ``os.environ``); unset variables keep defaults.
+
+    Raises ``ConfigError`` naming the variable when a value cannot be used.
+    """
     env = os.environ if environ is None else environ
-    values = {field_name: _parse(field_name, env[name]) for name, field_name in ENV_FIELDS.items() if name in env}
-    return Settings(**values)  # type: ignore[arg-type]
+    values = {field_name: _parse(name, field_name, env[name]) for name, field_name in ENV_FIELDS.items() if name in env}
+    return check_settings(Settings(**values))  # type: ignore[arg-type]
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from ecgstream.private_files import open_private_log
+
 __all__ = ["TansuBroker", "BrokerStartError", "tansu_binary", "free_port", "wait_for_port", "MEMORY_STORAGE"]
 
 logger = logging.getLogger(__name__)
@@ -142,7 +144,7 @@ class TansuBroker:
             handle, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
             os.close(handle)
             self.log_path = self._temporary_log = Path(name)
-        output = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        output = open_private_log(self.log_path)  # handed to the child process
         self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
         output.close()
         try:

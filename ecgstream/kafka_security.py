@@ -11,16 +11,20 @@ settings (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SSL_*``, ``KAFKA_SASL_*``; see ``
 | ``SASL_SSL`` | the above and ``KAFKA_SASL_USERNAME`` / ``KAFKA_SASL_PASSWORD``, ``KAFKA_SASL_MECHANISM`` (``SCRAM-SHA-512`` default, ``SCRAM-SHA-256``, ``PLAIN``) |
 | ``SASL_PLAINTEXT`` | SASL without TLS: refused unless the broker is on loopback (the password and data would cross the network in clear) |
 
-The password is kept out of ``repr`` and logs.
+Every mistake found before connecting raises ``KafkaSecurityError`` (a ``ConfigError``: one line naming
+the variable, exit code 2): a missing setting, a CA/certificate/key file that does not exist or is not
+PEM, TLS or SASL without ``KAFKA_BOOTSTRAP`` (the embedded Tansu speaks PLAINTEXT only). The password
+is kept out of ``repr`` and logs.
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecgstream.config import Settings
+from ecgstream.config import ConfigError, Settings
 
 __all__ = ["KafkaSecurity", "KafkaSecurityError", "PROTOCOLS", "SASL_MECHANISMS"]
 
@@ -29,7 +33,7 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-class KafkaSecurityError(ValueError):
+class KafkaSecurityError(ConfigError):
     """The Kafka security settings are incomplete or contradictory (the message names the variable)."""
 
 
@@ -57,6 +61,12 @@ class KafkaSecurity:
             password=settings.kafka_sasl_password,
         )
         security.check(settings.kafka_bootstrap)
+        if security.protocol != "PLAINTEXT" and settings.embedded_broker:
+            raise KafkaSecurityError(
+                f"KAFKA_SECURITY_PROTOCOL={security.protocol} needs KAFKA_BOOTSTRAP (your brokers): the embedded "
+                "development broker speaks PLAINTEXT only"
+            )
+        security.ssl_context()  # a bad CA, certificate or key file fails here, naming its variable
         return security
 
     @property
@@ -88,15 +98,31 @@ class KafkaSecurity:
                 raise KafkaSecurityError("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT would send the password in clear: use SASL_SSL")
         elif self.username or self.password:
             raise KafkaSecurityError(f"KAFKA_SASL_USERNAME/PASSWORD are set but KAFKA_SECURITY_PROTOCOL={self.protocol} does not use SASL")
+        for variable, path in self._files():
+            if not os.path.isfile(path) or not os.access(path, os.R_OK):
+                raise KafkaSecurityError(f"{variable}={path} does not exist or is not a readable file")
+
+    def _files(self) -> list[tuple[str, str]]:
+        named = [("KAFKA_SSL_CAFILE", self.cafile), ("KAFKA_SSL_CERTFILE", self.certfile), ("KAFKA_SSL_KEYFILE", self.keyfile)]
+        return [(variable, path) for variable, path in named if path]
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A verifying client TLS context (hostname checked), None without TLS."""
         if not self.uses_tls:
             return None
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.cafile)
+        try:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.cafile)
+        except (ssl.SSLError, OSError) as exc:
+            raise KafkaSecurityError(f"KAFKA_SSL_CAFILE={self.cafile} is not a PEM CA certificate ({_reason(exc)})") from None
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         if self.certfile and self.keyfile:
-            context.load_cert_chain(self.certfile, self.keyfile)
+            try:
+                context.load_cert_chain(self.certfile, self.keyfile)
+            except (ssl.SSLError, OSError) as exc:
+                raise KafkaSecurityError(
+                    f"KAFKA_SSL_CERTFILE={self.certfile} / KAFKA_SSL_KEYFILE={self.keyfile} are not a matching PEM "
+                    f"certificate and key ({_reason(exc)})"
+                ) from None
         return context
 
     def aiokafka_options(self) -> dict[str, Any]:
@@ -120,6 +146,10 @@ class KafkaSecurity:
         if self.uses_tls:
             return faust.SSLCredentials(self.ssl_context())
         return None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__)
 
 
 def _all_loopback(bootstrap: str) -> bool:

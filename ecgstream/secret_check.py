@@ -3,22 +3,30 @@
 The development default of ``PATIENT_HMAC_SECRET`` is in this public repository: anyone could
 recompute the hashes of likely patient references from it. The embedded stack (``ecgstream up`` /
 ``demo`` with their own Tansu broker and SQLite file) may use it; as soon as an external broker or
-database is configured (``KAFKA_BOOTSTRAP`` or ``DATABASE_URL``), the worker and the gateway refuse
-to start without a real secret.
+database is configured (``KAFKA_BOOTSTRAP`` or ``DATABASE_URL``), the worker, the gateway and
+``ecgstream publish`` (its message keys are keyed hashes of the patient reference) refuse to start
+without a real secret: at least ``MIN_SECRET_CHARS`` characters, ``MIN_DISTINCT_CHARS`` of them
+distinct (16 identical characters are not a secret), no spaces around it (a copy-paste slip that
+makes one service hash differently from another), and not the development default in any disguise.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from ecgstream.config import DEV_HMAC_SECRET, Settings
+from ecgstream.config import DEV_HMAC_SECRET, ConfigError, Settings
 
-__all__ = ["InsecureConfiguration", "require_patient_secret", "is_development_stack", "MIN_SECRET_CHARS"]
+__all__ = [
+    "InsecureConfiguration", "require_patient_secret", "is_development_stack", "weak_secret_reason",
+    "MIN_SECRET_CHARS", "MIN_DISTINCT_CHARS",
+]  # fmt: skip
 
 MIN_SECRET_CHARS = 16
+MIN_DISTINCT_CHARS = 8
+_HOW = "use a long random secret (e.g. `openssl rand -hex 32`), the same for every worker, gateway and publisher"
 
 
-class InsecureConfiguration(RuntimeError):
+class InsecureConfiguration(ConfigError):
     """A setting that must be changed before this process may serve outside development."""
 
 
@@ -47,19 +55,26 @@ def is_development_stack(settings: Settings) -> bool:
     return all(_loopback(host) for host in hosts) and settings.effective_database_url.startswith("sqlite")
 
 
+def weak_secret_reason(secret: str | None) -> str | None:
+    """Why ``secret`` is not a usable PATIENT_HMAC_SECRET, or None when it is."""
+    if not secret or secret.strip().lower() == DEV_HMAC_SECRET.lower():
+        return "is unset or the public development default"
+    if secret != secret.strip():
+        return "has spaces or line breaks around it"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if len(set(secret)) < MIN_DISTINCT_CHARS:
+        return f"has fewer than {MIN_DISTINCT_CHARS} distinct characters"
+    return None
+
+
 def require_patient_secret(settings: Settings) -> None:
     """Raise ``InsecureConfiguration`` naming PATIENT_HMAC_SECRET when it is unusable here."""
     if is_development_stack(settings):
         return
-    secret = settings.patient_hmac_secret
-    if not secret or secret == DEV_HMAC_SECRET:
+    reason = weak_secret_reason(settings.patient_hmac_secret)
+    if reason is not None:
         raise InsecureConfiguration(
-            "PATIENT_HMAC_SECRET is unset or the public development default, but an external broker or "
-            "database is configured (KAFKA_BOOTSTRAP / DATABASE_URL): set PATIENT_HMAC_SECRET to a long "
-            "random secret (e.g. `openssl rand -hex 32`) and keep it the same for every worker and gateway"
-        )
-    if len(secret) < MIN_SECRET_CHARS:
-        raise InsecureConfiguration(
-            f"PATIENT_HMAC_SECRET is shorter than {MIN_SECRET_CHARS} characters: use a long random secret "
-            "(e.g. `openssl rand -hex 32`)"
+            f"PATIENT_HMAC_SECRET {reason}, but an external broker or database is configured "
+            f"(KAFKA_BOOTSTRAP / DATABASE_URL): {_HOW}"
         )

@@ -21,6 +21,7 @@ from typing import Self
 
 from ecgstream.config import Settings, settings_to_env
 from ecgstream.embedded import TansuBroker, free_port, wait_for_port
+from ecgstream.private_files import open_private_log, private_folder
 from ecgstream.supervision import Supervisor
 
 __all__ = ["LocalStack", "WorkerProcess", "ChildProcess"]
@@ -43,8 +44,7 @@ class ChildProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Self:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        log = open_private_log(self.log_path)  # handed to the child process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ecgstream.cli", self.command], env=self._env, stdout=log, stderr=log
         )
@@ -148,8 +148,8 @@ class LocalStack:
         from storage import upgrade
         from stream_processor.topics import create_topics
 
-        self.settings.home.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.home)
+        private_folder(self.log_dir)
         if self.settings.embedded_broker:
             self.broker = TansuBroker(
                 log_path=self.log_dir / "tansu.log",

@@ -1,8 +1,9 @@
 """Where a running ``ecgstream up`` stack can be reached, so other commands can find it.
 
-``ecgstream up`` writes ``$ECGSTREAM_HOME/stack.json`` (bootstrap, database URL, gateway and metrics
-URLs) and removes it on exit. Commands such as ``ecgstream publish`` use ``KAFKA_BOOTSTRAP`` when set,
-otherwise the running stack's broker.
+``ecgstream up`` writes ``$ECGSTREAM_HOME/stack.json`` (bootstrap, database URL without its password,
+gateway and metrics URLs; mode 0600) and removes it on exit. It holds no secret: a Postgres password
+in ``DATABASE_URL`` is written as ``***``. Commands such as ``ecgstream publish`` use
+``KAFKA_BOOTSTRAP`` when set, otherwise the running stack's broker.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from ecgstream.config import Settings
+from ecgstream.private_files import write_private_text
 
 __all__ = ["StackInfo", "write_stack_info", "read_stack_info", "resolve_bootstrap", "NoBrokerConfigured"]
 
@@ -23,7 +27,7 @@ class NoBrokerConfigured(RuntimeError):
 @dataclass(frozen=True)
 class StackInfo:
     bootstrap: str
-    database_url: str
+    database_url: str  # without its password (``***``)
     gateway_url: str | None = None
     metrics_url: str | None = None
 
@@ -33,10 +37,9 @@ def _path(settings: Settings) -> Path:
 
 
 def write_stack_info(settings: Settings, info: StackInfo) -> Path:
-    path = _path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(info), indent=2))
-    return path
+    """``stack.json`` (0600), with the database URL's password replaced by ``***``."""
+    shown = make_url(info.database_url).render_as_string(hide_password=True)
+    return write_private_text(_path(settings), json.dumps({**asdict(info), "database_url": shown}, indent=2))
 
 
 def read_stack_info(settings: Settings) -> StackInfo | None:

@@ -9,6 +9,10 @@ with it, which a reused pool worker could not promise). The child limits its own
 
 A child that runs out of memory, is killed or overruns its time is reported as
 ``InvalidRecording(reason=TOO_COMPLEX)``: "file too complex to decode within limits" (HTTP 422).
+
+Each child may use ``memory_bytes``; the total is bounded too: at most ``concurrency``
+(``PARSE_CONCURRENCY``) children of this process are alive at once, whoever asks. A read that finds
+no free place within ``wait_seconds`` raises ``ParsersBusy`` (the gateway answers 503 + Retry-After).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ingest.limits import DEFAULT_LIMITS, ReadLimits
 from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
-__all__ = ["SandboxLimits", "read_isolated", "TOO_COMPLEX", "TOO_COMPLEX_MESSAGE"]
+__all__ = ["SandboxLimits", "read_isolated", "ParsersBusy", "parsers_alive", "TOO_COMPLEX", "TOO_COMPLEX_MESSAGE"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +46,47 @@ _context_lock = threading.Lock()
 _context: Any = None
 
 
+class ParsersBusy(EcgstreamError):
+    """Every parser place was taken for longer than the caller would wait (not the file's fault)."""
+
+    reason = "parsers_busy"
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
-    """What one parsing process may use."""
+    """What one parsing process may use, and how many may run at once."""
 
     memory_bytes: int = 512 * 1024 * 1024  # address space on top of the child's imported modules
     seconds: float = 20.0  # wall time, then the child is killed
+    concurrency: int = 2  # parser processes of this process alive at once (PARSE_CONCURRENCY)
+    wait_seconds: float = 20.0  # longest wait for a place before ParsersBusy
+
+
+class _Places:
+    """A process-wide count of parser processes, bounded by each caller's ``concurrency``."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.alive = 0
+
+    def take(self, limit: int, wait_seconds: float) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.alive < max(1, limit), timeout=wait_seconds):
+                raise ParsersBusy(f"all {limit} parser places stayed busy for {wait_seconds:g} s; try again shortly")
+            self.alive += 1
+
+    def give_back(self) -> None:
+        with self._changed:
+            self.alive -= 1
+            self._changed.notify()
+
+
+_PLACES = _Places()
+
+
+def parsers_alive() -> int:
+    """Parser processes of this process alive (or starting) now."""
+    return _PLACES.alive
 
 
 def _forkserver() -> Any:
@@ -117,6 +156,14 @@ def read_isolated_measured(
     path: str | Path, *, read_limits: ReadLimits = DEFAULT_LIMITS, limits: SandboxLimits = SandboxLimits()
 ) -> IsolatedRead:
     """``read_isolated`` that also returns the child's peak RSS; errors carry it as ``peak_rss_bytes``."""
+    _PLACES.take(limits.concurrency, limits.wait_seconds)
+    try:
+        return _read_in_child(path, read_limits, limits)
+    finally:
+        _PLACES.give_back()
+
+
+def _read_in_child(path: str | Path, read_limits: ReadLimits, limits: SandboxLimits) -> IsolatedRead:
     context = _forkserver()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(

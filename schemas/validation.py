@@ -15,6 +15,8 @@ Each failure raises ``InvalidRecording`` with one of these ``reason`` codes:
 | ``flat_signal`` | no lead varies (every lead flat: nothing to diagnose) |
 | ``saturated_signal`` | every varying lead stuck at its extreme value for a long stretch (clipping) |
 
+| ``invalid_device_id`` | a device id outside ``schemas.identifiers``' rule (from a file, the form or ``--device-id``) |
+
 A flat, clipped or noisy *single* lead is not a reason to refuse a recording: the worker's quality
 check marks it, leaves it out of the measurements and reads the other leads, on every path (upload,
 publisher, worker, ``ecgstream diagnose``), so the same file gets the same answer everywhere.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from schemas.errors import InvalidRecording
+from schemas.identifiers import device_id_problem
 from schemas.recording import STANDARD_LEADS, Recording
 
 __all__ = [
@@ -123,6 +126,8 @@ def validate_recording(
 
     ``encoded_size`` is the size of the encoded event when known; otherwise it is estimated.
     """
+    if rec.device_id is not None and (problem := device_id_problem(rec.device_id)) is not None:
+        _fail("invalid_device_id", f"device id refused: {problem}")
     signal = _check_shape(rec)
     _check_timing(rec, signal.shape[1])
     if max_bytes is not None:

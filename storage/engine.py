@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "async_url", "SQLITE_BUSY_TIMEOUT_MS", "POSTGRES_CONNECT_TIMEOUT_S"]
+__all__ = ["create_engine", "async_url", "private_sqlite_file", "SQLITE_BUSY_TIMEOUT_MS", "POSTGRES_CONNECT_TIMEOUT_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +33,33 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+def private_sqlite_file(url: str | URL) -> Path | None:
+    """The SQLite file of ``url``, created empty with mode 0600 (its folder 0700) when absent, so that
+    the database, and the ``-wal`` / ``-shm`` files SQLite creates with the same mode, are private.
+    None for other databases and ``:memory:``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).expanduser()
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return path
+
+
 def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
     """A new ``AsyncEngine`` for ``url``; the caller owns it and calls ``await engine.dispose()``.
 
     Every engine pings pooled connections before use (``pool_pre_ping``), so after the database
     comes back the next checkout reconnects instead of failing on a dead socket, and never puts
     statement parameters (patient hashes, signals) into exception messages or logs.
-    SQLite files are opened in WAL mode with a busy timeout and foreign keys on, so the worker and
-    the web gateway can share one file.
+    SQLite files are created 0600 (``private_sqlite_file``) and opened in WAL mode with a busy timeout
+    and foreign keys on, so the worker and the web gateway can share one file.
     """
     parsed = async_url(url)
+    private_sqlite_file(parsed)
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}

@@ -56,15 +56,9 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _ensure_sqlite_folder(url: URL) -> None:
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
 async def _run_alembic(url: str | URL, operation: str, fn: Callable[[Config], T]) -> T:
     parsed = async_url(url)
-    _ensure_sqlite_folder(parsed)
-    engine = create_engine(parsed)
+    engine = create_engine(parsed)  # a new SQLite file (and its folder) is created private
     try:
         with translate_errors(operation):
             async with engine.begin() as conn:

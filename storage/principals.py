@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Update, and_, case, delete, insert, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.auth_models import ApiToken, LoginSession, RecordingOwner, User
@@ -28,6 +28,7 @@ from storage.credentials import (
     verify_password,
 )
 from storage.errors import translate_errors
+from storage.models import UtcDateTime
 
 __all__ = [
     "TokenInfo", "UserInfo", "create_token", "list_tokens", "revoke_token", "authenticate_token",
@@ -177,38 +178,52 @@ async def list_users(engine: AsyncEngine) -> list[UserInfo]:
     return [UserInfo(name, _scopes(scopes), disabled is not None) for name, scopes, disabled in rows]
 
 
+def _count_attempt(username: str, now: datetime, max_failures: int, lockout_seconds: int) -> Update:
+    """Count one sign-in attempt of an enabled, unlocked account, atomically, before its password is checked.
+
+    One statement (Postgres and SQLite evaluate every SET expression on the old row, and the row lock or
+    the database write lock orders concurrent attempts): ``failed_logins`` + 1 (1 again once an earlier
+    lock has expired), and the lock set by the attempt that reaches ``max_failures``. A right password
+    then resets both (``_reset_failures``). Returns the new count, the hash and the scopes; no row for
+    an unknown, disabled or locked account.
+    """
+    expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    count = case((expired, literal(1)), else_=User.failed_logins + 1)
+    lock = literal(now + timedelta(seconds=lockout_seconds), UtcDateTime())
+    return (
+        update(User)
+        .where(User.username == username, User.disabled_at.is_(None),
+               or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=count, locked_until=case((count >= max_failures, lock), else_=null()))
+        .returning(User.failed_logins, User.password_hash, User.scopes)
+    )  # fmt: skip
+
+
 async def check_login(
     engine: AsyncEngine, username: str, password: str, *, max_failures: int, lockout_seconds: int
 ) -> UserInfo | None:
     """The user when the password is right and the account enabled and unlocked; else None.
 
-    ``max_failures`` wrong passwords in a row lock the account for ``lockout_seconds`` (a right
-    password is refused while locked). Unknown users cost one scrypt too, so timing does not tell.
+    Every attempt is counted before its password is checked (``_count_attempt``), so guesses sent in
+    parallel cannot outrun the lock: at most ``max_failures`` of them are ever compared with the hash,
+    and the one that reaches the limit locks the account for ``lockout_seconds`` (unless it is right).
+    Every path costs the same work: one UPDATE and one scrypt (against a dummy hash for unknown,
+    disabled and locked accounts), so neither names nor locks show in the timing.
     """
-    now = _now()
+    statement = _count_attempt(username, _now(), max_failures, lockout_seconds)
     with translate_errors("check_login"):
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(User).where(User.username == username))).first()
+        async with engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
     if row is None:
         await _verify(password, dummy_password_hash())
         return None
-    user = User(**row._asdict())
-    if user.disabled_at is not None or (user.locked_until is not None and user.locked_until > now):
-        await _verify(password, dummy_password_hash())
+    if not await _verify(password, row.password_hash):
         return None
-    if await _verify(password, user.password_hash):
-        values: dict[str, object] = {"failed_logins": 0, "locked_until": None}
-        result: UserInfo | None = UserInfo(user.username, _scopes(user.scopes), False)
-    else:
-        failures = user.failed_logins + 1
-        locked = failures >= max_failures
-        values = {"failed_logins": 0 if locked else failures,
-                  "locked_until": now + timedelta(seconds=lockout_seconds) if locked else None}  # fmt: skip
-        result = None
+    reset = update(User).where(User.username == username).values(failed_logins=0, locked_until=None)
     with translate_errors("check_login"):
         async with engine.begin() as conn:
-            await conn.execute(update(User).where(User.username == username).values(**values))
-    return result
+            await conn.execute(reset)
+    return UserInfo(username, _scopes(row.scopes), False)
 
 
 async def create_session(engine: AsyncEngine, username: str, max_age_seconds: int) -> str:

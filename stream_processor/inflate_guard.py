@@ -24,12 +24,13 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DecompressionBomb", "SkippedBatch", "install", "bounded_decoders"]
+__all__ = ["DecompressionBomb", "SkippedBatch", "install", "bounded_decoders", "snappy_declared_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,18 +116,41 @@ def _lz4(limit: int) -> Callable[[Any], bytes]:
     return _into_buffer("lz4", cramjam.lz4.decompress_into, limit)
 
 
-def _snappy(limit: int, original: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
-    """aiokafka's snappy decoder (xerial blocks or raw), refused beyond ``limit`` (raw snappy states its length)."""
+def snappy_declared_size(data: bytes, limit: int) -> int:
+    """What a snappy payload says it inflates to, read before inflating anything (past ``limit``: a
+    partial sum above it). Raw snappy states its length up front; a xerial stream (what Kafka's
+    clients write: a 16-byte header, then blocks of a 4-byte length and a raw snappy block) states
+    one length per block, and nothing bounds the number of blocks, so every block is summed.
+    """
     import cramjam
+    from aiokafka.codec import _detect_xerial_stream
+
+    if not _detect_xerial_stream(data):
+        return int(cramjam.snappy.decompress_raw_len(data))
+    view = memoryview(data)
+    total, cursor = 0, 16
+    while cursor + 4 <= len(data) and total <= limit:
+        (size,) = struct.unpack_from("!i", data, cursor)
+        cursor += 4
+        total += int(cramjam.snappy.decompress_raw_len(view[cursor : cursor + max(0, size)]))
+        cursor += max(0, size)
+    return total
+
+
+def _snappy(limit: int, original: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """aiokafka's snappy decoder (xerial blocks or raw), refused before inflating when the payload
+    declares more than ``limit`` bytes (``snappy_declared_size``)."""
 
     def decode(payload: Any) -> bytes:
         data = bytes(payload)
-        if not data.startswith(b"\x82SNAPPY\x00"):
-            declared = int(cramjam.snappy.decompress_raw_len(data))
-            if declared > limit:
-                raise DecompressionBomb("snappy", limit)
-        result = original(data)  # xerial blocks are at most 32 KiB each when written by Kafka clients
-        if len(result) > limit:
+        try:
+            declared = snappy_declared_size(data, limit)
+        except Exception:  # noqa: BLE001 - not snappy at all: aiokafka's decoder reports it as it always did
+            declared = 0
+        if declared > limit:
+            raise DecompressionBomb("snappy", limit)
+        result = original(data)
+        if len(result) > limit:  # a block that inflates beyond what it declared
             raise DecompressionBomb("snappy", limit)
         return result
 

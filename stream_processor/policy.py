@@ -8,7 +8,7 @@
 | unknown schema version (``UnknownSchemaVersion``) | dead-letter topic, reason ``unknown_schema_version`` |
 | a compressed record batch that inflates beyond the fetch bound (zstd/gzip/lz4/snappy bomb) | the batch is skipped, its offsets reported in a dead letter (no original bytes), reason ``decompression_bomb``; the next batch of the partition is consumed |
 | message larger than MAX_RECORDING_BYTES | dead-letter topic, reason ``oversize``; the letter carries the first 64 KiB of the original (encrypted, see below), its size and SHA-256 (the whole would not fit the topic) |
-| signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason: ``wrong_lead_count``, ``missing_leads``, ``wrong_lead_order``, ``sampling_rate_out_of_range``, ``duration_out_of_range``, ``non_finite``, ``implausible_amplitude``, ``flat_signal``, ``saturated_signal``; any other ``InvalidRecording`` -> ``invalid_recording`` |
+| signal fails validation (``InvalidRecording``) | dead-letter topic, with the validation reason: ``wrong_lead_count``, ``missing_leads``, ``wrong_lead_order``, ``sampling_rate_out_of_range``, ``duration_out_of_range``, ``non_finite``, ``implausible_amplitude``, ``flat_signal``, ``saturated_signal``, ``invalid_device_id``; any other ``InvalidRecording`` -> ``invalid_recording`` |
 | a recording id already stored for a different recording (content hash differs: signal or demographics) | dead-letter topic, reason ``conflicting_duplicate``; nothing stored, no diagnosis event (it would contradict the stored one); a redelivery of the same recording (same hash) is a no-op that republishes the stored diagnosis |
 | the model fails on one recording (isolated by re-running the batch one by one) | dead-letter, ``inference_error`` |
 | ``UnsupportedFormat`` (a file reader's error; producers refuse such files before publishing) | dead-letter, ``unsupported_format`` |
@@ -54,7 +54,7 @@ DEAD_LETTER_REASONS = frozenset({
     "undecodable", "bad_headers", "wrong_event_type", "unknown_schema_version", OVERSIZE,
     DECOMPRESSION_BOMB, "wrong_lead_count", "missing_leads", "wrong_lead_order",
     "sampling_rate_out_of_range", "duration_out_of_range", "non_finite", "implausible_amplitude",
-    "flat_signal", "saturated_signal", "invalid_recording", "unsupported_format", INFERENCE_ERROR, STORAGE_ERROR,
+    "flat_signal", "saturated_signal", "invalid_device_id", "invalid_recording", "unsupported_format", INFERENCE_ERROR, STORAGE_ERROR,
     CONFLICTING_DUPLICATE,
 })  # fmt: skip
 

@@ -7,8 +7,9 @@ imports it (tests/test_layers.py).
 
 Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``service`` (files ->
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
-+ ``static/`` (the page), ``server`` (uvicorn), ``auth`` (tokens, sessions, SSO headers, scopes,
-CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
++ ``static/`` (the page), ``server`` (uvicorn, as every gateway runs it), ``deadlines`` (header and
+body deadlines), ``admission`` (bounded sign-ins and renders), ``auth`` (tokens, sessions, SSO
+headers, scopes, CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
 ``tracing`` (the 12-lead SVG/PNG), ``report`` (the PDF), ``history`` + ``listing`` (history and
 patient history) and ``comparison`` (serial comparison).
 """

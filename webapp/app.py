@@ -24,9 +24,11 @@ from ecgstream.config import Settings
 from ingest.sandbox import SandboxLimits
 from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
+from webapp.admission import Admission
 from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
 from webapp.clinic import clinic_router, keep_tracing
 from webapp.comparison import comparison_router
+from webapp.deadlines import BodyDeadline
 from webapp.errors import GatewayError, error_body, status_for
 from webapp.history import history_router
 from webapp.login import router as login_router
@@ -69,7 +71,8 @@ class SecurityHeaders:
 
 async def _gateway_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
-    return JSONResponse(error_body(exc.reason, exc.message, **exc.details), status_code=exc.status)
+    body = error_body(exc.reason, exc.message, **exc.details)
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers or None)
 
 
 async def _invalid_recording(_request: Request, exc: Exception) -> JSONResponse:
@@ -147,7 +150,8 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
             UploadService(
                 publisher,
                 settings.max_recording_bytes,
-                SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds),
+                SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds,
+                              settings.parse_concurrency, settings.parse_timeout_seconds),
                 keep_tracing=partial(keep_tracing, engine),
             ),
             engine,
@@ -165,10 +169,15 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app = FastAPI(
         title="ecgstream upload gateway",
         lifespan=lifespan,
-        docs_url=None,  # the Swagger UI loads from a CDN; /openapi.json stays available
+        docs_url=None,  # the Swagger UI loads from a CDN
         redoc_url=None,
+        openapi_url=None,  # served by webapp.routes behind a credential: only /healthz and /static/ are open
     )
     app.state.auth = auth_config(settings)
+    app.state.renders = Admission("renders", settings.render_max_pending, settings.render_max_per_principal, 2)
+    app.state.logins = Admission("sign_ins", settings.login_max_pending, None, 1)
+    app.add_middleware(BodyDeadline, seconds=settings.request_body_timeout_seconds,
+                       upload_seconds=settings.upload_body_timeout_seconds)  # fmt: skip
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(AuthError, auth_error_response)

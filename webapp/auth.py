@@ -30,7 +30,7 @@ from typing import Literal
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ecgstream.config import Settings
+from ecgstream.config import Settings, parse_cookie_secure
 from storage.principals import authenticate_token, recording_owner, session_user
 from webapp.errors import GatewayError, error_body
 
@@ -97,7 +97,8 @@ class AuthConfig:
 
 
 def auth_config(settings: Settings) -> AuthConfig:
-    """Parse the settings; a malformed ``TRUSTED_PROXY_CIDRS`` entry raises ``ValueError`` at start-up."""
+    """Parse the settings; a malformed ``TRUSTED_PROXY_CIDRS`` or ``SESSION_COOKIE_SECURE`` raises
+    ``ValueError`` (``ConfigError`` for the latter) at start-up; ``load_settings`` checks both first."""
     networks = tuple(
         ipaddress.ip_network(part.strip(), strict=False)
         for part in settings.trusted_proxy_cidrs.split(",")
@@ -110,7 +111,7 @@ def auth_config(settings: Settings) -> AuthConfig:
         sso_scopes=frozenset(settings.sso_scopes.split()),
         csrf_key=key,
         session_max_age=settings.session_max_age,
-        cookie_secure=settings.session_cookie_secure.strip().lower(),
+        cookie_secure=parse_cookie_secure(settings.session_cookie_secure),  # true/1/yes/on, false/0/no/off, auto
         login_max_failures=settings.login_max_failures,
         login_lockout_seconds=settings.login_lockout_seconds,
     )

@@ -8,18 +8,22 @@ reached the worker by another path has no tracing here (404 ``no_tracing``).
 Beat marks are the worker's own measurement (``measurements.measure``) re-run on the kept
 samples, and only where the stored diagnosis has measurements; the stored diagnosis keeps beat
 counts, not positions. matplotlib is not documented thread-safe, so renders run one at a time in
-a worker thread (which also bounds the CPU a burst of report downloads can take).
+their own thread (``_RENDERER``), apart from the thread pool that reads uploads. At most
+RENDER_MAX_PENDING renders wait or run at once, and RENDER_MAX_PER_PRINCIPAL of one credential
+(``webapp.admission``): beyond that 503 / 429 with ``Retry-After`` at once, so a burst of report
+downloads cannot queue without end or starve other people's uploads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from schemas.recording import Recording
 from storage import DatabaseUnavailable, DiagnosisView, get_diagnosis
@@ -34,8 +38,13 @@ __all__ = ["clinic_router", "keep_tracing", "tracing_inputs"]
 
 logger = logging.getLogger(__name__)
 clinic_router = APIRouter()
-_RENDER = threading.Lock()
+_RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")  # one render at a time
 _PRIVATE = {"Cache-Control": "no-store"}
+_T = TypeVar("_T")
+
+
+async def _rendered(render: Callable[..., _T], *args: Any) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_RENDERER, render, *args)
 
 
 async def keep_tracing(engine: Any, rec: Recording) -> None:
@@ -80,15 +89,13 @@ async def _load(request: Request, principal: Principal, recording_id: str) -> tu
 
 def _svg(tracing: StoredTracing, view: DiagnosisView | None) -> bytes:
     options = tracing_inputs(tracing, view)
-    with _RENDER:
-        return render_tracing_svg(tracing.signal, tracing.fs, tracing.leads, **options)
+    return render_tracing_svg(tracing.signal, tracing.fs, tracing.leads, **options)
 
 
 def _pdf(tracing: StoredTracing, view: DiagnosisView) -> bytes:
     options = tracing_inputs(tracing, view)
-    with _RENDER:
-        png = render_tracing_png(tracing.signal, tracing.fs, tracing.leads, dpi=200, **options)
-        return build_report(view, png)
+    png = render_tracing_png(tracing.signal, tracing.fs, tracing.leads, dpi=200, **options)
+    return build_report(view, png)
 
 
 @clinic_router.get("/api/recordings/{recording_id}/tracing.svg")
@@ -96,8 +103,9 @@ async def read_tracing(
     recording_id: str, request: Request, principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL))
 ) -> Response:
     """The 12-lead tracing as SVG (webapp.tracing), also while the diagnosis is pending."""
-    tracing, view = await _load(request, principal, recording_id)
-    svg = await run_in_threadpool(_svg, tracing, view)
+    with request.app.state.renders.enter(principal.key):
+        tracing, view = await _load(request, principal, recording_id)
+        svg = await _rendered(_svg, tracing, view)
     return Response(svg, media_type="image/svg+xml", headers=_PRIVATE)
 
 
@@ -106,9 +114,10 @@ async def read_report(
     recording_id: str, request: Request, principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL))
 ) -> Response:
     """The PDF report (webapp.report); 409 ``pending`` until the diagnosis is stored."""
-    tracing, view = await _load(request, principal, recording_id)
-    if view is None:
-        raise GatewayError(409, "pending", "the recording has not been diagnosed yet")
-    pdf = await run_in_threadpool(_pdf, tracing, view)
+    with request.app.state.renders.enter(principal.key):
+        tracing, view = await _load(request, principal, recording_id)
+        if view is None:
+            raise GatewayError(409, "pending", "the recording has not been diagnosed yet")
+        pdf = await _rendered(_pdf, tracing, view)
     headers = {**_PRIVATE, "Content-Disposition": f'attachment; filename="ecg-report-{recording_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -3,7 +3,9 @@
 GatewayError                 anything the gateway reports to the client as ``{"error": {...}}``
 ├── FieldError               a form field is missing or out of range (422, names the field)
 ├── UploadTooLarge           the request body exceeds the upload limit (413)
-└── UploadTimeout            the client did not send the whole body in time (408)
+├── RequestTimeout           the client did not send the whole body in time (408)
+│   └── UploadTimeout        ... of an upload
+└── Busy                     too many expensive requests at once (429 per credential, 503 overall; Retry-After)
 
 Recordings the readers reject (``schemas.InvalidRecording``) are mapped by ``status_for``.
 """
@@ -14,7 +16,10 @@ from typing import Any
 
 from schemas.errors import InvalidRecording, UnsupportedFormat
 
-__all__ = ["GatewayError", "FieldError", "UploadTooLarge", "UploadTimeout", "status_for", "error_body", "format_size"]
+__all__ = [
+    "GatewayError", "FieldError", "UploadTooLarge", "RequestTimeout", "UploadTimeout", "Busy", "status_for",
+    "error_body", "format_size",
+]  # fmt: skip
 
 
 def format_size(size_bytes: int) -> str:
@@ -31,6 +36,7 @@ class GatewayError(Exception):
         self.reason = reason
         self.message = message
         self.details = details
+        self.headers: dict[str, str] = {}
 
 
 class FieldError(GatewayError):
@@ -48,11 +54,25 @@ class UploadTooLarge(GatewayError):
         )
 
 
-class UploadTimeout(GatewayError):
+class RequestTimeout(GatewayError):
+    """The request body did not arrive within ``seconds`` (slow senders hold a connection and a buffer)."""
+
+    def __init__(self, seconds: float, reason: str = "request_timeout", what: str = "the request body") -> None:
+        super().__init__(408, reason, f"{what} was not received within {seconds:g} s", limit_seconds=seconds)
+        self.headers = {"Connection": "close"}
+
+
+class UploadTimeout(RequestTimeout):
     def __init__(self, seconds: float) -> None:
-        super().__init__(
-            408, "upload_timeout", f"the upload was not received within {seconds:g} s", limit_seconds=seconds
-        )
+        super().__init__(seconds, "upload_timeout", "the upload")
+
+
+class Busy(GatewayError):
+    """Refused for now, not queued: ``Retry-After`` says when to come back."""
+
+    def __init__(self, status: int, reason: str, message: str, retry_after_seconds: int) -> None:
+        super().__init__(status, reason, message, retry_after_seconds=retry_after_seconds)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 def status_for(exc: InvalidRecording) -> int:

@@ -7,11 +7,11 @@ not unusual patients): age 0-120 years, height 30-250 cm, weight 1-350 kg, sex M
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.identifiers import DEVICE_ID_RULE, device_id_problem
 from webapp.errors import FieldError
 
 __all__ = ["UploadFields", "parse_fields", "AGE_RANGE", "HEIGHT_RANGE_CM", "WEIGHT_RANGE_KG"]
@@ -20,7 +20,6 @@ AGE_RANGE = (0, 120)
 HEIGHT_RANGE_CM = (30.0, 250.0)
 WEIGHT_RANGE_KG = (1.0, 350.0)
 MAX_TEXT = 128
-_DEVICE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
 _SEX = {"m": "M", "male": "M", "f": "F", "female": "F"}
 
 
@@ -74,9 +73,9 @@ def parse_fields(form: Mapping[str, object]) -> UploadFields:
         raise FieldError("sex", "sex must be M (male) or F (female)")
     height = _number(form, "height_cm", "height", *HEIGHT_RANGE_CM, "cm")
     weight = _number(form, "weight_kg", "weight", *WEIGHT_RANGE_KG, "kg")
-    device_id = _optional(form, "device_id", "device id")
-    if device_id is not None and not _DEVICE_ID.match(device_id):
-        raise FieldError("device_id", "device id may use letters, digits and . _ : / - (at most 64)")
+    device_id = _text(form, "device_id") or None
+    if device_id is not None and device_id_problem(device_id) is not None:
+        raise FieldError("device_id", f"device id may use {DEVICE_ID_RULE}")
     return UploadFields(
         age=int(age),
         sex=sex,  # type: ignore[arg-type]

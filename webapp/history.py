@@ -82,10 +82,18 @@ async def _json_body(request: Request) -> dict[str, Any]:
     body = await read_small_body(request, MAX_PATIENT_BODY_BYTES, too_large)
     try:
         parsed = json.loads(body)
+    except RecursionError:
+        raise GatewayError(422, "invalid_json", "the request body nests too deeply; send a flat JSON object") from None
     except (ValueError, UnicodeDecodeError):
         raise GatewayError(400, "invalid_json", "the request body is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise GatewayError(400, "invalid_json", "the request body must be a JSON object")
+    if any(isinstance(value, dict | list) for value in parsed.values()):
+        raise GatewayError(422, "invalid_json", "the request body nests too deeply; send a flat JSON object")
+    try:  # "\ud800" is valid JSON but no text: it could be neither hashed nor quoted back in an error
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise GatewayError(422, "invalid_text", "the request body holds a lone surrogate (\\ud800-\\udfff), which is no text") from None
     return parsed
 
 

@@ -3,12 +3,15 @@
 Parameters (query string of ``GET /api/recordings``, or the JSON body of the patient history):
 ``status`` (one of ``storage.history.HISTORY_STATUSES``), ``statement`` (an AHA code, 1-999),
 ``since`` and ``until`` (``YYYY-MM-DD`` UTC days, ``until`` including its day, or ISO 8601 times;
-a time without offset is UTC), ``page`` (1-10000) and ``page_size`` (1-100, default 25). Each bad
-value is a 422 ``invalid_field`` naming the parameter; an unknown parameter is a 422 too.
+a time without offset is UTC; years 1900-9998), ``page`` (1-10000) and ``page_size`` (1-100, default
+25). Whole numbers are ASCII digits only (``str.isdigit`` also accepts ``²`` and other scripts'
+digits). Each bad value is a 422 ``invalid_field`` naming the parameter; an unknown parameter is a
+422 too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +26,8 @@ __all__ = ["DEFAULT_PAGE_SIZE", "LIST_PARAMETERS", "ListRequest", "parse_list_re
 DEFAULT_PAGE_SIZE = 25
 MAX_CODE = 999
 LIST_PARAMETERS = ("status", "statement", "since", "until", "page", "page_size")
+_WHOLE = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only, short enough for int()
+YEARS = (1900, 9998)  # a day after 9999-12-31 does not exist
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def _whole(params: Mapping[str, Any], name: str, low: int, high: int, default: i
     text = _text(params, name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not _WHOLE.match(text) or not low <= int(text) <= high:
         raise FieldError(name, f"{name} must be a whole number from {low} to {high}, got {text[:20]!r}")
     return int(text)
 
@@ -60,12 +65,15 @@ def _time(params: Mapping[str, Any], name: str, *, end_of_day: bool) -> datetime
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end_of_day else start
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1 if end_of_day else 0)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise FieldError(name, f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, got {text[:40]!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise FieldError(name, f"{name} must lie in the years {YEARS[0]}-{YEARS[1]}, got {text[:40]!r}")
+    return moment
 
 
 def parse_list_request(params: Mapping[str, Any], *, allowed_extra: tuple[str, ...] = ()) -> ListRequest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -18,6 +17,7 @@ from webapp.auth import (
     RECORDINGS_READ,
     RECORDINGS_WRITE,
     RESULTS_READ_ALL,
+    AuthError,
     Principal,
     authenticate,
     authorize_read,
@@ -25,7 +25,7 @@ from webapp.auth import (
     csrf_token,
     require_scope,
 )
-from webapp.errors import GatewayError, UploadTimeout, UploadTooLarge
+from webapp.errors import GatewayError, UploadTooLarge
 from webapp.fields import parse_fields
 from webapp.page import render_index
 from webapp.results import diagnosis_json, pending_json
@@ -47,23 +47,14 @@ def _state(request: Request) -> GatewayState:
 
 
 def _limited(receive: Receive, state: GatewayState) -> Receive:
-    """``receive`` bounded in size and time.
-
-    Raises ``UploadTooLarge`` (quoting the upload limit) once the body exceeds ``max_body_bytes``
-    (the upload limit plus the multipart overhead), and ``UploadTimeout`` when the whole body has not
-    arrived within ``upload_body_timeout_seconds`` (slow senders hold a connection and a buffer).
-    """
+    """``receive`` bounded in size: ``UploadTooLarge`` (quoting the upload limit) once the body exceeds
+    ``max_body_bytes`` (the upload limit plus the multipart overhead). Its time is bounded for every
+    route by ``webapp.deadlines.BodyDeadline`` (``UploadTimeout`` after UPLOAD_BODY_TIMEOUT_SECONDS)."""
     seen = 0
-    seconds = state.settings.upload_body_timeout_seconds
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
 
     async def wrapped() -> Message:
         nonlocal seen
-        try:
-            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-        except TimeoutError:
-            raise UploadTimeout(seconds) from None
+        message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > state.max_body_bytes:
@@ -77,8 +68,8 @@ def _check_headers(request: Request, state: GatewayState) -> None:
     """Reject before reading the body: wrong content type, or a declared length above the limit."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise GatewayError(415, "not_multipart", "send the file and the form fields as multipart/form-data")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > state.max_body_bytes:
+    length = request.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and int(length) > state.max_body_bytes:
         raise UploadTooLarge(state.max_upload_bytes)
 
 
@@ -106,6 +97,14 @@ async def healthz(request: Request) -> JSONResponse:
         logger.warning("health check: database unavailable", exc_info=True)
         return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_schema(request: Request) -> JSONResponse:
+    """The API description, for any authenticated caller (401 without credentials)."""
+    if await authenticate(request) is None:
+        raise AuthError(401, "unauthenticated", "sign in, or send an API token as `Authorization: Bearer <token>`")
+    return JSONResponse(request.app.openapi(), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/api/recordings", status_code=202)

@@ -3,7 +3,8 @@
 Uploads are copied into a private temporary folder (mode 0700, one per request) under sanitised
 names, read there by ``ingest.read_recording`` (which detects the format from the content, never
 trusting the extension alone) in a separate, memory- and time-limited process
-(``ingest.sandbox``), and deleted as soon as they are read. Reader messages are scrubbed of
+(``ingest.sandbox``; at most PARSE_CONCURRENCY at once, so their memory is bounded in total), and
+deleted as soon as they are read. Reader messages are scrubbed of
 that folder's path before they reach the client. File names, demographics and the patient reference
 are never logged.
 """
@@ -25,11 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from ingest.detect import read_recording
 from ingest.limits import ReadLimits
 from ingest.publisher import Publisher
-from ingest.sandbox import SandboxLimits, read_isolated
+from ingest.sandbox import ParsersBusy, SandboxLimits, read_isolated
 from schemas.errors import InvalidRecording
 from schemas.recording import Recording, new_recording_id
 from schemas.validation import validate_recording
-from webapp.errors import GatewayError
+from webapp.errors import Busy, GatewayError
 from webapp.fields import UploadFields
 
 __all__ = ["UploadedFile", "UploadService", "read_uploaded", "apply_fields", "GATEWAY_SOURCE"]
@@ -154,6 +155,9 @@ class UploadService:
             rec = await run_in_threadpool(read_uploaded, files, self._read)
             rec = apply_fields(rec, fields)
             await run_in_threadpool(validate_recording, rec, max_bytes=self.max_recording_bytes)
+        except ParsersBusy as exc:
+            logger.warning("upload refused: every parser place busy")
+            raise Busy(503, exc.reason, "the server is busy reading other uploads; try again shortly", 5) from None
         except InvalidRecording as exc:
             logger.info("upload rejected", extra={"reason": exc.reason})
             raise

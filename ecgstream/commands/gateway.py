@@ -1,8 +1,8 @@
 """``ecgstream gateway``: the web upload gateway (page + JSON API) on GATEWAY_HOST:GATEWAY_PORT.
 
 Publishes to KAFKA_BOOTSTRAP (or the broker of a running ``ecgstream up``) and reads diagnoses from
-DATABASE_URL. Exit code 2 when no broker is configured, or when PATIENT_HMAC_SECRET is unset or the
-development default outside the embedded stack.
+DATABASE_URL. Exit code 2 when no broker is configured, when the port is taken, or when a setting
+cannot work (PATIENT_HMAC_SECRET unset or weak outside the embedded stack, TLS/SASL files...).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecgstream.config import load_settings
-    from ecgstream.secret_check import InsecureConfiguration
+    from ecgstream.kafka_security import KafkaSecurity
     from ecgstream.stack_info import NoBrokerConfigured
     from webapp import run_gateway
+    from webapp.server import PortInUse
 
     settings = load_settings()
     overrides: dict[str, object] = {}
@@ -30,9 +31,10 @@ def run(args: argparse.Namespace) -> int:
         overrides["gateway_host"] = args.host
     if args.port is not None:
         overrides["gateway_port"] = args.port
+    KafkaSecurity.from_settings(settings)  # a TLS/SASL mistake stops here (ConfigError: one line, exit 2)
     try:
         run_gateway(settings.with_overrides(**overrides))
-    except (NoBrokerConfigured, InsecureConfiguration) as exc:
+    except (NoBrokerConfigured, PortInUse) as exc:
         print(f"ecgstream gateway: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -1,7 +1,8 @@
 """``ecgstream publish PATH...``: publish ECG files, folders or SPH data sets to the recordings topic.
 
 Exit codes: 0 all published, 1 some file was rejected (each listed with its reason), 2 the broker
-is unreachable or not configured.
+is unreachable or not configured, or a setting cannot work (a weak PATIENT_HMAC_SECRET with an
+external broker, TLS/SASL files...).
 """
 
 from __future__ import annotations
@@ -120,9 +121,12 @@ def run(args: argparse.Namespace) -> int:
     from ecgstream.config import load_settings
     from ecgstream.kafka_admin import BrokerAuthenticationFailed, BrokerUnavailable
     from ecgstream.kafka_security import KafkaSecurity, KafkaSecurityError
+    from ecgstream.secret_check import require_patient_secret
     from ecgstream.stack_info import NoBrokerConfigured, resolve_bootstrap
 
     settings = load_settings()
+    require_patient_secret(settings)  # message keys are keyed hashes: an external broker needs a real secret
+    client_options = KafkaSecurity.from_settings(settings).aiokafka_options()
     try:
         bootstrap = resolve_bootstrap(settings)
     except NoBrokerConfigured as exc:
@@ -141,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
                 partitions=settings.topic_partitions,
                 progress=not args.no_progress,
                 patient_key_secret=settings.patient_hmac_secret,
-                client_options=KafkaSecurity.from_settings(settings).aiokafka_options(),
+                client_options=client_options,
             )
         )
     except (BrokerAuthenticationFailed, KafkaSecurityError) as exc:

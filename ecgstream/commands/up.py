@@ -1,22 +1,30 @@
 """``ecgstream up``: broker (embedded Tansu unless KAFKA_BOOTSTRAP), database, workers and the web
 gateway, running until Ctrl-C or SIGTERM. Other commands (``ecgstream publish``) find this stack's
 broker through ``$ECGSTREAM_HOME/stack.json``.
+
+The gateway's port (``--port``, else GATEWAY_PORT, 8080) is checked before anything starts: when
+another program holds it, ``up`` says so and exits 2 at once. The URL and the admin password are
+printed only once the gateway itself answers on ``/healthz``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from types import FrameType
 
 from sqlalchemy.engine import make_url
 
 from ecgstream.config import load_settings
-from ecgstream.embedded import wait_for_port
-from ecgstream.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
-from ecgstream.stack import LocalStack
+from ecgstream.kafka_security import KafkaSecurity
+from ecgstream.secret_check import is_development_stack, require_patient_secret
+from ecgstream.stack import ChildProcess, LocalStack
 from ecgstream.stack_info import StackInfo, write_stack_info
 
 __all__ = ["add_arguments", "run"]
@@ -27,6 +35,7 @@ SUPERVISE_INTERVAL_S = 0.25
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-gateway", action="store_true", help="do not start the web upload gateway")
+    parser.add_argument("--port", type=int, default=None, help="port of the web upload gateway (default: GATEWAY_PORT, 8080)")
 
 
 def _development_login(stack: LocalStack) -> str:
@@ -41,12 +50,43 @@ def _development_login(stack: LocalStack) -> str:
     return password
 
 
+def _gateway_answers(url: str, gateway: ChildProcess, timeout: float) -> str | None:
+    """None once ``url``/healthz answers as an ecgstream gateway; else why not (it exited, or timed out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not gateway.running:
+            return f"the web gateway exited (code {gateway.exit_code}); see {gateway.log_path}"
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=2) as answer:
+                body = json.loads(answer.read())
+        except urllib.error.HTTPError as error:  # 503: up, but its database is not (yet)
+            body = json.loads(error.read() or b"{}") if error.code == 503 else {}
+        except (OSError, ValueError):
+            body = {}
+        if isinstance(body, dict) and "database" in body:
+            return None
+        time.sleep(0.2)
+    return f"the web gateway did not answer on {url} within {timeout:.0f} s; see {gateway.log_path}"
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    from webapp.server import PortInUse, bind_gateway_socket
+
+    try:
+        bind_gateway_socket(host, port).close()
+    except PortInUse as exc:
+        return str(exc)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    try:
-        require_patient_secret(settings)
-    except InsecureConfiguration as exc:
-        print(f"ecgstream up: {exc}", file=sys.stderr)
+    if args.port is not None:
+        settings = settings.with_overrides(gateway_port=args.port)
+    require_patient_secret(settings)  # configuration mistakes: one line, exit 2 (ecgstream.cli)
+    KafkaSecurity.from_settings(settings)
+    if not args.no_gateway and (taken := _port_taken(settings.gateway_host, settings.gateway_port)):
+        print(f"ecgstream up: the web gateway cannot listen on {taken}", file=sys.stderr)
         return 2
     stopping = threading.Event()
 
@@ -58,10 +98,12 @@ def run(args: argparse.Namespace) -> int:
     info_path = settings.home / "stack.json"
     with LocalStack(settings, workers=args.workers) as stack:
         try:
-            if not args.no_gateway:
-                stack.start_gateway()
-                wait_for_port(settings.gateway_host, settings.gateway_port, timeout=60)
             gateway_url = None if args.no_gateway else f"http://{settings.gateway_host}:{settings.gateway_port}/"
+            if gateway_url is not None:
+                failure = _gateway_answers(gateway_url, stack.start_gateway(), timeout=90)
+                if failure is not None:
+                    print(f"ecgstream up: {failure}", file=sys.stderr)
+                    return 1
             write_stack_info(
                 settings,
                 StackInfo(stack.bootstrap, stack.database_url, gateway_url, stack.workers[0].metrics_url),

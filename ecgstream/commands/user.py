@@ -93,13 +93,19 @@ async def _run(args: argparse.Namespace, database_url: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ecgstream.config import load_settings
+    from ecgstream.database_choice import describe_database, existing_database_url
     from storage import DatabaseUnavailable, StorageError
 
+    settings = load_settings()
+    url = existing_database_url(settings)  # never creates a second, empty database (ConfigError: exit 2)
     try:
-        return asyncio.run(_run(args, load_settings().effective_database_url))
+        code = asyncio.run(_run(args, url))
     except ValueError as exc:
         print(f"ecgstream user: {exc}", file=sys.stderr)
         return 2
     except (DatabaseUnavailable, StorageError) as exc:
-        print(f"ecgstream user: {exc} (does the user exist already? is the database migrated?)", file=sys.stderr)
+        print(f"ecgstream user: {exc} (does the user exist already?); database: {describe_database(settings)}",
+              file=sys.stderr)  # fmt: skip
         return 1
+    print(f"database: {describe_database(settings)}", file=sys.stderr)
+    return code

@@ -17,23 +17,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecgstream.kafka_admin import BrokerUnavailable
-    from ecgstream.kafka_security import KafkaSecurityError
-    from ecgstream.secret_check import InsecureConfiguration, require_patient_secret
+    from ecgstream.kafka_security import KafkaSecurity
+    from ecgstream.secret_check import require_patient_secret
 
     settings = load_settings()
     if args.metrics_port is not None:
         settings = settings.with_overrides(metrics_port=args.metrics_port)
     if args.metrics_host:
         settings = settings.with_overrides(metrics_host=args.metrics_host)
+    # configuration mistakes (ConfigError: the secret, TLS/SASL files) stop the command before torch and
+    # faust are imported, within a second (ecgstream.cli prints the one line and exits 2)
+    require_patient_secret(settings)
+    KafkaSecurity.from_settings(settings)
     try:
-        require_patient_secret(settings)  # before importing torch and faust: refuse within a second
         from stream_processor.worker import run_worker
 
         run_worker(settings)
-    except InsecureConfiguration as exc:
+    except BrokerUnavailable as exc:
         print(f"ecgstream worker: {exc}", file=sys.stderr)
-        return 2
-    except (BrokerUnavailable, KafkaSecurityError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -4,7 +4,9 @@ Untrusted ``.h5`` files are checked before any sample is read: ``ecg`` must be a
 contiguous or chunked dataset stored in the file itself (no external or soft link, no external raw
 storage, no virtual dataset, only the deflate/shuffle/fletcher32/LZF filters), of a numeric scalar
 dtype (no compound, array, vlen or string elements), whose declared size fits ``ReadLimits``
-(h5py inflates the whole declared shape, so a gzip bomb is bounded by the declared size).
+(h5py inflates the whole declared shape, so a gzip bomb is bounded by the declared size), and whose
+chunks fit it too: HDF5 inflates a whole chunk to read any part of it, and a chunk may be declared
+far larger than its dataset (a 1.7 MB file with a (12, 5000) ``ecg`` in one 1.6 GiB chunk).
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def _checked_dataset(handle: Any, name: str, limits: ReadLimits) -> Any:
         )
     refuse_above(name, "the number of samples", int(dataset.size), limits.max_values)
     refuse_above(name, "the decoded size in bytes", int(dataset.size) * 8, limits.max_decoded_bytes)
+    chunk = plist.get_chunk() if plist.get_layout() == h5py.h5d.CHUNKED else ()
+    chunk_bytes = int(np.prod(chunk, dtype=np.int64)) * dtype.itemsize if chunk else 0
+    refuse_above(name, "one chunk's size in bytes", chunk_bytes, limits.max_decoded_bytes)
     return dataset
 
 

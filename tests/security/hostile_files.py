@@ -40,6 +40,36 @@ def h5_gzip_bomb(path: Path, n_samples: int = 2_000_000) -> Path:
     return path
 
 
+def h5_chunk_bomb(path: Path, chunk_samples: int = 4_000_000) -> Path:
+    """A valid (12, 5000) float32 ``ecg`` (a 1 mV, 1 Hz sine) stored in ONE deflated chunk declared
+    (12, ``chunk_samples``): HDF5 allows chunks larger than the dataset when it may grow (maxshape
+    None), and inflates the whole chunk (183 MiB by default) to read the 240 KB of samples. The
+    chunk is deflated streaming (zlib, as HDF5's filter 1 stores it) and written with
+    ``write_direct_chunk``, so the inflated chunk never exists here."""
+    import zlib
+
+    import h5py
+
+    n = 5000
+    row = (np.sin(2 * np.pi * np.arange(n) / 500.0)).astype("<f4").tobytes()
+    zeros = bytes(4 * 1024 * 1024)
+    compressor = zlib.compressobj(6)
+    parts = []
+    for _ in range(12):
+        parts.append(compressor.compress(row))
+        remaining = 4 * (chunk_samples - n)
+        while remaining:
+            step = min(remaining, len(zeros))
+            parts.append(compressor.compress(zeros[:step]))
+            remaining -= step
+    parts.append(compressor.flush())
+    with h5py.File(path, "w") as handle:
+        dataset = handle.create_dataset("ecg", shape=(12, n), maxshape=(12, None), chunks=(12, chunk_samples),
+                                        dtype="<f4", compression="gzip")  # fmt: skip
+        dataset.id.write_direct_chunk((0, 0), b"".join(parts))
+    return path
+
+
 def h5_unlisted_filter(path: Path) -> Path:
     """``ecg`` stored with the scale-offset filter (HDF5 filter 6), which the reader does not allow."""
     import h5py

@@ -87,6 +87,29 @@ def test_caddy_understands_the_caddyfile():
     assert proxy["headers"]["request"]["delete"] == ["X-Forwarded-User"]
 
 
+def test_caddy_has_explicit_deadlines_for_every_phase():
+    """Issue 18, finding 4: the proxy in front of the gateway sets every timeout itself (Caddy's
+    defaults leave bodies and writes unbounded), and gives uploads more time than the gateway's own
+    upload deadline, so a slow upload gets the gateway's 408 rather than a cut connection."""
+    from ecgstream.config import Settings
+
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (Debian package caddy; .ci/run installs it)")
+    result = subprocess.run([caddy, "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    server = next(iter(json.loads(result.stdout)["apps"]["http"]["servers"].values()))
+    seconds = {name: server.get(name, 0) / 1e9 for name in ("read_header_timeout", "read_timeout", "write_timeout",
+                                                              "idle_timeout")}  # fmt: skip
+    assert all(value > 0 for value in seconds.values()), seconds
+    assert seconds["read_header_timeout"] <= 10
+    assert Settings().upload_body_timeout_seconds < seconds["read_timeout"] <= 120
+    proxy = next(h for route in server["routes"] for h in route["handle"] if h["handler"] == "reverse_proxy")
+    assert 0 < proxy["transport"]["response_header_timeout"] / 1e9 <= seconds["write_timeout"]
+    assert proxy["transport"]["dial_timeout"] / 1e9 <= 10
+
+
 def test_compose_refuses_to_start_without_the_secrets():
     tool = shutil.which("docker-compose")
     if tool is None:

@@ -11,10 +11,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from storage import upgrade
@@ -167,3 +169,108 @@ def test_sso_header_only_from_trusted_proxies(settings, dicom, trusted, believed
             accepted = _upload(client, dicom, csrf_token=_csrf(page.text))
             assert accepted.status_code == 202, accepted.text
             assert client.get(f"/api/recordings/{accepted.json()['recording_id']}").status_code == 200
+
+
+# --- issue 18: findings 1, 9 and 11 over real HTTP ------------------------------------------------
+
+
+def _form(client: httpx.Client) -> tuple[dict[str, str], str]:
+    page = client.get("/login")
+    return dict(client.cookies.items()), _csrf(page.text)
+
+
+async def _guesses(base_url: str, cookies: dict[str, str], csrf: str, passwords: list[str], delay_last: float):
+    async def guess(password: str, delay: float) -> httpx.Response:
+        await asyncio.sleep(delay)
+        async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=120) as client:  # one per guess
+            return await client.post("/login", data={"username": "nurse", "password": password, "csrf_token": csrf})
+
+    delays = [0.0] * (len(passwords) - 1) + [delay_last]
+    return await asyncio.gather(*(guess(p, d) for p, d in zip(passwords, delays, strict=True)))
+
+
+def test_parallel_guesses_over_http_cannot_outrun_the_lockout(settings, monkeypatch):
+    """Finding 1 as reported: 40 wrong and then 1 right password sent together signed in (counter 1,
+    no lock). The spy counts the checks against the real hash (the real scrypt still runs). All 41
+    are let in at once (LOGIN_MAX_PENDING 64): the lock, not the flood guard, must stop them."""
+    import storage.principals as principals
+
+    login_user(settings.database_url, "nurse", PASSWORD)
+    checked: list[str] = []
+    real = principals._verify
+
+    async def spy(password: str, encoded: str) -> bool:
+        checked.append(encoded)
+        return await real(password, encoded)
+
+    monkeypatch.setattr(principals, "_verify", spy)
+    with serve_gateway(settings.with_overrides(login_max_pending=64), settings.kafka_bootstrap) as base_url:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            cookies, csrf = _form(client)
+        guesses = [f"wrong guess {i:02d}" for i in range(40)] + [PASSWORD]
+        answers = asyncio.run(_guesses(base_url, cookies, csrf, guesses, delay_last=0.5))
+    real_checks = len([h for h in checked if h != principals.dummy_password_hash()])
+    print(f"\nLOCKOUT-HTTP-FIGURES {real_checks} of 41 guesses checked against the password; "
+          f"right one: {answers[-1].status_code}")  # fmt: skip
+    assert all(answer.status_code == 401 for answer in answers[:-1])
+    assert answers[-1].status_code == 401, "the right password must find the account locked"
+    assert real_checks <= settings.login_max_failures
+
+
+def _timed_attempt(client: httpx.Client, csrf: str, username: str) -> tuple[float, str]:
+    """Seconds to the answer of one wrong password, and the CSRF token of the form it shows again."""
+    started = time.perf_counter()
+    answer = client.post("/login", data={"username": username, "password": "not the password", "csrf_token": csrf})
+    took = time.perf_counter() - started
+    assert answer.status_code == 401, answer.text[:200]
+    return took, _csrf(answer.text)
+
+
+def test_login_timing_does_not_tell_names_or_locks(settings, base_url):
+    """Finding 9: a known name answered 1.6 ms later than an unknown one (p = 3e-9), and the lock
+    showed too. Every path now does the same work and every answer leaves on the next multiple of
+    ANSWER_QUANTUM_SECONDS: the three kinds of name are answered at the same times."""
+    from scipy.stats import mannwhitneyu
+
+    from webapp.login import ANSWER_QUANTUM_SECONDS as QUANTUM
+
+    login_user(settings.database_url, "known", PASSWORD)
+    login_user(settings.database_url, "locked", PASSWORD)
+    samples: dict[str, list[float]] = {"unknown": [], "known": [], "locked": []}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        _, csrf = _form(client)
+        for _ in range(settings.login_max_failures):
+            _, csrf = _timed_attempt(client, csrf, "locked")
+        for round_ in range(12):
+            for kind in (["unknown", "known", "locked"] if round_ % 2 else ["locked", "known", "unknown"]):
+                took, csrf = _timed_attempt(client, csrf, {"unknown": "nobody-here"}.get(kind, kind))
+                samples[kind].append(took)
+            if round_ % 2:  # keep "known" from locking: a right password resets its count
+                assert _sign_in(client, "known", PASSWORD).status_code == 303
+                client.cookies.delete("ecgstream_session")
+                _, csrf = _form(client)
+    medians = {kind: float(np.median(values)) for kind, values in samples.items()}
+    p_known = mannwhitneyu(samples["known"], samples["unknown"]).pvalue
+    p_locked = mannwhitneyu(samples["locked"], samples["known"]).pvalue
+    on_quantum = [value % QUANTUM < 0.05 for values in samples.values() for value in values]
+    print(f"\nLOGIN-TIMING-FIGURES medians (ms): { {k: round(v * 1000, 1) for k, v in medians.items()} }; "
+          f"Mann-Whitney p known/unknown {p_known:.2g}, locked/known {p_locked:.2g}; "
+          f"{sum(on_quantum)} of {len(on_quantum)} answers within 50 ms after a {QUANTUM} s step")  # fmt: skip
+    assert sum(on_quantum) >= 0.9 * len(on_quantum)
+    assert max(medians.values()) - min(medians.values()) < 0.02
+
+
+def test_session_cookie_secure_accepts_the_usual_spellings(settings, base_url):
+    """Finding 11: SESSION_COOKIE_SECURE=1|yes|on silently meant `auto` (no Secure flag behind a TLS proxy)."""
+    from ecgstream.config import ConfigError, load_settings
+
+    assert {load_settings({"SESSION_COOKIE_SECURE": word}).session_cookie_secure
+            for word in ("true", "1", "yes", "ON")} == {"true"}  # fmt: skip
+    assert {load_settings({"SESSION_COOKIE_SECURE": word}).session_cookie_secure
+            for word in ("false", "0", "no", "Off")} == {"false"}  # fmt: skip
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
+        load_settings({"SESSION_COOKIE_SECURE": "maybe"})
+    with serve_gateway(settings.with_overrides(session_cookie_secure="yes"), settings.kafka_bootstrap) as url:
+        form = httpx.get(f"{url}/login", timeout=30)  # plain http: only the setting makes the cookie Secure
+    assert form.status_code == 200
+    assert "secure" in form.headers["set-cookie"].lower()

@@ -24,6 +24,9 @@ DATABASE = {"DATABASE_URL": "postgresql+asyncpg://ecgstream@127.0.0.1:{port}/ecg
 CASES = [  # (command, external setting, PATIENT_HMAC_SECRET)
     ("worker", KAFKA, None), ("worker", DATABASE, DEV_HMAC_SECRET),
     ("gateway", KAFKA, DEV_HMAC_SECRET), ("gateway", DATABASE, None), ("gateway", KAFKA, "short"),
+    # issue 18, finding 12: publish checked nothing; low-entropy and padded defaults were accepted
+    ("publish", KAFKA, "a" * 16), ("publish", KAFKA, DEV_HMAC_SECRET + " "), ("publish", KAFKA, None),
+    ("worker", KAFKA, " " + DEV_HMAC_SECRET), ("gateway", KAFKA, "abab" * 8),
 ]  # fmt: skip
 
 
@@ -41,7 +44,8 @@ def test_refuses_to_start_without_a_real_secret(tmp_path, command, external, sec
         env["PATIENT_HMAC_SECRET"] = secret
     if command == "gateway":
         env["GATEWAY_PORT"] = str(free_port())
-    result = subprocess.run([sys.executable, "-m", "ecgstream.cli", command], env=env,
+    arguments = ["publish", "--no-progress", str(tmp_path / "none.h5")] if command == "publish" else [command]
+    result = subprocess.run([sys.executable, "-m", "ecgstream.cli", *arguments], env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
     assert "PATIENT_HMAC_SECRET" in result.stderr and f"ecgstream {command}:" in result.stderr
@@ -85,7 +89,22 @@ def test_embedded_stack_flag_only_covers_a_loopback_broker_and_sqlite(tmp_path):
         assert not is_development_stack(settings)
         with pytest.raises(InsecureConfiguration, match="PATIENT_HMAC_SECRET"):
             require_patient_secret(settings)
-        require_patient_secret(settings.with_overrides(patient_hmac_secret="x" * 32))  # a real one is fine
+        require_patient_secret(settings.with_overrides(patient_hmac_secret="3f9c0e1d2b4a5f6e7a8b9c0d1e2f3a4b"))
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [("x" * 32, "distinct"), ("abcdefg" * 4, "distinct"), (DEV_HMAC_SECRET + "\n", "development default"),
+     ("3f9c0e1d2b4a5f6e7a8b9c0d1e2f3a4b\n", "spaces"),
+     ("  " + DEV_HMAC_SECRET.upper(), "development default"), ("0123456789abcde", "shorter"), ("", "unset")],
+)  # fmt: skip
+def test_weak_secrets_are_refused_with_the_reason(secret, why):
+    from ecgstream.secret_check import InsecureConfiguration, require_patient_secret, weak_secret_reason
+
+    external = Settings(kafka_bootstrap="kafka:9092", patient_hmac_secret=secret)
+    with pytest.raises(InsecureConfiguration, match=why):
+        require_patient_secret(external)
+    assert weak_secret_reason("3f9c0e1d2b4a5f6e7a8b9c0d1e2f3a4b") is None
 
 
 def test_local_stack_marks_only_its_own_embedded_children(tmp_path):

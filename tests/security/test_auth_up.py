@@ -22,8 +22,9 @@ def test_up_prints_an_admin_login_that_signs_in(tmp_path):
     drop = {"KAFKA_BOOTSTRAP", "DATABASE_URL", "PATIENT_HMAC_SECRET"}
     env = {key: value for key, value in os.environ.items() if key not in drop}
     port = free_port()
-    env.update(ECGSTREAM_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(port), METRICS_PORT="0", LOG_LEVEL="WARNING")
-    up = subprocess.Popen([sys.executable, "-m", "ecgstream.cli", "up"], env=env, text=True,
+    env.update(ECGSTREAM_HOME=str(tmp_path / "home"), METRICS_PORT="0", LOG_LEVEL="WARNING")
+    env.pop("GATEWAY_PORT", None)
+    up = subprocess.Popen([sys.executable, "-m", "ecgstream.cli", "up", "--port", str(port)], env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     assert up.stdout is not None
     lines: list[str] = []

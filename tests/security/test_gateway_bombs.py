@@ -8,6 +8,7 @@ dtype), 2.9 GB (deflated DICOM) and 0.7 GB (WFDB FLAC).
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,3 +87,39 @@ def test_a_parser_stopped_by_its_memory_limit_gives_422_too_complex(tansu, fresh
     assert (answer.status_code, error["reason"]) == (422, "too_complex")
     assert "file too complex to decode within limits" in error["message"]
     assert health.status_code == 200
+
+
+def test_an_upload_that_finds_every_parser_busy_gets_503_with_retry_after(tansu, fresh_postgres_url, unique_name,
+                                                                           tmp_path):  # fmt: skip
+    """Issue 18, finding 2 at the gateway: PARSE_CONCURRENCY bounds the parser processes of the whole
+    gateway process; an upload that waits PARSE_TIMEOUT_SECONDS for a place is told to come back."""
+    import os
+    import threading
+
+    from ingest.sandbox import SandboxLimits, read_isolated_measured
+    from schemas.errors import InvalidRecording
+    from tests.webapp.conftest import cinc_as_dicom
+
+    upgrade(fresh_postgres_url)
+    settings = isolated_settings(tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name,
+                                 parse_concurrency=1, parse_timeout_seconds=1.0)  # fmt: skip
+    dicom = cinc_as_dicom(tmp_path / "files")
+    fifo = tmp_path / "stuck.xml"
+    os.mkfifo(fifo)
+
+    def hold_the_only_place() -> None:  # a parser of this same process, blocked on a FIFO for 4 s
+        with pytest.raises(InvalidRecording):
+            read_isolated_measured(fifo, limits=SandboxLimits(seconds=4.0, concurrency=1))
+
+    with serve_gateway(settings, tansu.bootstrap) as url, httpx.Client(
+        base_url=url, timeout=60, headers={"Authorization": f"Bearer {api_token(fresh_postgres_url, 'admin')}"}
+    ) as http:
+        holder = threading.Thread(target=hold_the_only_place)
+        holder.start()
+        time.sleep(0.5)
+        busy = _upload(http, dicom)
+        holder.join()
+        accepted = _upload(http, dicom)
+    assert busy.status_code == 503 and busy.json()["error"]["reason"] == "parsers_busy", busy.text
+    assert busy.headers["retry-after"] == "5"
+    assert accepted.status_code == 202, accepted.text

@@ -16,6 +16,7 @@ test's transport plus aiokafka's own SCRAM client; against Apache Kafka it needs
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -70,10 +71,28 @@ def test_scram_is_spoken_and_refused_with_a_clear_error_and_no_password_in_outpu
 
 def test_the_password_stays_out_of_reprs_and_settings_dumps() -> None:
     password = f"pw-{uuid.uuid4().hex}"
-    settings = load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u",
-                              "KAFKA_SASL_PASSWORD": password, "DEADLETTER_KEY": "c2VjcmV0",
+    key = base64.b64encode(b"k" * 32).decode()  # DEADLETTER_KEY must now be a real 32-byte key (issue 18)
+    settings = load_settings({"KAFKA_BOOTSTRAP": "kafka.hospital:9093", "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                              "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": password, "DEADLETTER_KEY": key,
                               "PATIENT_HMAC_SECRET": "hmac-secret-value"})  # fmt: skip
     security = KafkaSecurity.from_settings(settings)
     for text in (repr(settings), str(settings), repr(security), repr(security.faust_credentials())):
-        assert password not in text and "c2VjcmV0" not in text and "hmac-secret-value" not in text
+        assert password not in text and key not in text and "hmac-secret-value" not in text
     assert security.aiokafka_options()["sasl_plain_password"] == password  # it still reaches the client
+
+
+def test_an_unsupported_mechanism_is_named_not_called_unreachable(authenticating_tansu: TansuBroker,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    """Issue 18, finding 10: Tansu closes the connection when asked for PLAIN (it speaks SCRAM only),
+    which aiokafka reports as "connection closed": the error said the broker was unreachable."""
+    password = f"pw-{uuid.uuid4().hex}"
+    settings = _sasl_settings(authenticating_tansu.bootstrap, tmp_path / "home", password).with_overrides(
+        kafka_sasl_mechanism="PLAIN"
+    )
+    done = subprocess.run([sys.executable, "-m", "ecgstream.cli", "publish", "--no-progress", "NO_SUCH_FILE.h5"],
+                          env=_env(settings), capture_output=True, text=True, timeout=120)  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output[-3000:]
+    assert "KAFKA_SASL_MECHANISM" in output and "PLAIN" in output, output[-3000:]
+    assert "unreachable" not in output
+    assert password not in output and "Traceback" not in output

@@ -10,6 +10,7 @@ another file's bytes (HDF5 links, external storage, virtual datasets).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "h5_array_dtype": hostile.h5_array_dtype_bomb(folder / "array.h5"),
         "h5_gzip": hostile.h5_gzip_bomb(folder / "gzip.h5"),
+        "h5_chunk": hostile.h5_chunk_bomb(folder / "chunk.h5"),
         "h5_unlisted_filter": hostile.h5_unlisted_filter(folder / "filter.h5"),
         "h5_external_link": hostile.h5_external_link(folder / "link.h5", server / "other.h5"),
         "h5_soft_link": hostile.h5_soft_link(folder / "soft.h5"),
@@ -44,6 +46,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 EXPECTED = {
     "h5_array_dtype": ("unreadable", "not numbers"),
     "h5_gzip": (DECODE_LIMIT, "number of samples"),
+    "h5_chunk": (DECODE_LIMIT, "chunk"),  # issue 18, finding 5: 1.7 MB file, 1.6 GiB chunk, shape checks passed
     "h5_unlisted_filter": ("unreadable", "filter 6"),
     "h5_external_link": (FORBIDDEN_CONTENT, "external link"),
     "h5_soft_link": (FORBIDDEN_CONTENT, "soft link"),
@@ -103,3 +106,100 @@ def test_isolated_reader_returns_a_real_recording(tmp_path):
     assert result.recording.signal.shape == direct.signal.shape == (12, 5000)
     assert (result.recording.signal == direct.signal).all()
     assert result.peak_rss_bytes < PEAK_RSS_BOUND
+
+
+def _parser_children() -> int:
+    """Processes whose parent is the sandbox's forkserver: the parser processes alive now (read from /proc)."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]  # private, no public getter
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    count += int(handle.read().rsplit(")", 1)[1].split()[1]) == server
+            except (OSError, IndexError, ValueError):
+                continue
+    return count
+
+
+def test_parser_processes_are_bounded_in_number(tmp_path):
+    """Issue 18, finding 2: each parser had 512 MiB, but nothing bounded how many ran: 20 concurrent
+    uploads ran 20 parsers (6.4 GiB). Eight reads of files the parser blocks on (FIFOs) from eight
+    threads: the parser processes alive at once, counted from /proc, stay at ``concurrency``."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    read_isolated_measured(_ok_file(tmp_path))  # the forkserver is up before counting its children
+    fifos = []
+    for index in range(8):
+        fifos.append(tmp_path / f"stuck-{index}.xml")
+        os.mkfifo(fifos[-1])
+    limits = SandboxLimits(seconds=0.7, concurrency=2, wait_seconds=60)
+    peak, done = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _parser_children())
+            done.wait(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(len(fifos)) as pool:
+            errors = list(pool.map(lambda fifo: _reason_of(fifo, limits), fifos))
+    finally:
+        done.set()
+        watcher.join()
+    print(f"\nPARSER-FIGURES 8 parallel reads, concurrency 2: at most {peak} parser processes alive at once")
+    assert errors == [TOO_COMPLEX] * len(fifos)  # every one still got its own answer
+    assert 1 <= peak <= 2
+
+
+def test_a_read_that_finds_no_parser_place_in_time_is_refused_as_busy(tmp_path):
+    from ingest.sandbox import ParsersBusy
+
+    fifo = tmp_path / "stuck.xml"
+    os.mkfifo(fifo)
+    import threading
+
+    holder = threading.Thread(target=_reason_of, args=(fifo, SandboxLimits(seconds=2.0, concurrency=1)))
+    holder.start()
+    time.sleep(0.5)
+    try:
+        with pytest.raises(ParsersBusy):
+            read_isolated_measured(_ok_file(tmp_path), limits=SandboxLimits(concurrency=1, wait_seconds=0.3))
+    finally:
+        holder.join()
+    assert read_isolated_measured(_ok_file(tmp_path), limits=SandboxLimits(concurrency=1)).recording.fs == 500.0
+
+
+def _ok_file(folder: Path) -> Path:
+    from ingest.writers import write_dicom
+    from tests.faults.messages import synthetic_recording
+
+    path = folder / "ok.dcm"
+    return path if path.exists() else write_dicom(synthetic_recording(3), path)
+
+
+def _reason_of(path: Path, limits: SandboxLimits) -> str:
+    try:
+        read_isolated_measured(path, limits=limits)
+    except InvalidRecording as exc:
+        return exc.reason
+    return "read"
+
+
+def test_commands_without_a_sandbox_refuse_the_chunk_bomb_too(bombs):
+    """Issue 18, finding 5: `ecgstream inspect` (like `diagnose` and `publish`) reads in its own process,
+    without the gateway's sandbox: the reader's own bound must stop the 183 MiB chunk (before: read,
+    330 MB peak, measured and printed)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ecgstream.cli", "inspect", str(bombs["h5_chunk"])],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode != 0
+    assert "decode_limit_exceeded" in done.stdout + done.stderr and "chunk" in done.stdout + done.stderr

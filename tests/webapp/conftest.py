@@ -26,13 +26,15 @@ from webapp import create_app
 
 @contextmanager
 def serve_gateway(settings: Settings, bootstrap: str, **app_options: object) -> Iterator[str]:
-    """Run ``create_app`` under uvicorn in a thread; yields the base URL, stops on exit."""
+    """Run ``create_app`` under uvicorn in a thread, configured exactly as ``ecgstream gateway`` runs it
+    (``webapp.server.server_config``: deadlines, no proxy headers); yields the base URL, stops on exit."""
     import uvicorn
+
+    from webapp.server import server_config
 
     app = create_app(settings, bootstrap, **app_options)  # type: ignore[arg-type]
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
-    server = uvicorn.Server(config)  # proxy_headers off, as in run_gateway: the peer decides SSO trust
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=port))
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
