@@ -14,7 +14,6 @@ Each failure raises ``InvalidRecording`` with one of these ``reason`` codes:
 | ``implausible_amplitude`` | typical lead span > 20 mV (µV, ADC counts) or < 0.01 mV (volts) |
 | ``flat_signal`` | no lead varies (every lead flat: nothing to diagnose) |
 | ``saturated_signal`` | every varying lead stuck at its extreme value for a long stretch (clipping) |
-
 | ``invalid_device_id`` | a device id outside ``schemas.identifiers``' rule (from a file, the form or ``--device-id``) |
 
 A flat, clipped or noisy *single* lead is not a reason to refuse a recording: the worker's quality
