@@ -1,12 +1,11 @@
 """The product's analysis on ptbxl-sph with out-of-fold model probabilities (no network is run).
 
-ptbxl-sph's signals are band-passed and z-scored per lead, not mV (../shared/data/README.md). The
-worker has no switch for that: it treats every input as mV (``stream_processor.assessment.assess``
-calls ``assess_quality`` and ``rule_statements`` with their mV defaults). Here the same steps run
-with the amplitude checks off, as docs/fusion.md measured them: ``assess_quality(...,
-amplitudes_in_mv=False)``, ``measure``, ``rule_statements(..., amplitudes_valid=False)``, then
-``interpretation.fuse`` (the worker's ``DEFAULT_TABLE``) with the OOF probabilities in place of the
-network's. Without OOF probabilities only the statements the rules decide alone are meaningful.
+ptbxl-sph's signals are band-passed and z-scored per lead, not mV (../shared/data/README.md); the
+worker recognises such input itself (``measurements.units``) and switches the amplitude criteria
+off. Here the worker's own steps run (``stream_processor.assessment.assess``, then
+``interpretation.final``: fusion with the worker's ``DEFAULT_TABLE``, the consistency table,
+certainty) with the OOF probabilities in place of the network's. Without OOF probabilities only the
+statements the rules decide alone are meaningful.
 
 OOF file (``model.crossval.save_oof``; ``benchmarks/crossval.py``): ``ECG_ID``, ``labels`` (codes),
 ``y``, ``probabilities`` (raw), ``fold``, optionally ``probabilities_calibrated`` and ``thresholds``.
@@ -25,16 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from interpretation import fuse
-from measurements import measure
-from measurements.quality import assess_quality
-from measurements.rules import rule_statements
+from interpretation.final import final_statements
 from model.calibration import Calibration
 from model.crossval import load_oof
 from model.oof_rules import fit_oof_decisions
 from model.predictor import Predictor
 from schemas import Recording
 from stream_processor.analysis import event_measurements, unreadable_reasons
+from stream_processor.assessment import AssessmentInput, assess
 
 __all__ = ["AMPLITUDE_RULE_CODES", "OofDecisions", "ZscoredOutcome", "analyse_zscored", "load_decisions"]
 
@@ -105,19 +102,22 @@ def load_decisions(path: Path, shipped: Predictor, fit: bool = False) -> OofDeci
 def analyse_zscored(
     recording: Recording, probabilities: Mapping[int, float], thresholds: Mapping[int, float]
 ) -> ZscoredOutcome:
-    """Quality, measurements, rules and fusion of one z-scored recording (amplitude checks off)."""
+    """The worker's quality, measurements, rules (``stream_processor.assessment.assess``: the
+    amplitude checks switch themselves off on z-scored input) and final statements (fusion,
+    consistency, certainty: ``interpretation.final``) of one recording, with OOF probabilities."""
     x = np.asarray(recording.signal, dtype=np.float64)
-    quality = assess_quality(x, recording.fs, amplitudes_in_mv=False)
+    assessed = assess([AssessmentInput(x, float(recording.fs), recording.sex, recording.age)])[0]
+    quality = assessed.quality
     quality_record = {"verdict": quality.verdict, "problems": list(quality.problems),
                       "leads": [{"lead": q.lead, "verdict": q.verdict} for q in quality.leads]}  # fmt: skip
-    if not quality.readable:
+    if not quality.readable or assessed.measurements is None:
         return ZscoredOutcome([], None, False, unreadable_reasons(quality), quality_record)
-    m = measure(x, recording.fs)
-    rules = rule_statements(m, quality, sex=recording.sex, age=recording.age, amplitudes_valid=False)
-    fused = fuse(probabilities, thresholds, rules, quality)
+    m = assessed.measurements
+    final = final_statements(probabilities, thresholds, assessed.rules, quality, m, sex=recording.sex)
     statements = [
-        {"code": s.code, "description": s.description, "probability": s.probability,
-         "provenance": s.provenance, "evidence": s.evidence, "modifies": s.modifies}
-        for s in fused
+        {"code": f.statement.code, "description": f.statement.description, "probability": f.statement.probability,
+         "provenance": f.statement.provenance, "evidence": f.statement.evidence, "modifies": f.statement.modifies,
+         "certainty": f.certainty}
+        for f in final
     ]  # fmt: skip
     return ZscoredOutcome(statements, event_measurements(m).as_record(), True, (), quality_record)

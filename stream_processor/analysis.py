@@ -28,9 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from interpretation import fuse
-from interpretation.certainty import certainty_of
-from interpretation.consistency import apply_constraints
+from interpretation.final import final_statements
 from measurements import Measurements, QualityReport
 from model import BatchPrediction, Predictor
 from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
@@ -206,18 +204,16 @@ class BatchAnalyser:
         if not self.options.fusion:
             return self._model_statements(row)
         probabilities = {code: float(p) for code, p in zip(self._codes, row, strict=True)}
-        fused = fuse(probabilities, self._thresholds, assessed.rules, assessed.quality)
-        m = assessed.measurements
-        kept, _ = apply_constraints(fused, m, sex=sex)
-        left_out = m is not None and bool(m.excluded_leads)
+        final = final_statements(
+            probabilities, self._thresholds, assessed.rules, assessed.quality, assessed.measurements, sex=sex
+        )
         return tuple(
             Statement(
-                int(s.code), s.description,
-                None if s.probability is None else round(float(s.probability), 4),
-                s.provenance, s.evidence or None, s.modifies,
-                certainty_of(s, leads_left_out=left_out, measured=m is not None),
+                int(f.statement.code), f.statement.description,
+                None if f.statement.probability is None else round(float(f.statement.probability), 4),
+                f.statement.provenance, f.statement.evidence or None, f.statement.modifies, f.certainty,
             )
-            for s in kept  # primary statements by code, then modifiers whose statement is present
+            for f in final  # primary statements by code, then modifiers whose statement is present
         )  # fmt: skip
 
     def _model_only(self, recordings: Sequence[Recording]) -> AnalysedBatch:
