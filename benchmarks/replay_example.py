@@ -1,10 +1,11 @@
 """A stored database and second model versions to try ``ecgstream replay`` on real recordings.
 
-    python -m benchmarks.replay_example OUT_DIR [--ludb N]
+    python -m benchmarks.replay_example OUT_DIR [--ludb N] [--tracings]
 
 Writes ``OUT_DIR/ecgstream.db`` (SQLite, migrated): the 10 CinC 2021 records and LUDB records 1..N
 (default 100) diagnosed by the worker's own batch path (``BatchProcessor``, SQL sink, ``STORE_SIGNAL``
-on) with the shipped model, and two checkpoints derived from the shipped one (``model.checkpoint``):
+on; with ``--tracings`` off, the samples kept as the gateway keeps its uploads: float16 ``tracings``)
+with the shipped model, and two checkpoints derived from the shipped one (``model.checkpoint``):
 
 - ``head-noise.pt``: the output layer's weights plus Gaussian noise of 0.05 times their standard
   deviation (seed 0), a stand-in for a retrained version: scattered changes;
@@ -119,13 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--ludb", type=int, default=100, help="LUDB records 1..N (default 100)")
+    parser.add_argument("--tracings", action="store_true", help="keep the samples as gateway tracings (float16)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     database = args.out / "ecgstream.db"
     database.unlink(missing_ok=True)
     url = f"sqlite+aiosqlite:///{database}"
     recordings = shared_recordings(args.ludb)
-    asyncio.run(store_diagnoses(url, recordings, Predictor.load(DEFAULT_MODEL_PATH, torch_threads=1)))
+    predictor = Predictor.load(DEFAULT_MODEL_PATH, torch_threads=1)
+    asyncio.run(store_diagnoses(url, recordings, predictor, store_signal=not args.tracings, tracings=args.tracings))
     print(f"{len(recordings)} recordings diagnosed into {url}")
     for path in (head_noise_checkpoint(args.out / "head-noise.pt"), threshold_checkpoint(args.out / "thresholds.pt")):
         print(f"model version {load_checkpoint(path).version}: {path}")

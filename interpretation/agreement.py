@@ -36,7 +36,7 @@ class Conclusion:
 
     codes: frozenset[int]
     critical: frozenset[str]  # critical finding ids
-    verdict_kind: str
+    verdict_kind: str  # normal, abnormal, borderline (only "possible" abnormal statements), unreadable, no_statement
     verdict: str  # the headline text
     readable: bool = True
     possible: frozenset[int] = frozenset()  # codes asserted with certainty "possible" (interpretation.certainty)
@@ -53,10 +53,11 @@ def conclusion_of(
     """The conclusion of one diagnosis (statements as stored: dicts with ``code``), by the same
     functions as the worker's event and the web page."""
     verdict = headline_verdict(statements, readable=readable, unreadable_reasons=unreadable_reasons, quality=quality)
+    borderline = verdict.kind == "abnormal" and verdict.abnormal_count == 0  # "Borderline ECG: consider X"
     return Conclusion(
         codes=frozenset(int(s["code"]) for s in statements),
         critical=frozenset(f.finding for f in critical_findings(statements, measurements)),
-        verdict_kind=verdict.kind,
+        verdict_kind="borderline" if borderline else verdict.kind,
         verdict=verdict.text,
         readable=readable,
         possible=frozenset(int(s["code"]) for s in statements if s.get("certainty") == "possible"),

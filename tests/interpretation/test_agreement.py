@@ -88,7 +88,7 @@ def test_conclusion_uses_the_clinical_functions_and_sees_certainty_changes() -> 
     assert definite.verdict_kind == "abnormal" and "AV block" not in definite.verdict  # description is "s88"
     weak = conclusion_of([st(88, certainty="possible")], measurements=None)
     assert weak.critical == frozenset() and weak.possible == {88}
-    assert weak.verdict.startswith("Borderline ECG")
+    assert weak.verdict.startswith("Borderline ECG") and weak.verdict_kind == "borderline"
     unreadable = conclusion_of([], readable=False, unreadable_reasons=["leads_off"])
     assert unreadable.verdict_kind == "unreadable" and not unreadable.readable
 
@@ -100,4 +100,4 @@ def test_conclusion_uses_the_clinical_functions_and_sees_certainty_changes() -> 
                                                                            "severe_bradycardia": 1}  # fmt: skip
     tally.add("u", definite, unreadable)
     assert tally.report().readability_changed == 1
-    assert tally.report().verdict_transitions == {"abnormal -> unreadable": 1}
+    assert tally.report().verdict_transitions == {"abnormal -> borderline": 1, "abnormal -> unreadable": 1}
