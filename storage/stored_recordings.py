@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.recording import STANDARD_LEADS
@@ -28,7 +28,10 @@ from storage.models import Diagnosis, Recording
 from storage.sink import MAX_BIND_PARAMETERS
 from storage.tracings import Tracing
 
-__all__ = ["StoredDiagnosis", "StoredRecording", "SampleSource", "iter_stored_recordings", "DEFAULT_PAGE_SIZE"]
+__all__ = [
+    "StoredDiagnosis", "StoredRecording", "SampleSource", "iter_stored_recordings", "count_stored_recordings",
+    "DEFAULT_PAGE_SIZE",
+]  # fmt: skip
 
 DEFAULT_PAGE_SIZE = 32
 SampleSource = Literal["signal", "tracing"]
@@ -106,6 +109,23 @@ async def _newest_diagnoses(conn: Any, ids: list[str]) -> dict[str, StoredDiagno
     return {recording_id: _diagnosis(row) for recording_id, (_, row) in found.items()}
 
 
+def _window(statement: Any, since: datetime | None, until: datetime | None) -> Any:
+    if since is not None:
+        statement = statement.where(_R.created_at >= since)
+    if until is not None:
+        statement = statement.where(_R.created_at < until)
+    return statement
+
+
+async def count_stored_recordings(engine: AsyncEngine, *, since: datetime | None = None,
+                                  until: datetime | None = None) -> int:  # fmt: skip
+    """How many recordings ``iter_stored_recordings`` would read without a limit (for a progress bar)."""
+    with translate_errors("count_stored_recordings"):
+        async with engine.connect() as conn:
+            statement = _window(select(func.count()).select_from(Recording), since, until)
+            return int((await conn.execute(statement)).scalar_one())
+
+
 async def iter_stored_recordings(
     engine: AsyncEngine,
     *,
@@ -127,11 +147,7 @@ async def iter_stored_recordings(
     left = limit
     while left is None or left > 0:
         size = page_size if left is None else min(page_size, left)
-        statement = select(*columns).outerjoin(Tracing, _T.recording_id == _R.recording_id)
-        if since is not None:
-            statement = statement.where(_R.created_at >= since)
-        if until is not None:
-            statement = statement.where(_R.created_at < until)
+        statement = _window(select(*columns).outerjoin(Tracing, _T.recording_id == _R.recording_id), since, until)
         if after is not None:
             statement = statement.where(
                 or_(_R.created_at > after[0], and_(_R.created_at == after[0], _R.recording_id > after[1]))

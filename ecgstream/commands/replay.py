@@ -110,10 +110,15 @@ async def _replay(url: str, analyser: BatchAnalyser | None, args: argparse.Names
     from tqdm import tqdm
 
     from storage import create_engine
+    from storage.stored_recordings import count_stored_recordings
     from stream_processor.replay import replay_stored, shadow_agreement
 
     engine = create_engine(url, read_only=True)  # every session refuses writes
-    bar = tqdm(desc="replay", unit="rec", total=args.limit, disable=True if args.no_progress else None, file=sys.stderr)
+    total = args.limit
+    if analyser is not None:
+        stored = await count_stored_recordings(engine, since=args.since, until=args.until)
+        total = stored if total is None else min(total, stored)
+    bar = tqdm(desc="replay", unit="rec", total=total, disable=True if args.no_progress else None, file=sys.stderr)
     last_log = [time.monotonic()]
 
     def progress(counts: ReplayCounts) -> None:

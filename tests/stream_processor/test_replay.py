@@ -38,6 +38,7 @@ from model import Predictor
 from schemas import Recording
 from storage import create_engine
 from storage.models import Base, Diagnosis
+from storage.stored_recordings import count_stored_recordings
 from stream_processor.analysis import BatchAnalyser
 from stream_processor.replay import ReplayResult, outcome_conclusion, replay_stored
 from tests.conftest import _admin_execute, shared_data_dir
@@ -177,6 +178,10 @@ async def test_windows_limits_and_pages(stored: StoredDb, predictor: Predictor) 
     assert earlier.counts.sample_sources == {"signal": 10}
     limited = await _replay(stored.url, predictor, limit=7, page_size=3)
     assert limited.counts.read == 7
+    engine = create_engine(stored.url, read_only=True)
+    counted = [await count_stored_recordings(engine, **w) for w in ({}, {"since": stored.between}, {"until": stored.between})]
+    await engine.dispose()
+    assert counted == [20, 10, 10]
     # one recording a page walks the keyset through rows stored in one transaction (equal created_at)
     single = await _replay(stored.url, predictor, page_size=1)
     whole = await _replay(stored.url, predictor, page_size=32)

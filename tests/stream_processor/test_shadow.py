@@ -10,6 +10,7 @@ its table missing, its database locked) is logged and counted and changes nothin
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from benchmarks.replay_example import ALWAYS_CODE, NEVER_CODE, threshold_checkpoint
+from ecgstream.cli import main as cli_main
 from ecgstream.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from model.calibration import Calibration
@@ -122,7 +124,7 @@ def _sample(metrics: WorkerMetrics, name: str, labels: dict[str, str] | None = N
 
 
 async def test_a_shadow_is_recorded_apart_and_the_authoritative_results_do_not_change(
-    migrated_url: str, predictor: Predictor, checkpoints: dict[str, Path], recordings: list[Recording]
+    migrated_url: str, predictor: Predictor, checkpoints: dict[str, Path], recordings: list[Recording], tmp_path: Path
 ) -> None:
     plain, plain_events = _processor(predictor)
     await plain.process(_messages(recordings))
@@ -167,6 +169,12 @@ async def test_a_shadow_is_recorded_apart_and_the_authoritative_results_do_not_c
     live = await shadow_agreement(engine)
     offline = await replay_stored(engine, BatchAnalyser(Predictor.load(checkpoints["thresholds"], torch_threads=1)))
     await engine.dispose()
+    out = tmp_path / "shadow.json"
+    args = ["replay", "--url", migrated_url, "--shadow", runner.version, "--json", str(out), "--no-progress"]
+    assert await asyncio.to_thread(cli_main, args) == 0
+    printed = json.loads(out.read_text())
+    assert printed["model_version"] == runner.version and printed["compared"] == 11
+    assert printed["agreement"] == live.as_json()["agreement"]
     assert live.counts.compared == offline.counts.compared == 11 and live.model_version == runner.version
     assert [c.as_json(11) for c in live.report.codes] == [c.as_json(11) for c in offline.report.codes]
     assert live.report.verdict_changed == offline.report.verdict_changed > 0
