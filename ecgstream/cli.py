@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("ecgstream.commands.evaluate", "evaluate a checkpoint on the held-out split of an SPH-layout data set"),
     "diagnose": ("ecgstream.commands.diagnose", "diagnose ECG files locally (no broker, no database)"),
     "export": ("ecgstream.commands.export", "publish diagnoses as FHIR Bundles; POST them to FHIR_BASE_URL, HL7 v2 over MLLP"),
+    "replay": ("ecgstream.commands.replay", "replay stored recordings through another model version; agreement report"),
     "inspect": ("ecgstream.commands.inspect", "print measurements, signal quality and rule statements of ECG files"),
     "generate": ("ecgstream.commands.generate", "write a small synthetic data set in the SPH layout"),
     "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),

@@ -10,6 +10,7 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | DATABASE_URL | ``sqlite+aiosqlite:///<ECGSTREAM_HOME>/ecgstream.db`` | SQLAlchemy async URL |
 | ECGSTREAM_HOME | ``./var`` | folder for the embedded database, logs and generated samples |
 | MODEL_PATH | the shipped checkpoint in ``model/weights/`` | checkpoint the worker and ``diagnose`` load |
+| SHADOW_MODEL_PATH | (unset: no shadow) | worker: a second checkpoint run beside MODEL_PATH on every batch (quality and measurements reused); its results go only to the ``shadow_diagnoses`` table and the ``ecgstream_shadow_*`` metrics, never to the diagnoses topic or table; one that fails to load or run is logged and counted, the worker goes on without it (``stream_processor/shadow.py``) |
 | RECORDINGS_TOPIC | ``ecg.recordings.v1`` | topic the producers publish to |
 | DIAGNOSES_TOPIC | ``ecg.diagnoses.v1`` | topic the worker publishes diagnosis events to |
 | DEADLETTER_TOPIC | ``ecg.recordings.deadletter.v1`` | topic for messages the worker cannot process |
@@ -125,6 +126,7 @@ class Settings:
     database_url: str | None = None
     home: Path = field(default_factory=lambda: Path("var").resolve())
     model_path: Path = DEFAULT_MODEL_PATH
+    shadow_model_path: Path | None = None
     recordings_topic: str = "ecg.recordings.v1"
     diagnoses_topic: str = "ecg.diagnoses.v1"
     deadletter_topic: str = "ecg.recordings.deadletter.v1"
@@ -227,6 +229,7 @@ ENV_FIELDS: dict[str, str] = {
     "DATABASE_URL": "database_url",
     "ECGSTREAM_HOME": "home",
     "MODEL_PATH": "model_path",
+    "SHADOW_MODEL_PATH": "shadow_model_path",
     "RECORDINGS_TOPIC": "recordings_topic",
     "DIAGNOSES_TOPIC": "diagnoses_topic",
     "DEADLETTER_TOPIC": "deadletter_topic",
@@ -301,7 +304,7 @@ ENV_FIELDS: dict[str, str] = {
 _OPTIONAL_FIELDS = {
     "kafka_bootstrap", "database_url", "tansu_binary", "kafka_ssl_cafile", "kafka_ssl_certfile",
     "kafka_ssl_keyfile", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "deadletter_key",
-    "fhir_base_url", "fhir_bearer_token", "hl7_mllp_host",
+    "fhir_base_url", "fhir_bearer_token", "hl7_mllp_host", "shadow_model_path",
 }  # fmt: skip
 
 
@@ -322,7 +325,7 @@ def _parse(name: str, field_name: str, raw: str) -> object:
     default = getattr(Settings(), field_name)
     if field_name in _OPTIONAL_FIELDS and not raw:
         return None
-    if field_name == "tansu_binary":
+    if field_name in {"tansu_binary", "shadow_model_path"}:
         return Path(raw)
     if field_name == "kafka_security_protocol":
         return raw.upper()

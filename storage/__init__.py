@@ -9,6 +9,7 @@ recording owners) lives in ``storage.auth_models`` and ``storage.principals``.
 from typing import Any
 
 from storage import auth_models as _auth_models  # noqa: F401 - registers the access-control tables
+from storage import shadow as _shadow  # noqa: F401 - registers the shadow model's table
 from storage import tracings as _tracings  # noqa: F401 - registers the gateway's tracings table
 from storage.engine import create_engine
 from storage.errors import DatabaseUnavailable, StorageError

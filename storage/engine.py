@@ -49,26 +49,32 @@ def private_sqlite_file(url: str | URL) -> Path | None:
     return path
 
 
-def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
+def create_engine(url: str | URL, *, read_only: bool = False, **engine_kwargs: Any) -> AsyncEngine:
     """A new ``AsyncEngine`` for ``url``; the caller owns it and calls ``await engine.dispose()``.
 
     Every engine pings pooled connections before use (``pool_pre_ping``), so after the database
     comes back the next checkout reconnects instead of failing on a dead socket, and never puts
     statement parameters (patient hashes, signals) into exception messages or logs.
     SQLite files are created 0600 (``private_sqlite_file``) and opened in WAL mode with a busy timeout
-    and foreign keys on, so the worker and the web gateway can share one file.
+    and foreign keys on, so the worker and the web gateway can share one file. ``read_only``: every
+    session refuses writes (Postgres ``default_transaction_read_only``, SQLite ``PRAGMA query_only``),
+    for readers that must never change the authoritative rows (``ecgstream replay``).
     """
     parsed = async_url(url)
     private_sqlite_file(parsed)
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}
+        if read_only:
+            options["connect_args"]["server_settings"] = {"default_transaction_read_only": "on"}
     elif parsed.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     options.update(engine_kwargs)
     engine = create_async_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_query_only)
     logger.debug("created engine", extra={"database": parsed.render_as_string(hide_password=True)})
     return engine
 
@@ -80,5 +86,13 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA query_only=ON")  # after the WAL set-up: any write now fails
     finally:
         cursor.close()

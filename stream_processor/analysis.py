@@ -68,16 +68,22 @@ class AnalysedBatch:
     inference_seconds: float = 0.0
     measurement_seconds: float = 0.0  # quality + measurements + rules + fusion
     measured: bool = False
+    # a shadow model's outcome per recording (None where it failed); None: no shadow ran (stream_processor.shadow)
+    shadow: tuple[RecordingOutcome | None, ...] | None = None
+    shadow_inference_seconds: float = 0.0
 
     @staticmethod
     def join(batches: Sequence[AnalysedBatch]) -> AnalysedBatch:
         """One batch from several (the worker's one-by-one fallback after a failed batch)."""
+        shadowed = any(b.shadow is not None for b in batches)
         return AnalysedBatch(
             outcomes=[o for b in batches for o in b.outcomes],
             preprocess_seconds=sum(b.preprocess_seconds for b in batches),
             inference_seconds=sum(b.inference_seconds for b in batches),
             measurement_seconds=sum(b.measurement_seconds for b in batches),
             measured=any(b.measured for b in batches),
+            shadow=tuple(s for b in batches for s in (b.shadow or (None,) * len(b.outcomes))) if shadowed else None,
+            shadow_inference_seconds=sum(b.shadow_inference_seconds for b in batches),
         )
 
 
@@ -157,8 +163,16 @@ class BatchAnalyser:
         if not self.options.measure:
             return self._model_only(recordings)
         started = time.perf_counter()
-        assessed = self._assess(recordings)
-        measuring_s = time.perf_counter() - started
+        assessed = self.assess(recordings)
+        return self.conclude(recordings, assessed, time.perf_counter() - started)
+
+    def assess(self, recordings: Sequence[Recording]) -> list[Assessed]:
+        """Steps 1-3: quality, measurements and rule statements (model-independent, so a second model
+        version can reuse them: ``stream_processor.shadow``)."""
+        return self.pool.assess([AssessmentInput(r.signal, float(r.fs), r.sex, r.age) for r in recordings])
+
+    def conclude(self, recordings: Sequence[Recording], assessed: Sequence[Assessed], measuring_s: float = 0.0) -> AnalysedBatch:
+        """Steps 4-7 on ``assess(recordings)``: the model on the readable recordings, fusion, consistency, certainty."""
         readable = [r for r, a in zip(recordings, assessed, strict=True) if a.quality.readable]
         prediction = self._predict(readable) if readable else None
         started = time.perf_counter()
@@ -183,9 +197,6 @@ class BatchAnalyser:
         )
 
     # -- steps ----------------------------------------------------------------------------------
-
-    def _assess(self, recordings: Sequence[Recording]) -> list[Assessed]:
-        return self.pool.assess([AssessmentInput(r.signal, float(r.fs), r.sex, r.age) for r in recordings])
 
     def _predict(self, recordings: Sequence[Recording]) -> BatchPrediction:
         return self.predictor.predict(

@@ -51,6 +51,10 @@ class WorkerMetrics:
     unreadable: Counter
     statements: Counter
     critical_findings: Counter
+    shadow_records: Counter
+    shadow_disagreements: Counter
+    shadow_failures: Counter
+    shadow_model_info: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
@@ -141,6 +145,25 @@ class WorkerMetrics:
                 "ecgstream_critical_findings_total",
                 "Critical findings in stored diagnoses, by finding (interpretation.critical.CRITICAL_RULES).",
                 ["finding"], registry=reg,
+            ),
+            shadow_records=Counter(
+                "ecgstream_shadow_records_total",
+                "Recordings the shadow model (SHADOW_MODEL_PATH) diagnosed beside the authoritative one.",
+                registry=reg,
+            ),
+            shadow_disagreements=Counter(
+                "ecgstream_shadow_disagreements_total",
+                "Recordings where the shadow model and the authoritative diagnosis disagree on a statement, by code.",
+                ["code"], registry=reg,
+            ),
+            shadow_failures=Counter(
+                "ecgstream_shadow_failures_total",
+                "Shadow model failures (the authoritative results were unaffected), by stage (load, analysis, storage).",
+                ["stage"], registry=reg,
+            ),
+            shadow_model_info=Gauge(
+                "ecgstream_shadow_model_info", "The shadow model the worker runs beside the authoritative one (value 1).",
+                ["version"], registry=reg,
             ),
         )  # fmt: skip
 

@@ -66,6 +66,7 @@ from stream_processor.policy import (
 from stream_processor.publishing import ResultPublisher
 from stream_processor.redaction import OriginalProtection, protect_original
 from stream_processor.retry import retry_forever
+from stream_processor.shadow import ShadowRunner
 
 __all__ = ["BatchProcessor", "BatchOutcome", "ProcessorConfig", "PreparedBatch", "AnalysisResult"]
 
@@ -142,8 +143,10 @@ class BatchProcessor:
         executor: Executor | None = None,
         skipped_batches: deque[SkippedBatch] | None = None,
         assessment_pool: AssessmentPool | None = None,
+        shadow: ShadowRunner | None = None,
     ) -> None:
         self.predictor = predictor
+        self.shadow = shadow  # a second model version, recorded apart (stream_processor.shadow)
         self.skipped_batches = skipped_batches if skipped_batches is not None else deque()
         self.sink = sink
         self.publisher = publisher
@@ -179,6 +182,7 @@ class BatchProcessor:
         dead.extend(self._dead_letter(item.message, error) for item, error in failed)
         failed_ids = {id(item) for item, _ in failed}
         valid = [item for item in batch.valid if id(item) not in failed_ids]
+        shadows = dict(zip((item.recording.recording_id for item in valid), predictions.shadow or (), strict=False))
         results = [
             self._result(item, outcome, batch.received_at, analysis.diagnosed_at, predictions)
             for item, outcome in zip(valid, predictions.outcomes, strict=True)
@@ -201,6 +205,9 @@ class BatchProcessor:
             "batch processed",
             extra={"records": batch.size, "diagnosed": len(results), "dead_lettered": len(dead)},
         )
+        if self.shadow is not None and shadows:  # after the authoritative results; never raises
+            pairs = [(r, s) for r in results if (s := shadows.get(r.recording_id)) is not None]
+            await self.shadow.record(pairs, analysis.diagnosed_at, predictions.shadow_inference_seconds)
         return BatchOutcome(diagnosed=len(results), dead_lettered=len(dead))
 
     # -- stages ---------------------------------------------------------------------------------
@@ -253,7 +260,10 @@ class BatchProcessor:
         return letters
 
     def _run_model(self, items: Sequence[_Valid]) -> AnalysedBatch:
-        return self.analyser.run([item.recording for item in items])
+        recordings = [item.recording for item in items]
+        if self.shadow is not None:
+            return self.shadow.analyse(self.analyser, recordings)
+        return self.analyser.run(recordings)
 
     async def _predict(self, valid: list[_Valid]) -> tuple[AnalysedBatch, list[tuple[_Valid, EcgstreamError]]]:
         """One analysis of the batch in the executor; on failure, isolate the poison recordings."""

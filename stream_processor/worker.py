@@ -15,6 +15,8 @@ from ecgstream.secret_check import require_patient_secret
 from ecgstream.stack_info import resolve_bootstrap
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
+from storage.shadow import SqlShadowStore
+from stream_processor.analysis import AnalysisOptions
 from stream_processor.app import build_app
 from stream_processor.assessment import AssessmentPool
 from stream_processor.inflate_guard import SkippedBatch
@@ -22,6 +24,7 @@ from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import FaustResultPublisher
 from stream_processor.redaction import parse_deadletter_key
+from stream_processor.shadow import ShadowRunner
 from stream_processor.topics import create_topics
 
 __all__ = ["run_worker"]
@@ -56,6 +59,12 @@ def run_worker(settings: Settings) -> None:
     )  # fmt: skip
     engine = create_engine(settings.effective_database_url)
     sink = SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret, store_signal=settings.store_signal)
+    shadow = None
+    if settings.shadow_model_path is not None:
+        shadow = ShadowRunner.load(
+            settings.shadow_model_path, AnalysisOptions(measure=settings.measurements, fusion=settings.fusion),
+            SqlShadowStore(engine), metrics, torch_threads=settings.torch_threads, warm_up=_warm_up,
+        )  # None (logged, counted) when it cannot be loaded: the worker runs without it
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     config = ProcessorConfig(
         diagnoses_topic=settings.diagnoses_topic,
@@ -73,7 +82,8 @@ def run_worker(settings: Settings) -> None:
         settings,
         bootstrap,
         lambda faust_app: BatchProcessor(
-            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped, assessment_pool
+            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped, assessment_pool,
+            shadow,
         ),
         on_assignment=metrics.assigned_partitions.set,
         on_skipped_batch=skipped.append,

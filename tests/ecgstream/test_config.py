@@ -29,7 +29,8 @@ def test_external_services_switch_with_two_variables():
     ("name", "raw", "field", "expected"),
     [("BATCH_MAX", "7", "batch_max", 7), ("BATCH_WAIT", "0.25", "batch_wait", 0.25),
      ("STORE_SIGNAL", "TRUE", "store_signal", True), ("STORE_SIGNAL", "0", "store_signal", False),
-     ("LOG_LEVEL", "debug", "log_level", "DEBUG"), ("MODEL_PATH", "/m.pt", "model_path", Path("/m.pt"))],
+     ("LOG_LEVEL", "debug", "log_level", "DEBUG"), ("MODEL_PATH", "/m.pt", "model_path", Path("/m.pt")),
+     ("SHADOW_MODEL_PATH", "/s.pt", "shadow_model_path", Path("/s.pt")), ("SHADOW_MODEL_PATH", "", "shadow_model_path", None)],
 )  # fmt: skip
 def test_values_are_parsed_to_their_types(name, raw, field, expected):
     assert getattr(load_settings({name: raw}), field) == expected

@@ -16,7 +16,7 @@ from storage.models import Base
 
 
 def test_head_is_the_history_indexes_revision() -> None:
-    assert head_revision() == "0006_history"  # the lead re-chains revisions of other branches
+    assert head_revision() == "0007_shadow"  # the lead re-chains revisions of other branches
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:
