@@ -120,7 +120,7 @@ def test_measurements_quality_and_provenance_travel_the_whole_path(
     assert row.readable is False and row.unreadable_reasons == bad.unreadable_reasons and row.statements == []
     reason = bad.unreadable_reasons[0]
     assert metric_value(metrics, "ecgstream_unreadable_total", f'reason="{reason}"') == 1.0
-    assert metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable)
+    assert metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable) + 1  # + the 3-flat-lead record
     assert metric_value(metrics, "ecgstream_measurement_seconds_count") >= 1
     assert metric_value(metrics, "ecgstream_records_processed_total") == len(ids)
 
