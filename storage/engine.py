@@ -33,15 +33,19 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
-def private_sqlite_file(url: str | URL) -> Path | None:
-    """The SQLite file of ``url``, created empty with mode 0600 (its folder 0700) when absent, so that
-    the database, and the ``-wal`` / ``-shm`` files SQLite creates with the same mode, are private.
-    None for other databases and ``:memory:``."""
+def private_sqlite_file(url: str | URL, *, make_folder: bool = False) -> Path | None:
+    """The SQLite file of ``url``, created empty with mode 0600 when absent, so that the database,
+    and the ``-wal`` / ``-shm`` files SQLite creates with the same mode, are private. Its folder is
+    created (0700) only with ``make_folder`` (migrations): a worker or gateway started before the
+    database exists keeps failing as unavailable (retried) instead of writing into an empty file.
+    None for other databases, ``:memory:`` and a missing folder without ``make_folder``."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     path = Path(parsed.database).expanduser()
     if not path.parent.exists():
+        if not make_folder:
+            return None
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.parent.chmod(0o700)
     if not path.exists():
@@ -49,7 +53,9 @@ def private_sqlite_file(url: str | URL) -> Path | None:
     return path
 
 
-def create_engine(url: str | URL, *, read_only: bool = False, **engine_kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, read_only: bool = False, make_folder: bool = False, **engine_kwargs: Any
+) -> AsyncEngine:
     """A new ``AsyncEngine`` for ``url``; the caller owns it and calls ``await engine.dispose()``.
 
     Every engine pings pooled connections before use (``pool_pre_ping``), so after the database
@@ -61,7 +67,7 @@ def create_engine(url: str | URL, *, read_only: bool = False, **engine_kwargs: A
     for readers that must never change the authoritative rows (``ecgstream replay``).
     """
     parsed = async_url(url)
-    private_sqlite_file(parsed)
+    private_sqlite_file(parsed, make_folder=make_folder)
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}

@@ -58,7 +58,7 @@ def head_revision() -> str | None:
 
 async def _run_alembic(url: str | URL, operation: str, fn: Callable[[Config], T]) -> T:
     parsed = async_url(url)
-    engine = create_engine(parsed)  # a new SQLite file (and its folder) is created private
+    engine = create_engine(parsed, make_folder=True)  # a new SQLite file (and its folder) is created private
     try:
         with translate_errors(operation):
             async with engine.begin() as conn:

@@ -89,6 +89,12 @@ def _folder_with_one_corrupt_file(folder: Path) -> Path:
     return folder
 
 
+
+@pytest.fixture(autouse=True)
+def _real_patient_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ecgstream publish`` to an external broker refuses the development secret (issue 18)."""
+    monkeypatch.setenv("PATIENT_HMAC_SECRET", "k3V9q-publisher-tests-7Zp2mX8wR4tY6uB1nC5")
+
 def test_publish_command_reports_the_corrupt_file(tansu, unique_name, tmp_path, monkeypatch, capsys) -> None:
     folder = _folder_with_one_corrupt_file(tmp_path / "upload")
     monkeypatch.setenv("KAFKA_BOOTSTRAP", tansu.bootstrap)

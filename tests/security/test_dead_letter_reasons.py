@@ -14,6 +14,9 @@ from stream_processor.policy import DEAD_LETTER_REASONS, dead_letter_reason
 ROOT = Path(__file__).resolve().parents[2]
 # The packages whose errors reach the worker's dead letters: the contract and the worker itself.
 SCANNED = [ROOT / "schemas", ROOT / "stream_processor"]
+# Outside the worker's dead-letter path: the FHIR/HL7 exporter (its own consumer, skip reasons are
+# metric labels) and the offline replay command (a recording it cannot rebuild is only counted).
+NOT_THE_WORKER = [ROOT / "stream_processor" / "export", ROOT / "stream_processor" / "replay.py"]
 _PATTERNS = [
     re.compile(r"""\breason\s*=\s*["']([a-z_]+)["']"""),  # raise X(..., reason="...") / class attribute
     re.compile(r"""\b_fail\(\s*["']([a-z_]+)["']"""),  # schemas.validation's helper
@@ -27,6 +30,8 @@ def _emitted_reasons() -> set[str]:
     found: set[str] = set()
     for folder in SCANNED:
         for path in folder.rglob("*.py"):
+            if any(path == skip or skip in path.parents for skip in NOT_THE_WORKER):
+                continue
             text = path.read_text()
             for pattern in _PATTERNS:
                 found.update(pattern.findall(text))
