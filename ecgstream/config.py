@@ -64,6 +64,9 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | HL7_MLLP_HOST / HL7_MLLP_PORT | (unset: no HL7) / ``2575`` | HL7 v2 receiver; each diagnosis is sent as an ORU^R01 over MLLP and its ACK awaited |
 | HL7_MLLP_TIMEOUT_SECONDS | ``10`` | connect + ACK wait of one MLLP send |
 | HL7_SENDING_FACILITY / HL7_RECEIVING_APPLICATION / HL7_RECEIVING_FACILITY | (empty) | MSH-4, MSH-5, MSH-6 of the ORU^R01 (MSH-3 is ``ECGSTREAM``) |
+| OVERREADS_TOPIC | ``ecg.overreads.v1`` | topic the gateway publishes each physician overread (confirm / edit / reject) to; ``ecgstream export`` consumes it |
+| OVERREAD_REPUBLISH_SECONDS | ``30`` | how often the gateway retries publishing overreads that the broker did not take at the time |
+| SITE_TIMEZONE | ``UTC`` | IANA time zone of the site (``Europe/Berlin``): times on the PDF report are printed in it; checked with ``zoneinfo`` at start-up |
 """
 
 from __future__ import annotations
@@ -72,8 +75,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["Settings", "load_settings", "settings_to_env", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET"]
+__all__ = [
+    "Settings", "load_settings", "settings_to_env", "parse_site_zone", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET",
+]  # fmt: skip
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
 DEV_HMAC_SECRET = "ecgstream-development-secret-change-me"
@@ -153,6 +159,17 @@ class Settings:
     hl7_sending_facility: str = ""
     hl7_receiving_application: str = ""
     hl7_receiving_facility: str = ""
+    overreads_topic: str = "ecg.overreads.v1"
+    overread_republish_seconds: float = 30.0
+    site_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        parse_site_zone(self.site_timezone)  # a misspelt zone fails at start-up, not on the first report
+
+    @property
+    def site_zone(self) -> ZoneInfo:
+        """``SITE_TIMEZONE`` as a ``ZoneInfo``."""
+        return parse_site_zone(self.site_timezone)
 
     @property
     def embedded_broker(self) -> bool:
@@ -249,6 +266,9 @@ ENV_FIELDS: dict[str, str] = {
     "HL7_SENDING_FACILITY": "hl7_sending_facility",
     "HL7_RECEIVING_APPLICATION": "hl7_receiving_application",
     "HL7_RECEIVING_FACILITY": "hl7_receiving_facility",
+    "OVERREADS_TOPIC": "overreads_topic",
+    "OVERREAD_REPUBLISH_SECONDS": "overread_republish_seconds",
+    "SITE_TIMEZONE": "site_timezone",
 }
 
 # Settings whose empty value means "unset".
@@ -257,6 +277,14 @@ _OPTIONAL_FIELDS = {
     "kafka_ssl_keyfile", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "deadletter_key",
     "fhir_base_url", "fhir_bearer_token", "hl7_mllp_host",
 }  # fmt: skip
+
+
+def parse_site_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ``ValueError`` naming SITE_TIMEZONE when it is not one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"SITE_TIMEZONE {name[:64]!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from exc
 
 
 def _parse(field_name: str, raw: str) -> object:
