@@ -109,6 +109,8 @@
     }));
     document.getElementById("overread-confirmed-text").textContent = o.free_text ? "Comment: " + o.free_text : "";
     document.getElementById("overread-actions").hidden = !canConfirm;
+    // once confirmed, a change is an edit; confirming stays possible while unconfirmed or rejected
+    document.getElementById("overread-confirm").hidden = o.status === "confirmed";
     editor.hidden = true;
     rejector.hidden = true;
     editButton.setAttribute("aria-expanded", "false");
