@@ -20,7 +20,6 @@ only) are counted and left out. Records are written one at a time (bounded memor
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest.synthetic import SPH_CODES
-from ingest.writers.sph import METADATA_COLUMNS, write_sph_record
+from ingest.writers.sph import write_sph_record, write_sph_tables
 from model.preprocessing import resample
 from schemas.recording import STANDARD_LEADS
 from storage import get_diagnosis
@@ -104,12 +103,5 @@ async def export_confirmed(engine: AsyncEngine, out: Path, *, since: datetime | 
             rows.append([rid, code, view.patient_ref_hash or UNKNOWN_PATIENT, "" if view.age is None else view.age,
                          view.sex or "", signal.shape[1], _day(view.acquired_at, view.ingested_at, view.received_at)])  # fmt: skip
             summary.written.append(rid)
-    with open(out / "metadata.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(METADATA_COLUMNS)
-        writer.writerows(rows)
-    with open(out / "code.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Category", "Code", "Description"])
-        writer.writerows(SPH_CODES)
+    write_sph_tables(out, rows, SPH_CODES)
     return summary

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import select
 
 from schemas.overread_event import decode_overread
-from storage import DiagnosisResult, SqlDiagnosisSink, create_engine
+from storage import DiagnosisResult, create_engine
 from storage.identity import PatientIdentityRow
 from tests.stream_processor.export_servers import read_topic
-from tests.webapp.conftest import api_token, bearer, cinc_as_dicom, serve_gateway
+from tests.webapp.conftest import api_token, bearer, cinc_as_dicom, serve_gateway, write_diagnoses
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +56,7 @@ def _store(settings, recording_id: str, statements: list, received: datetime, **
         measurements={"heart_rate_bpm": 38.0 if statements == BLOCK else 55.0, "qrs_ms": 100.0},
     )  # fmt: skip
 
-    async def write() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            await SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret).write_batch([result])
-        finally:
-            await engine.dispose()
-
-    asyncio.run(write())
+    write_diagnoses(settings, result)
 
 
 async def _ciphertexts(url: str) -> list[bytes]:

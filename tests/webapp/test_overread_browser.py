@@ -7,15 +7,14 @@ test_clinic_api), so the test decides which ECG is critical. Screenshots go to t
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage import DiagnosisResult, SqlDiagnosisSink, create_engine
+from storage import DiagnosisResult
 from storage.principals import record_owner
 from storage.tracings import store_tracing
-from tests.webapp.conftest import cinc_recording, login_user, serve_gateway
+from tests.webapp.conftest import cinc_recording, login_user, serve_gateway, write_diagnoses
 from tests.webapp.test_gateway_browser import _screenshot, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -49,16 +48,11 @@ def _diagnosed(settings, recording_id: str) -> None:  # type: ignore[no-untyped-
         measurements={"heart_rate_bpm": 36.0, "qrs_ms": 120.0, "beats": {"N": 6}},
     )  # fmt: skip
 
-    async def write() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            await SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret).write_batch([result])
-            await store_tracing(engine, recording_id, rec.signal, rec.fs, tuple(rec.leads))
-            await record_owner(engine, recording_id, "user:physician")
-        finally:
-            await engine.dispose()
+    async def keep(engine) -> None:  # type: ignore[no-untyped-def]
+        await store_tracing(engine, recording_id, rec.signal, rec.fs, tuple(rec.leads))
+        await record_owner(engine, recording_id, "user:physician")
 
-    asyncio.run(write())
+    write_diagnoses(settings, result, after=keep)
 
 
 def test_a_reader_confirms_then_edits_and_the_worklist_empties(browser, settings, artifacts_dir):
