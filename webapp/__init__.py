@@ -9,8 +9,10 @@ Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``servi
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
 + ``static/`` (the page), ``server`` (uvicorn), ``auth`` (tokens, sessions, SSO headers, scopes,
 CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
-``tracing`` (the 12-lead SVG/PNG), ``report`` (the PDF), ``history`` + ``listing`` (history and
-patient history) and ``comparison`` (serial comparison).
+``tracing`` (the 12-lead SVG/PNG), ``report`` + ``report_text`` (the chart-ready PDF), ``history`` +
+``listing`` (history and patient history), ``comparison`` (serial comparison) and the physician
+overread: ``worklist`` (the worklist), ``overread`` (confirm / edit / reject, the audit trail),
+``overread_input`` (body checks) and ``overread_events`` (the overreads topic).
 """
 
 from webapp.app import create_app
