@@ -197,7 +197,7 @@ def _interpretation_cell(view: DiagnosisView, ctx: ReportContext) -> list[Any]:
     previous = None if ctx.previous is None else {
         "statements": ctx.previous.statements, "measurements": ctx.previous.measurements,
         "taken_at": ctx.previous.acquired_at or ctx.previous.ingested_at or ctx.previous.received_at}  # fmt: skip
-    current = {"statements": view.statements, "measurements": view.measurements}
+    current = {"statements": statements, "measurements": view.measurements}  # what this chart says
     cell.append(_p(comparison_line(previous, current, ctx.zone), "small"))
     return cell
 

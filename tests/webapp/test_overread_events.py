@@ -13,8 +13,8 @@ from ingest.publisher import Publisher
 from schemas.overread_event import decode_overread
 from storage import create_engine, upgrade
 from storage.overreads import add_overread, unpublished_overreads
-from tests.stream_processor.export_servers import read_topic
 from tests.storage.conftest import make_result
+from tests.stream_processor.export_servers import read_topic
 from webapp.overread_events import publish_overreads, republish_pending
 
 pytestmark = pytest.mark.integration
