@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, not_, select
+from sqlalchemy import and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -43,6 +43,15 @@ class WorklistKey:
     measurements: dict[str, Any]
 
 
+def _newer_diagnosis() -> Any:
+    """EXISTS a diagnosis of the same recording newer than ``_D`` (by time, then row): the anti-join
+    keeps each recording's newest diagnosis in one pass over the index on ``recording_id``, where a
+    correlated "newest id" subquery in the join condition would run once per pair of rows."""
+    newer = aliased(Diagnosis, name="n")
+    later = or_(newer.diagnosed_at > _D.diagnosed_at, and_(newer.diagnosed_at == _D.diagnosed_at, newer.id > _D.id))
+    return select(literal(1)).select_from(newer).where(newer.recording_id == _D.recording_id, later).exists()
+
+
 async def unconfirmed_keys(
     engine: AsyncEngine, *, owner: str | None, measurement_keys: Sequence[str]
 ) -> AsyncIterator[WorklistKey]:
@@ -54,9 +63,9 @@ async def unconfirmed_keys(
     statement = (
         select(_R.recording_id, received.label("received_at"), _D.statements, *values)
         .select_from(_R)
-        .join(_D, _D.id == newest_diagnosis_id(_R.recording_id))
+        .join(_D, _D.recording_id == _R.recording_id)
         .outerjoin(_O, _O.recording_id == _R.recording_id)
-        .where(not_(read))
+        .where(not_(read), not_(_newer_diagnosis()))
     )
     if owner is not None:
         statement = statement.where(_O.principal == owner)
