@@ -32,12 +32,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("ecgstream.commands.db", "database maintenance (db upgrade applies migrations)"),
     "token": ("ecgstream.commands.token", "API tokens for devices and integrations: create, list, revoke"),
     "user": ("ecgstream.commands.user", "people who sign in on the gateway page: create, password, disable, list"),
+    "overread": ("ecgstream.commands.overread", "physician-confirmed statements as an SPH-layout labelled data set"),
 }
 
 
 # Interactive one-shot commands print their own results: only warnings and errors are logged unless
 # LOG_LEVEL is set. Services (worker, gateway, up) log at LOG_LEVEL (default INFO).
-QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate", "inspect", "token", "user"})
+QUIET_COMMANDS = frozenset({"demo", "diagnose", "publish", "generate", "inspect", "token", "user", "overread"})
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:

@@ -70,6 +70,9 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | HL7_MLLP_HOST / HL7_MLLP_PORT | (unset: no HL7) / ``2575`` | HL7 v2 receiver; each diagnosis is sent as an ORU^R01 over MLLP and its ACK awaited |
 | HL7_MLLP_TIMEOUT_SECONDS | ``10`` | connect + ACK wait of one MLLP send |
 | HL7_SENDING_FACILITY / HL7_RECEIVING_APPLICATION / HL7_RECEIVING_FACILITY | (empty) | MSH-4, MSH-5, MSH-6 of the ORU^R01 (MSH-3 is ``ECGSTREAM``) |
+| OVERREADS_TOPIC | ``ecg.overreads.v1`` | topic the gateway publishes each physician overread (confirm / edit / reject) to; ``ecgstream export`` consumes it |
+| OVERREAD_REPUBLISH_SECONDS | ``30`` | how often the gateway retries publishing overreads that the broker did not take at the time |
+| SITE_TIMEZONE | ``UTC`` | IANA time zone of the site (``Europe/Berlin``): times on the PDF report are printed in it; checked with ``zoneinfo`` at start-up |
 
 A value that cannot be used (``SESSION_MAX_AGE=8h``, ``TRUSTED_PROXY_CIDRS=10.0.0.0/33``, a
 ``DEADLETTER_KEY`` that is not 32 base64 bytes...) raises ``ConfigError`` naming the variable; the
@@ -84,10 +87,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
-    "Settings", "load_settings", "settings_to_env", "ENV_FIELDS", "DEFAULT_MODEL_PATH", "DEV_HMAC_SECRET",
-    "ConfigError", "parse_cookie_secure", "check_settings",
+    "Settings", "load_settings", "settings_to_env", "parse_site_zone", "ENV_FIELDS", "DEFAULT_MODEL_PATH",
+    "DEV_HMAC_SECRET", "ConfigError", "parse_cookie_secure", "check_settings",
 ]  # fmt: skip
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
@@ -195,6 +199,17 @@ class Settings:
     hl7_sending_facility: str = ""
     hl7_receiving_application: str = ""
     hl7_receiving_facility: str = ""
+    overreads_topic: str = "ecg.overreads.v1"
+    overread_republish_seconds: float = 30.0
+    site_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        parse_site_zone(self.site_timezone)  # a misspelt zone fails at start-up, not on the first report
+
+    @property
+    def site_zone(self) -> ZoneInfo:
+        """``SITE_TIMEZONE`` as a ``ZoneInfo``."""
+        return parse_site_zone(self.site_timezone)
 
     @property
     def embedded_broker(self) -> bool:
@@ -298,6 +313,9 @@ ENV_FIELDS: dict[str, str] = {
     "HL7_SENDING_FACILITY": "hl7_sending_facility",
     "HL7_RECEIVING_APPLICATION": "hl7_receiving_application",
     "HL7_RECEIVING_FACILITY": "hl7_receiving_facility",
+    "OVERREADS_TOPIC": "overreads_topic",
+    "OVERREAD_REPUBLISH_SECONDS": "overread_republish_seconds",
+    "SITE_TIMEZONE": "site_timezone",
 }
 
 # Settings whose empty value means "unset".
@@ -306,6 +324,14 @@ _OPTIONAL_FIELDS = {
     "kafka_ssl_keyfile", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "deadletter_key",
     "fhir_base_url", "fhir_bearer_token", "hl7_mllp_host", "shadow_model_path",
 }  # fmt: skip
+
+
+def parse_site_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ``ValueError`` naming SITE_TIMEZONE when it is not one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"SITE_TIMEZONE {name[:64]!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from exc
 
 
 # Settings whose values are never repeated in an error message.

@@ -151,8 +151,9 @@ def _report(
     subject: dict[str, Any] | None,
     results: list[str],
     confirmed_by: str | None,
+    comment: str | None = None,
 ) -> dict[str, Any]:
-    summary = summarise(diagnosis, confirmed_by=confirmed_by)
+    summary = summarise(diagnosis, confirmed_by=confirmed_by, comment=comment)
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": resource_id(diagnosis, "report"),
@@ -195,12 +196,13 @@ def diagnosis_bundle(
     bundle_type: BundleType = "collection",
     confirmed_by: str | None = None,
     timestamp: datetime | None = None,
+    comment: str | None = None,
 ) -> dict[str, Any]:
     """The FHIR R4 Bundle of one diagnosis (see the module docstring).
 
     ``status`` ``final`` (or ``corrected``/``amended``) is for a physician-confirmed diagnosis and
-    names the physician in ``confirmed_by``; ``timestamp`` (default ``diagnosed_at``) is the
-    Bundle's. ``bundle_type`` ``transaction`` makes every entry a ``PUT`` of its stable id, for
+    names the physician in ``confirmed_by``; ``comment`` is the physician's free text (part of the
+    conclusion); ``timestamp`` (default ``diagnosed_at``) is the Bundle's. ``bundle_type`` ``transaction`` makes every entry a ``PUT`` of its stable id, for
     POSTing to a FHIR server's base URL.
     """
     if status not in REPORT_STATUSES:
@@ -216,7 +218,7 @@ def diagnosis_bundle(
     waveform_ref = None if waveform_resource is None else f"urn:uuid:{waveform_resource['id']}"
     observations = _measurements(diagnosis, status, subject, waveform_ref)
     results = [f"urn:uuid:{o['id']}" for o in observations] + ([waveform_ref] if waveform_ref else [])
-    report = _report(diagnosis, status, subject, results, confirmed_by)
+    report = _report(diagnosis, status, subject, results, confirmed_by, comment)
     resources = [report, *observations, *([waveform_resource] if waveform_resource else [])]
     return {
         "resourceType": "Bundle",

@@ -89,13 +89,15 @@ def text_lines(sentences: tuple[str, ...] | list[str]) -> list[str]:
     return lines
 
 
-def message_control_id(diagnosis: DiagnosisEvent, result_status: str) -> str:
-    """MSH-10: 20 hex characters fixed by recording, model version and status.
+def message_control_id(diagnosis: DiagnosisEvent, result_status: str, revision: int | None = None) -> str:
+    """MSH-10: 20 hex characters fixed by recording, model version, status and (for overreads) the
+    overread version ``revision``.
 
     A redelivered event or a retried send carries the same id, so a receiver can drop the duplicate;
-    the confirmed (F/C) version of the same diagnosis has another.
+    the confirmed (F/C) version of the same diagnosis has another, and each later correction another.
     """
-    material = f"{diagnosis.recording_id}\x1f{diagnosis.model_version}\x1f{result_status}".encode()
+    suffix = "" if revision is None else f"\x1f{revision}"
+    material = f"{diagnosis.recording_id}\x1f{diagnosis.model_version}\x1f{result_status}{suffix}".encode()
     return hashlib.sha256(material).hexdigest()[:20]
 
 
@@ -132,17 +134,20 @@ def oru_r01(
     receiving_application: str = "",
     receiving_facility: str = "",
     message_time: datetime | None = None,
+    comment: str | None = None,
+    revision: int | None = None,
 ) -> str:
     """The ORU^R01 of one diagnosis as ER7 text (segments separated by ``\\r``).
 
     ``result_status`` F (final) or C (corrected) is for a confirmed diagnosis and needs
-    ``confirmed_by``; ``message_time`` (MSH-7) defaults to now.
+    ``confirmed_by``; ``comment`` is the physician's free text (a sentence of the impression);
+    ``revision`` the overread version (part of MSH-10); ``message_time`` (MSH-7) defaults to now.
     """
     if result_status not in RESULT_STATUSES:
         raise ValueError(f"result status {result_status!r} is not one of {sorted(RESULT_STATUSES)}")
     if (result_status != "P") != bool(confirmed_by):
         raise ValueError("F and C results name the physician who confirmed them (confirmed_by); P results none")
-    summary = summarise(diagnosis, confirmed_by=confirmed_by)
+    summary = summarise(diagnosis, confirmed_by=confirmed_by, comment=comment)
     message = Message("ORU_R01", version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT)
     msh = message.msh
     msh.msh_3 = SENDING_APPLICATION
@@ -154,7 +159,7 @@ def oru_r01(
         msh.msh_6 = hl7_escape(receiving_facility)
     msh.msh_7 = hl7_timestamp(message_time or datetime.now(UTC))
     msh.msh_9 = "ORU^R01^ORU_R01"
-    msh.msh_10 = message_control_id(diagnosis, result_status)
+    msh.msh_10 = message_control_id(diagnosis, result_status, revision)
     msh.msh_11 = "P"
     msh.msh_18 = "UNICODE UTF-8"
 

@@ -60,8 +60,9 @@ def _coded(diagnosis: DiagnosisEvent) -> tuple[CodedStatement, ...]:
     return tuple(coded)
 
 
-def summarise(diagnosis: DiagnosisEvent, *, confirmed_by: str | None = None) -> Summary:
-    """Headline, coded statements, critical findings and the conclusion text of one diagnosis."""
+def summarise(diagnosis: DiagnosisEvent, *, confirmed_by: str | None = None, comment: str | None = None) -> Summary:
+    """Headline, coded statements, critical findings and the conclusion text of one diagnosis;
+    ``comment``: the confirming physician's free text, a sentence of its own."""
     statements: list[dict[str, Any]] = [asdict(s) for s in diagnosis.statements]
     quality = None if diagnosis.quality is None else diagnosis.quality.as_record()
     measurements = None if diagnosis.measurements is None else diagnosis.measurements.as_record()
@@ -75,6 +76,8 @@ def summarise(diagnosis: DiagnosisEvent, *, confirmed_by: str | None = None) -> 
         parts.append("Statements: " + "; ".join(s.text for s in coded) + ".")
     if critical:
         parts.append("Critical: " + "; ".join(f"{c.title} ({c.evidence})" for c in critical) + ".")
+    if comment:
+        parts.append(f"Comment: {' '.join(comment.split())}")
     if confirmed_by:
         parts.append(f"Confirmed by {confirmed_by}.")
     else:

@@ -116,6 +116,15 @@ class Publisher:
         """Validate, encode and publish one recording; returns (partition, offset) once acknowledged."""
         return await (await self.send(rec))
 
+    async def publish_event(self, topic: str, event: EncodedEvent) -> tuple[int, int]:
+        """Publish an already encoded event (e.g. an overread) to ``topic`` on the same connection;
+        returns (partition, offset) once the broker acknowledged it. aiokafka errors pass through."""
+        if self._producer is None:
+            raise RuntimeError("Publisher is not started: use `async with Publisher(...)`")
+        future = await self._producer.send(topic, value=event.value, key=event.key, headers=event.headers)
+        metadata = await future
+        return metadata.partition, metadata.offset
+
     async def send(self, rec: Recording) -> Awaitable[tuple[int, int]]:
         """Validate, encode and enqueue one recording without waiting for the broker.
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CRITICAL_RULES", "CriticalFinding", "critical_findings"]
+__all__ = ["CRITICAL_RULES", "MEASUREMENT_KEYS", "CriticalFinding", "critical_findings"]
 
 HR_LOW_BPM = 40.0
 HR_HIGH_BPM = 150.0
@@ -40,6 +40,8 @@ LONG_QT, WIDE_QRS_MS = 148, 120.0
 AF, RVR, COMPLETE_BLOCK = 50, 346, 88
 ST_DEVIATION, ELEVATION = (145, 146), 363
 MI, ACUTE = (160, 161, 165, 166), 330
+# the measurements the rules read: a caller may fetch only these (the overread worklist does)
+MEASUREMENT_KEYS = ("heart_rate_bpm", "rate_confirmed", "qtc_fridericia_ms", "qtc_bazett_ms", "qrs_ms")
 
 CRITICAL_RULES: dict[str, str] = {
     "af_rapid_ventricular_response": "statement 50 (atrial fibrillation, measured rhythm) with modifier 346 (rapid ventricular response)",
@@ -88,7 +90,8 @@ def _definite(statement: Mapping[str, Any]) -> bool:
 
 
 def _measured(statement: Mapping[str, Any]) -> bool:
-    return statement.get("provenance", "model") in ("measurement", "both")
+    """Decided or confirmed by measurements, or by a physician who read the tracing (an overread)."""
+    return statement.get("provenance", "model") in ("measurement", "both", "physician")
 
 
 def _qualified(

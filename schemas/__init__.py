@@ -16,6 +16,7 @@ from schemas.errors import (
     UnknownSchemaVersion,
     UnsupportedFormat,
 )
+from schemas.overread_event import OverreadEvent, OverreadStatement, decode_overread, encode_overread
 from schemas.recording import STANDARD_LEADS, Recording, new_recording_id
 from schemas.recording_event import decode_recording, encode_recording, recording_ingested_at, recording_key
 from schemas.validation import validate_recording
@@ -42,6 +43,10 @@ __all__ = [
     "EventQuality",
     "LeadMeasurement",
     "LeadQualityRecord",
+    "OverreadEvent",
+    "OverreadStatement",
+    "encode_overread",
+    "decode_overread",
     "DeadLetter",
     "encode_dead_letter",
     "decode_dead_letter",

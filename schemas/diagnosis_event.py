@@ -28,7 +28,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-Provenance = Literal["measurement", "model", "both"]
+Provenance = Literal["measurement", "model", "both", "physician"]  # physician: a confirmed overread (exports)
 Certainty = Literal["definite", "possible"]
 
 

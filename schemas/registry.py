@@ -28,6 +28,7 @@ EVENT_TYPES: dict[str, str] = {
     "org.ecgstream.recording": "recording",
     "org.ecgstream.diagnosis": "diagnosis",
     "org.ecgstream.deadletter": "deadletter",
+    "org.ecgstream.overread": "overread",
 }
 
 # The version each producer writes today. Readers know every version in ``avro/``.
@@ -35,6 +36,7 @@ CURRENT_WRITE_VERSION: dict[str, int] = {
     "org.ecgstream.recording": 1,
     "org.ecgstream.diagnosis": 3,
     "org.ecgstream.deadletter": 1,
+    "org.ecgstream.overread": 1,
 }
 
 

@@ -3,12 +3,16 @@
 Nothing here connects at import time; services call ``create_engine(settings.effective_database_url)``
 at start-up and ``ecgstream db upgrade`` applies the migrations. The migration functions (and
 Alembic with them) are imported on first use only. Access control (tokens, users, sessions,
-recording owners) lives in ``storage.auth_models`` and ``storage.principals``.
+recording owners) lives in ``storage.auth_models`` and ``storage.principals``; physician overreads
+in ``storage.overreads`` (the worklist reads in ``storage.worklist``); the encrypted patient identity
+of uploads in ``storage.identity``.
 """
 
 from typing import Any
 
 from storage import auth_models as _auth_models  # noqa: F401 - registers the access-control tables
+from storage import identity as _identity  # noqa: F401 - registers the encrypted patient identities table
+from storage import overreads as _overreads  # noqa: F401 - registers the overread audit trail tables
 from storage import shadow as _shadow  # noqa: F401 - registers the shadow model's table
 from storage import tracings as _tracings  # noqa: F401 - registers the gateway's tracings table
 from storage.engine import create_engine

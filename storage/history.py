@@ -45,7 +45,7 @@ from storage.queries import DiagnosisView, diagnosis_view_select, to_diagnosis_v
 
 __all__ = [
     "HISTORY_STATUSES", "MAX_PAGE_SIZE", "MAX_PAGE", "HistoryFilter", "HistoryRow", "HistoryPage",
-    "history_statement", "list_history", "previous_diagnosis",
+    "history_statement", "list_history", "previous_diagnosis", "newest_diagnosis_id",
 ]  # fmt: skip
 
 HISTORY_STATUSES = ("pending", "normal", "abnormal", "unreadable", "no_statement")
@@ -135,7 +135,8 @@ def _status_condition(dialect: str, status: str) -> ColumnElement[bool]:
     raise ValueError(f"unknown status {status!r}; one of {', '.join(HISTORY_STATUSES)}")
 
 
-def _newest_diagnosis_id(recording_id: Any) -> Any:
+def newest_diagnosis_id(recording_id: Any) -> Any:
+    """Scalar subquery: the id of the newest diagnosis of ``recording_id`` (latest time, then row)."""
     newest = aliased(Diagnosis)
     return (
         select(newest.id)
@@ -175,7 +176,7 @@ def _uploaded(flt: HistoryFilter, dialect: str) -> Select[Any]:
         select(*_columns(_O.created_at, _O.recording_id))
         .select_from(_O)
         .outerjoin(_R, _R.recording_id == _O.recording_id)
-        .outerjoin(_D, _D.id == _newest_diagnosis_id(_O.recording_id))
+        .outerjoin(_D, _D.id == newest_diagnosis_id(_O.recording_id))
     )
     if flt.owner is not None:
         query = query.where(_O.principal == flt.owner)
@@ -188,7 +189,7 @@ def _streamed(flt: HistoryFilter, dialect: str) -> Select[Any]:
     query = (
         select(*_columns(_R.created_at, _R.recording_id))
         .select_from(_R)
-        .join(_D, _D.id == _newest_diagnosis_id(_R.recording_id))
+        .join(_D, _D.id == newest_diagnosis_id(_R.recording_id))
         .where(not_(owned))
     )
     return _filtered(query, _R.created_at, flt, dialect)

@@ -16,6 +16,7 @@ def topic_layout(settings: Settings) -> dict[str, int]:
         settings.diagnoses_topic: settings.topic_partitions,
         settings.deadletter_topic: 1,
         settings.fhir_topic: settings.topic_partitions,  # ecgstream export's Bundles, keyed by recording id
+        settings.overreads_topic: settings.topic_partitions,  # the gateway's physician overreads, by recording id
     }
 
 

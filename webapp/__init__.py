@@ -9,9 +9,11 @@ Modules: ``app`` (factory, lifespan, error handlers), ``routes`` (HTTP), ``servi
 recording -> topic), ``fields`` (form checks), ``results`` (diagnosis JSON), ``page`` + ``templates/``
 + ``static/`` (the page), ``server`` (uvicorn, as every gateway runs it), ``deadlines`` (header and
 body deadlines), ``admission`` (bounded sign-ins and renders), ``auth`` (tokens, sessions, SSO
-headers, scopes, CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and report routes),
-``tracing`` (the 12-lead SVG/PNG), ``report`` (the PDF), ``history`` + ``listing`` (history and
-patient history) and ``comparison`` (serial comparison).
+headers, scopes, CSRF), ``login`` (sign in and out) and the clinician's view: ``clinic`` (tracing and
+report routes), ``tracing`` (the 12-lead SVG/PNG), ``report`` + ``report_text`` (the chart-ready PDF),
+``history`` + ``listing`` (history and patient history), ``comparison`` (serial comparison) and the
+physician overread: ``worklist`` (the worklist), ``overread`` (confirm / edit / reject, the audit
+trail), ``overread_input`` (body checks) and ``overread_events`` (the overreads topic).
 """
 
 from webapp.app import create_app

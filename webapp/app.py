@@ -6,6 +6,8 @@ logged here, server-side, and the client gets a generic 500 without a stack trac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,15 +28,18 @@ from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
 from webapp.admission import Admission
 from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
-from webapp.clinic import clinic_router, keep_tracing
+from webapp.clinic import clinic_router, keep_identity, keep_tracing
 from webapp.comparison import comparison_router
 from webapp.deadlines import BodyDeadline
 from webapp.errors import GatewayError, error_body, status_for
 from webapp.history import history_router
 from webapp.login import router as login_router
+from webapp.overread import overread_router
+from webapp.overread_events import republish_forever
 from webapp.routes import router
 from webapp.service import GATEWAY_SOURCE, UploadService
 from webapp.state import GatewayState, default_max_upload_bytes
+from webapp.worklist import worklist_router
 
 __all__ = ["create_app"]
 
@@ -129,7 +134,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(
             bootstrap,
-            {settings.recordings_topic: settings.topic_partitions},
+            {settings.recordings_topic: settings.topic_partitions, settings.overreads_topic: settings.topic_partitions},
             max_message_bytes=settings.max_recording_bytes + REQUEST_HEADROOM_BYTES,
             client_options=kafka_options,
         )
@@ -153,6 +158,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
                 SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds,
                               settings.parse_concurrency, settings.parse_timeout_seconds),
                 keep_tracing=partial(keep_tracing, engine),
+                keep_identity=partial(keep_identity, engine, settings.patient_hmac_secret),
             ),
             engine,
             upload_limit,
@@ -160,9 +166,15 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
         logger.info(
             "gateway ready", extra={"topic": settings.recordings_topic, "max_upload_bytes": upload_limit}
         )
+        republisher = asyncio.create_task(
+            republish_forever(engine, publisher, settings.overreads_topic, settings.overread_republish_seconds)
+        )
         try:
             yield
         finally:
+            republisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await republisher
             await publisher.stop()
             await engine.dispose()
 
@@ -191,6 +203,8 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
     app.include_router(clinic_router)
     app.include_router(history_router)
     app.include_router(comparison_router)
+    app.include_router(overread_router)
+    app.include_router(worklist_router)
     app.include_router(login_router)
     static = files("webapp").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

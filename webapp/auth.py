@@ -10,7 +10,8 @@ A request is authenticated by the first of these that it carries:
    TCP peer is inside ``TRUSTED_PROXY_CIDRS``; from anywhere else it is ignored and logged.
 
 Scopes: ``recordings:write`` (upload), ``recordings:read`` (read what this principal uploaded),
-``results:read:all`` (read every recording), ``admin`` (everything). Browser-borne credentials
+``results:read:all`` (read every recording), ``results:confirm`` (a physician: the overread worklist,
+confirm / edit / reject the recordings it may read), ``admin`` (everything). Browser-borne credentials
 (cookie, SSO) must also send the page's CSRF token with every POST; bearer tokens need not, as a
 browser never attaches them by itself.
 """
@@ -35,7 +36,7 @@ from storage.principals import authenticate_token, recording_owner, session_user
 from webapp.errors import GatewayError, error_body
 
 __all__ = [
-    "SCOPES", "RECORDINGS_WRITE", "RECORDINGS_READ", "RESULTS_READ_ALL", "ADMIN", "SESSION_COOKIE",
+    "SCOPES", "RECORDINGS_WRITE", "RECORDINGS_READ", "RESULTS_READ_ALL", "RESULTS_CONFIRM", "ADMIN", "SESSION_COOKIE",
     "Principal", "AuthConfig", "AuthError", "authenticate", "require_scope", "check_csrf", "csrf_token",
     "authorize_read", "visible_owner", "auth_error_response", "auth_config", "database_unavailable_response",
 ]  # fmt: skip
@@ -45,8 +46,9 @@ logger = logging.getLogger(__name__)
 RECORDINGS_WRITE = "recordings:write"
 RECORDINGS_READ = "recordings:read"
 RESULTS_READ_ALL = "results:read:all"
+RESULTS_CONFIRM = "results:confirm"
 ADMIN = "admin"
-SCOPES = (RECORDINGS_WRITE, RECORDINGS_READ, RESULTS_READ_ALL, ADMIN)
+SCOPES = (RECORDINGS_WRITE, RECORDINGS_READ, RESULTS_READ_ALL, RESULTS_CONFIRM, ADMIN)
 SESSION_COOKIE = "ecgstream_session"
 _SSO_NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 
@@ -70,6 +72,11 @@ class Principal:
     @property
     def reads_all(self) -> bool:
         return self.allows(RESULTS_READ_ALL)
+
+    @property
+    def confirms(self) -> bool:
+        """May overread (confirm, edit, reject) results: ``results:confirm``."""
+        return self.allows(RESULTS_CONFIRM)
 
     @property
     def browser_borne(self) -> bool:

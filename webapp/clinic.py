@@ -1,4 +1,4 @@
-"""The clinician's views of one recording: the tracing (SVG) and the PDF report.
+"""The clinician's views of one recording: the tracing (SVG) and the PDF report fit for a chart.
 
 Both are authorised exactly like the result (``GET /api/recordings/{id}``): the uploader, or a
 principal with results:read:all; everyone else gets the same 404 as for an unknown id. The
@@ -7,11 +7,16 @@ reached the worker by another path has no tracing here (404 ``no_tracing``).
 
 Beat marks are the worker's own measurement (``measurements.measure``) re-run on the kept
 samples, and only where the stored diagnosis has measurements; the stored diagnosis keeps beat
-counts, not positions. matplotlib is not documented thread-safe, so renders run one at a time in
-their own thread (``_RENDERER``), apart from the thread pool that reads uploads. At most
-RENDER_MAX_PENDING renders wait or run at once, and RENDER_MAX_PER_PRINCIPAL of one credential
+counts, not positions. Both show the samples through the display filter (``tracing.display_band``,
+0.5-150 Hz), printed beside speed and gain. matplotlib is not documented thread-safe, so renders run
+one at a time in their own thread (``_RENDERER``), apart from the thread pool that reads uploads. At
+most RENDER_MAX_PENDING renders wait or run at once, and RENDER_MAX_PER_PRINCIPAL of one credential
 (``webapp.admission``): beyond that 503 / 429 with ``Retry-After`` at once, so a burst of report
 downloads cannot queue without end or starve other people's uploads.
+
+The report also carries the patient's name and identifier as entered at upload (decrypted here from
+``storage.identity``, never logged, never in a URL or a JSON answer), times in ``SITE_TIMEZONE``, the
+physician's overreads and the patient's previous ECG the caller may read.
 """
 
 from __future__ import annotations
@@ -26,15 +31,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from schemas.recording import Recording
-from storage import DatabaseUnavailable, DiagnosisView, get_diagnosis
+from storage import DatabaseUnavailable, DiagnosisView, StorageError, get_diagnosis
+from storage.history import previous_diagnosis
+from storage.identity import IdentityUnreadable, StoredIdentity, load_identity, store_identity
+from storage.overreads import overread_trail
 from storage.tracings import StoredTracing, load_tracing, store_tracing
-from webapp.auth import RECORDINGS_READ, RESULTS_READ_ALL, Principal, authorize_read, require_scope
+from webapp.auth import (
+    RECORDINGS_READ,
+    RESULTS_READ_ALL,
+    Principal,
+    authorize_read,
+    require_scope,
+    visible_owner,
+)
 from webapp.errors import GatewayError
-from webapp.report import build_report
+from webapp.report import ReportContext, build_report
 from webapp.routes import RECORDING_ID
-from webapp.tracing import BeatMarks, render_tracing_png, render_tracing_svg
+from webapp.tracing import BeatMarks, display_band, render_tracing_png, render_tracing_svg, tracing_layout
 
-__all__ = ["clinic_router", "keep_tracing", "tracing_inputs"]
+__all__ = ["clinic_router", "keep_tracing", "keep_identity", "tracing_inputs"]
 
 logger = logging.getLogger(__name__)
 clinic_router = APIRouter()
@@ -45,6 +60,15 @@ _T = TypeVar("_T")
 
 async def _rendered(render: Callable[..., _T], *args: Any) -> _T:
     return await asyncio.get_running_loop().run_in_executor(_RENDERER, render, *args)
+
+
+async def keep_identity(engine: Any, secret: str, recording_id: str, identity: StoredIdentity) -> None:
+    """Keep the patient identifier and name entered at upload, encrypted (``storage.identity``), for
+    the report; a failure loses only the names on the report (it then says so), never the upload."""
+    try:
+        await store_identity(engine, recording_id, identity, secret)
+    except (DatabaseUnavailable, StorageError) as exc:
+        logger.warning("patient identity not kept", extra={"recording_id": recording_id, "error": type(exc).__name__})
 
 
 async def keep_tracing(engine: Any, rec: Recording) -> None:
@@ -89,13 +113,39 @@ async def _load(request: Request, principal: Principal, recording_id: str) -> tu
 
 def _svg(tracing: StoredTracing, view: DiagnosisView | None) -> bytes:
     options = tracing_inputs(tracing, view)
-    return render_tracing_svg(tracing.signal, tracing.fs, tracing.leads, **options)
+    shown, band = display_band(tracing.signal, tracing.fs)
+    return render_tracing_svg(shown, tracing.fs, tracing.leads, filter_label=band, **options)
 
 
-def _pdf(tracing: StoredTracing, view: DiagnosisView) -> bytes:
+def _pdf(tracing: StoredTracing, view: DiagnosisView, context: ReportContext) -> bytes:
     options = tracing_inputs(tracing, view)
-    png = render_tracing_png(tracing.signal, tracing.fs, tracing.leads, dpi=200, **options)
-    return build_report(view, png)
+    shown, band = display_band(tracing.signal, tracing.fs)
+    gain = tracing_layout(shown, tracing.fs, tracing.leads).gain_mm_per_mv
+    png = render_tracing_png(shown, tracing.fs, tracing.leads, dpi=200, filter_label=band, **options)
+    return build_report(
+        view, png, context=ReportContext(**{**context.__dict__, "gain_mm_per_mv": gain, "filter_label": band})
+    )
+
+
+async def _report_context(request: Request, principal: Principal, recording_id: str) -> ReportContext:
+    """The site's zone, the patient as entered, the overread trail and the previous ECG."""
+    state = request.app.state.gateway
+    identity, note = None, None
+    try:
+        identity = await load_identity(state.engine, recording_id, state.settings.patient_hmac_secret)
+    except IdentityUnreadable:
+        logger.warning("patient identity unreadable (PATIENT_HMAC_SECRET changed?)", extra={"recording_id": recording_id})
+        note = "not available (stored under another key)"
+    trail = await overread_trail(state.engine, recording_id)
+    previous = await previous_diagnosis(state.engine, recording_id, owner=visible_owner(principal))
+    return ReportContext(
+        zone=state.settings.site_zone,
+        patient_name=None if identity is None else identity.patient_name,
+        patient_ref=None if identity is None else identity.patient_ref,
+        identity_note=note,
+        overreads=tuple(trail),
+        previous=previous,
+    )
 
 
 @clinic_router.get("/api/recordings/{recording_id}/tracing.svg")
@@ -118,6 +168,10 @@ async def read_report(
         tracing, view = await _load(request, principal, recording_id)
         if view is None:
             raise GatewayError(409, "pending", "the recording has not been diagnosed yet")
-        pdf = await _rendered(_pdf, tracing, view)
+        try:
+            context = await _report_context(request, principal, recording_id)
+        except DatabaseUnavailable as exc:
+            raise GatewayError(503, "database_unavailable", "the results database is unavailable") from exc
+        pdf = await _rendered(_pdf, tracing, view, context)
     headers = {**_PRIVATE, "Content-Disposition": f'attachment; filename="ecg-report-{recording_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

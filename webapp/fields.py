@@ -1,7 +1,9 @@
 """The form fields that travel with an upload: parsed and range-checked, never logged.
 
 Ranges are deliberately wide (they catch typos and unit mix-ups such as metres for centimetres,
-not unusual patients): age 0-120 years, height 30-250 cm, weight 1-350 kg, sex M or F.
+not unusual patients): age 0-120 years, height 30-250 cm, weight 1-350 kg, sex M or F. The optional
+patient reference and name (at most 128 characters each) are never logged; the reference is hashed,
+and both are kept only encrypted for the chart report (``storage.identity``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class UploadFields:
     weight_kg: float
     patient_ref: str | None = None  # clear text: hashed by storage, never logged
     device_id: str | None = None
+    patient_name: str | None = None  # clear text: kept only encrypted, for the chart report (storage.identity)
 
     def __repr__(self) -> str:  # keep demographics and the patient reference out of any log line
         return "UploadFields(<redacted>)"
@@ -83,4 +86,5 @@ def parse_fields(form: Mapping[str, object]) -> UploadFields:
         weight_kg=weight,
         patient_ref=_optional(form, "patient_ref", "patient reference"),
         device_id=device_id,
+        patient_name=_optional(form, "patient_name", "patient name"),
     )

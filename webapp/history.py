@@ -10,7 +10,6 @@ logged nor answered.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from typing import Any
@@ -30,7 +29,7 @@ from webapp.auth import (
     require_scope,
     visible_owner,
 )
-from webapp.body import read_small_body
+from webapp.body import read_json_object
 from webapp.errors import FieldError, GatewayError
 from webapp.listing import ListRequest, page_json, parse_list_request
 from webapp.page import render_history
@@ -50,7 +49,8 @@ async def history_page(request: Request) -> Response:
     principal = await authenticate(request)
     if principal is None:
         return RedirectResponse("/login", status_code=303)
-    page = render_history(csrf_token=csrf_token(request.app.state.auth, principal), user=principal.name)
+    page = render_history(csrf_token=csrf_token(request.app.state.auth, principal), user=principal.name,
+                          can_confirm=principal.confirms)
     return HTMLResponse(page, headers=_PRIVATE)
 
 
@@ -75,33 +75,11 @@ async def list_recordings(request: Request, principal: Principal = Depends(_READ
     return JSONResponse(page_json(await _page(request, listing, flt)), headers=_PRIVATE)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise GatewayError(415, "not_json", "send the patient reference as a JSON object (application/json)")
-    too_large = GatewayError(413, "body_too_large", f"the request body is larger than {MAX_PATIENT_BODY_BYTES} bytes")
-    body = await read_small_body(request, MAX_PATIENT_BODY_BYTES, too_large)
-    try:
-        parsed = json.loads(body)
-    except RecursionError:
-        raise GatewayError(422, "invalid_json", "the request body nests too deeply; send a flat JSON object") from None
-    except (ValueError, UnicodeDecodeError):
-        raise GatewayError(400, "invalid_json", "the request body is not valid JSON") from None
-    if not isinstance(parsed, dict):
-        raise GatewayError(400, "invalid_json", "the request body must be a JSON object")
-    if any(isinstance(value, dict | list) for value in parsed.values()):
-        raise GatewayError(422, "invalid_json", "the request body nests too deeply; send a flat JSON object")
-    try:  # "\ud800" is valid JSON but no text: it could be neither hashed nor quoted back in an error
-        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise GatewayError(422, "invalid_text", "the request body holds a lone surrogate (\\ud800-\\udfff), which is no text") from None
-    return parsed
-
-
 @history_router.post("/api/patients/history")
 async def patient_history(request: Request, principal: Principal = Depends(_READ)) -> JSONResponse:
     """JSON ``{"patient_ref": ..., [filters, page, page_size]}`` -> that patient's recordings (diagnosed
     ones: only the worker stores the hash), newest first; the reference is only ever hashed."""
-    body = await _json_body(request)
+    body = await read_json_object(request, MAX_PATIENT_BODY_BYTES, "the patient reference", flat=True)
     check_csrf(request, principal, body.pop("csrf_token", None))
     reference = body.pop("patient_ref", None)
     if not isinstance(reference, str) or not reference.strip():

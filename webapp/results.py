@@ -7,8 +7,9 @@ from typing import Any
 from interpretation.critical import critical_findings
 from interpretation.verdict import headline_verdict
 from storage import DiagnosisView
+from storage.overreads import OverreadRecord
 
-__all__ = ["diagnosis_json", "pending_json"]
+__all__ = ["diagnosis_json", "pending_json", "overread_json", "overread_state_json"]
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -31,11 +32,41 @@ def _statement_json(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
+def overread_json(record: OverreadRecord) -> dict[str, Any]:
+    """One version of the audit trail."""
+    return {
+        "version": record.version,
+        "action": record.action,
+        "by": record.reader_name,
+        "at": record.at.isoformat(),
+        "statements": [
+            {"code": int(s["code"]), "name": str(s.get("description") or ""), "modifies": s.get("modifies"),
+             "source": str(s.get("source") or "physician")}
+            for s in record.statements
+        ],  # fmt: skip
+        "free_text": record.free_text,
+        "reason": record.reason,
+        "model_version": record.model_version,
+        "amends_version": record.amends_version,
+    }
+
+
+def overread_state_json(recording_id: str, latest: OverreadRecord | None) -> dict[str, Any]:
+    """The result's ``overread``: ``unconfirmed`` (version 0), else ``confirmed`` or ``rejected`` with
+    who, when, the confirmed statements and the free text."""
+    trail_url = f"/api/recordings/{recording_id}/overreads"
+    if latest is None:
+        return {"status": "unconfirmed", "version": 0, "by": None, "at": None, "statements": [], "trail_url": trail_url}
+    status = "rejected" if latest.action == "reject" else "confirmed"
+    return {"status": status, **overread_json(latest), "trail_url": trail_url}
+
+
+def diagnosis_json(view: DiagnosisView, overread: OverreadRecord | None = None) -> dict[str, Any]:
     """The headline ``verdict`` and ``critical_findings`` (interpretation.verdict / .critical), the
     tracing and report URLs, statements (AHA code, name, probability, provenance, evidence, modified statement, certainty; in the
     worker's order), measurements, signal quality, readability, model version and timings. An unreadable recording has ``readable: false``, its
-    ``unreadable_reasons`` and no statements."""
+    ``unreadable_reasons`` and no statements. ``overread``: the physician's latest overread
+    (``overread_state_json``: unconfirmed, confirmed or rejected, by whom, when, which statements)."""
     statements = [_statement_json(item) for item in view.statements]  # the worker's order
     verdict = headline_verdict(
         view.statements, readable=view.readable, unreadable_reasons=view.unreadable_reasons or (), quality=view.quality
@@ -48,6 +79,7 @@ def diagnosis_json(view: DiagnosisView) -> dict[str, Any]:
         "critical_findings": [f.as_json() for f in critical_findings(view.statements, view.measurements)],
         "tracing_url": f"/api/recordings/{view.recording_id}/tracing.svg",
         "report_url": f"/api/recordings/{view.recording_id}/report.pdf",
+        "overread": overread_state_json(view.recording_id, overread),
         "model_version": view.model_version,
         "readable": view.readable,
         "unreadable_reasons": list(view.unreadable_reasons or []),

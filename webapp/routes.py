@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
 from storage import DatabaseUnavailable, get_diagnosis
+from storage.overreads import latest_overread
 from storage.principals import record_owner
 from webapp.auth import (
     RECORDINGS_READ,
@@ -80,7 +81,8 @@ async def index(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     token = csrf_token(request.app.state.auth, principal)
     return HTMLResponse(
-        render_index(_state(request).max_upload_bytes, csrf_token=token, user=principal.name),
+        render_index(_state(request).max_upload_bytes, csrf_token=token, user=principal.name,
+                     can_confirm=principal.confirms),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -156,6 +158,7 @@ async def read_recording_result(
     try:
         owner = await authorize_read(request, principal, recording_id)
         view = await get_diagnosis(_state(request).engine, recording_id)
+        overread = None if view is None else await latest_overread(_state(request).engine, recording_id)
     except DatabaseUnavailable as exc:
         logger.warning("results database unavailable", extra={"error": type(exc).__name__})
         raise GatewayError(
@@ -165,4 +168,4 @@ async def read_recording_result(
         if owner is None:  # neither uploaded here nor diagnosed
             raise GatewayError(404, "unknown_recording", "no such recording")
         return JSONResponse(pending_json(recording_id), headers={"Cache-Control": "no-store"})
-    return JSONResponse(diagnosis_json(view), headers={"Cache-Control": "no-store"})
+    return JSONResponse(diagnosis_json(view, overread), headers={"Cache-Control": "no-store"})

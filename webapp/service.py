@@ -30,6 +30,7 @@ from ingest.sandbox import ParsersBusy, SandboxLimits, read_isolated
 from schemas.errors import InvalidRecording
 from schemas.recording import Recording, new_recording_id
 from schemas.validation import validate_recording
+from storage.identity import StoredIdentity
 from webapp.errors import Busy, GatewayError
 from webapp.fields import UploadFields
 
@@ -137,9 +138,11 @@ class UploadService:
         max_recording_bytes: int,
         sandbox: SandboxLimits | None = None,
         keep_tracing: Callable[[Recording], Awaitable[None]] | None = None,
+        keep_identity: Callable[[str, StoredIdentity], Awaitable[None]] | None = None,
     ) -> None:
         self.publisher = publisher
         self.keep_tracing = keep_tracing  # e.g. webapp.clinic.keep_tracing: samples for the viewer
+        self.keep_identity = keep_identity  # e.g. webapp.clinic.keep_identity: encrypted, for the chart report
         self.max_recording_bytes = max_recording_bytes
         self._read = partial(
             read_isolated,
@@ -163,6 +166,8 @@ class UploadService:
             raise
         if self.keep_tracing is not None:
             await self.keep_tracing(rec)  # before publishing, so the tracing is there when the result is
+        if self.keep_identity is not None:
+            await self.keep_identity(rec.recording_id, StoredIdentity(rec.patient_ref, fields.patient_name))
         try:
             partition, offset = await self.publisher.publish(rec)
         except KafkaError as exc:

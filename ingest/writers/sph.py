@@ -11,7 +11,7 @@ import numpy as np
 
 from schemas.recording import Recording
 
-__all__ = ["write_sph_record", "write_sph_folder", "METADATA_COLUMNS"]
+__all__ = ["write_sph_record", "write_sph_folder", "write_sph_tables", "METADATA_COLUMNS"]
 
 METADATA_COLUMNS = ("ECG_ID", "AHA_Code", "Patient_ID", "Age", "Sex", "N", "Date")
 
@@ -41,6 +41,15 @@ def write_sph_folder(
         when = recording.acquired_at.date().isoformat() if recording.acquired_at else ""
         rows.append([ecg_id, aha_code, recording.patient_ref or f"P{index:05d}", recording.age or "",
                      recording.sex or "", recording.n_samples, when])  # fmt: skip
+    write_sph_tables(folder, rows, codes)
+    return folder
+
+
+def write_sph_tables(
+    folder: str | Path, rows: Iterable[Sequence[object]], codes: Iterable[Sequence[object]]
+) -> None:
+    """``metadata.csv`` (``METADATA_COLUMNS``, one row per record) and ``code.csv`` of an SPH folder."""
+    folder = Path(folder)
     with open(folder / "metadata.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(METADATA_COLUMNS)
@@ -49,4 +58,3 @@ def write_sph_folder(
         writer = csv.writer(handle)
         writer.writerow(["Category", "Code", "Description"])
         writer.writerows(codes)
-    return folder

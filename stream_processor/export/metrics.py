@@ -17,6 +17,7 @@ class ExportMetrics:
     hl7_deliveries: Counter
     retries: Counter
     skipped: Counter
+    confirmed_exports: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> ExportMetrics:
@@ -41,8 +42,13 @@ class ExportMetrics:
                 ["receiver"], registry=reg,
             ),  # fmt: skip
             skipped=Counter(
-                "ecgstream_exports_skipped_total", "Diagnoses-topic messages not exported, by reason.",
+                "ecgstream_exports_skipped_total", "Diagnoses- or overreads-topic messages not exported, by reason.",
                 ["reason"], registry=reg,
+            ),  # fmt: skip
+            confirmed_exports=Counter(
+                "ecgstream_confirmed_exports_total",
+                "Physician-confirmed overreads exported, by FHIR report status (final, amended).",
+                ["status"], registry=reg,
             ),  # fmt: skip
         )
 

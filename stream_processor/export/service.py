@@ -1,4 +1,5 @@
-"""``ecgstream export``'s loop: consume the diagnoses topic, export each event, then commit its offset.
+"""``ecgstream export``'s loop: consume the diagnoses and overreads topics, export each event, then
+commit its offset.
 
 Why a separate consumer and not the worker: the worker's latency and throughput are measured and
 tuned (docs/performance.md) and must not wait on a hospital's FHIR server or HL7 engine; a receiver
@@ -10,7 +11,8 @@ public contract, so the exporter is just another downstream consumer of it.
 At-least-once: offsets are committed only after the Bundle is on ``FHIR_TOPIC`` and every configured
 delivery has ended (delivered, rejected, or failed after ``EXPORT_MAX_ATTEMPTS``). A redelivered
 event is exported again with the same resource ids (FHIR ``PUT``) and HL7 message control id, so
-receivers see an update, not a second ECG. A new consumer group starts from the earliest retained
+receivers see an update, not a second ECG. A physician's overread (``OVERREADS_TOPIC``) updates the
+same resources to ``final`` / ``amended`` (``DiagnosisExporter.export_overread``). A new consumer group starts from the earliest retained
 event (nothing diagnosed before the exporter first started is missed).
 """
 
@@ -25,7 +27,8 @@ from urllib.parse import urlsplit
 from ecgstream.config import Settings
 from ecgstream.kafka_security import KafkaSecurity
 from schemas import EncodedEvent, SchemaError, decode_diagnosis
-from storage import create_engine
+from schemas.overread_event import OverreadEvent, decode_overread
+from storage import create_engine, get_diagnosis
 from storage.export_context import load_export_context
 from stream_processor.export.delivery import RetryPolicy
 from stream_processor.export.exporter import DiagnosisExporter, ExportTargets
@@ -105,7 +108,7 @@ class ExportService:
             compression_type="zstd", max_request_size=max_message_bytes(settings), **options,
         )  # fmt: skip
         consumer = AIOKafkaConsumer(
-            settings.diagnoses_topic, bootstrap_servers=self.bootstrap, client_id="ecgstream-export",
+            settings.diagnoses_topic, settings.overreads_topic, bootstrap_servers=self.bootstrap, client_id="ecgstream-export",
             group_id=settings.export_group, enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             session_timeout_ms=int(settings.broker_session_timeout * 1000),
@@ -120,9 +123,10 @@ class ExportService:
                 AioKafkaPublisher(producer),
                 lambda recording_id: load_export_context(engine, recording_id, with_signal=targets.waveform),
                 self.metrics,
+                find_diagnosis=lambda recording_id: get_diagnosis(engine, recording_id),
             )
             logger.info("exporter started", extra={
-                "topic": settings.diagnoses_topic, "fhir_topic": settings.fhir_topic, "group": settings.export_group,
+                "topic": settings.diagnoses_topic, "overreads_topic": settings.overreads_topic, "fhir_topic": settings.fhir_topic, "group": settings.export_group,
                 "fhir": targets.fhir is not None, "hl7": targets.mllp is not None})  # fmt: skip
             if ready is not None:
                 ready.set()
@@ -141,14 +145,20 @@ class ExportService:
 
     async def _export_one(self, exporter: DiagnosisExporter, record: Any) -> None:
         position = f"{record.topic}[{record.partition}]@{record.offset}"
+        overread = record.topic == self.settings.overreads_topic
         try:
-            event = decode_diagnosis(record.value or b"", list(record.headers or []))
+            decode = decode_overread if overread else decode_diagnosis
+            event = decode(record.value or b"", list(record.headers or []))
         except SchemaError as exc:
             self.metrics.skipped.labels(reason=exc.reason or "undecodable").inc()
-            logger.warning("diagnosis event not decodable; skipped", extra={"position": position, "reason": exc.reason})
+            logger.warning("event not decodable; skipped", extra={"position": position, "reason": exc.reason})
             return
         try:
-            await exporter.export(event)
+            if isinstance(event, OverreadEvent):
+                if not await exporter.export_overread(event):
+                    return
+            else:
+                await exporter.export(event)
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the exports of the others
             self.metrics.skipped.labels(reason="export_error").inc()
             logger.error("export failed; skipped", extra={

@@ -45,3 +45,15 @@ def test_child_processes_rebuild_identical_settings(tmp_path):
 def test_every_settings_field_has_an_environment_variable():
     fields = set(Settings.__dataclass_fields__)
     assert fields == set(ENV_FIELDS.values())
+
+
+def test_site_timezone_is_an_iana_zone_checked_at_load() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ecgstream.config import Settings, load_settings
+
+    assert Settings().site_zone == ZoneInfo("UTC")
+    assert load_settings({"SITE_TIMEZONE": "Europe/Berlin"}).site_zone == ZoneInfo("Europe/Berlin")
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", ""):
+        with pytest.raises(ValueError, match="SITE_TIMEZONE"):
+            load_settings({"SITE_TIMEZONE": bad})

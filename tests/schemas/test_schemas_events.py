@@ -48,7 +48,7 @@ def test_public_api_names() -> None:
         "decode_recording", "recording_ingested_at", "recording_key", "Statement", "DiagnosisEvent",
         "encode_diagnosis", "decode_diagnosis", "EventMeasurements", "EventQuality", "LeadMeasurement",
         "LeadQualityRecord", "DeadLetter", "encode_dead_letter", "decode_dead_letter",
-        "validate_recording",
+        "validate_recording", "OverreadEvent", "OverreadStatement", "encode_overread", "decode_overread",
     }  # fmt: skip
     for name in schemas.__all__:
         assert hasattr(schemas, name)

@@ -15,8 +15,8 @@ from storage.migrate import current_revision, downgrade, head_revision, upgrade,
 from storage.models import Base
 
 
-def test_head_is_the_history_indexes_revision() -> None:
-    assert head_revision() == "0007_shadow"  # the lead re-chains revisions of other branches
+def test_head_is_the_overread_revision() -> None:
+    assert head_revision() == "0008_overread"  # 0007_shadow, then 0008_overread (re-chained at the merge)
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:
@@ -39,7 +39,8 @@ async def test_upgrade_creates_tables_matching_the_models(database_url: str) -> 
     await upgrade_async(database_url)
     assert current_revision(database_url) == head_revision()
     tables, diff = await _schema(database_url)
-    assert {"recordings", "diagnoses", "api_tokens", "users", "login_sessions", "recording_owners"} <= tables
+    assert {"recordings", "diagnoses", "api_tokens", "users", "login_sessions", "recording_owners", "overreads",
+            "overread_publications", "patient_identities"} <= tables
     assert diff == []  # the hand-written revision and the models agree (autogenerate finds nothing)
 
 

@@ -1,4 +1,5 @@
-"""Real receivers on 127.0.0.1 for the export tests: a FHIR server (http.server) and an MLLP listener (asyncio).
+"""Real receivers on 127.0.0.1 for the export tests: a FHIR server (http.server) and an MLLP listener (asyncio),
+and a reader of a topic from its beginning.
 
 Both answer from a script, so a test can make them fail first and succeed later; both record what
 they received, with the time, so a test can check retries and their spacing.
@@ -124,3 +125,22 @@ class MllpTestServer:
             await writer.drain()
         finally:
             writer.close()
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> list:  # type: ignore[type-arg]
+    """Up to ``count`` records of ``topic`` from the beginning (all partitions), within ``timeout`` s."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])])
+        await consumer.seek_to_beginning()
+        records: list = []  # type: ignore[type-arg]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < count and asyncio.get_running_loop().time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()

@@ -23,28 +23,10 @@ from schemas.pseudonym import patient_pseudonym
 from stream_processor.export.metrics import ExportMetrics
 from stream_processor.export.service import ExportService
 from tests.e2e.helpers import TEST_PATIENT_SECRET, isolated_settings, publish_all
-from tests.stream_processor.export_servers import FhirTestServer, MllpTestServer
+from tests.stream_processor.export_servers import FhirTestServer, MllpTestServer, read_topic
 from tests.stream_processor.records import cinc_recordings
 
 pytestmark = pytest.mark.integration
-
-
-async def _read_topic(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> list:  # type: ignore[type-arg]
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])])
-        await consumer.seek_to_beginning()
-        records: list = []  # type: ignore[type-arg]
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < count and asyncio.get_running_loop().time() < deadline:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def _export(settings, bootstrap: str, fhir: FhirTestServer, expected: int):  # type: ignore[no-untyped-def]
@@ -62,7 +44,7 @@ async def _export(settings, bootstrap: str, fhir: FhirTestServer, expected: int)
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
-        bundles = await _read_topic(bootstrap, settings.fhir_topic, expected)
+        bundles = await read_topic(bootstrap, settings.fhir_topic, expected)
     return service, metrics, mllp, bundles
 
 

@@ -91,6 +91,24 @@ def login_user(database_url: str, username: str, password: str, *scopes: str) ->
     asyncio.run(create())
 
 
+def write_diagnoses(settings: Settings, *results: object, after: object = None) -> None:
+    """Write ``results`` (``storage.DiagnosisResult``) through the real SQL sink, as the worker does;
+    ``after(engine)``, when given, is awaited on the same engine (kept samples, owners)."""
+    from storage import SqlDiagnosisSink, create_engine
+
+    async def write() -> None:
+        assert settings.database_url is not None
+        engine = create_engine(settings.database_url)
+        try:
+            await SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret).write_batch(list(results))  # type: ignore[arg-type]
+            if after is not None:
+                await after(engine)  # type: ignore[operator]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(write())
+
+
 def cinc_record(name: str = "E07501") -> Path:
     """The .hea of one real CinC 2021 record (skips when ../shared/data is absent)."""
     return shared_data_dir("cinc2021") / f"{name}.hea"

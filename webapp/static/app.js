@@ -8,7 +8,7 @@
   const errorBox = document.getElementById("error");
   const result = document.getElementById("result");
   const maxBytes = Number(form.dataset.maxUploadBytes);
-  const FIELDS = ["file", "age", "sex", "height_cm", "weight_kg", "patient_ref", "device_id"];
+  const FIELDS = ["file", "age", "sex", "height_cm", "weight_kg", "patient_name", "patient_ref", "device_id"];
   let pollTimer = null;
 
   function setStatus(text, busy) {

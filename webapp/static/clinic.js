@@ -32,6 +32,7 @@
     report.href = d.report_url;
     report.hidden = false;
     if (window.ecgComparison) window.ecgComparison.load(d);
+    if (window.ecgOverread) window.ecgOverread.load(d);
   }
 
   window.ecgClinic = { render: render };

@@ -26,18 +26,8 @@
     return out;
   }
 
-  function when(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
-  }
-
-  function cell(text, className) {
-    const td = document.createElement("td");
-    if (className) td.className = className;
-    td.textContent = text;
-    return td;
-  }
+  const when = window.ecgList.when;
+  const cell = window.ecgList.cell;
 
   function row(item) {
     const tr = document.createElement("tr");
@@ -54,16 +44,8 @@
       result.append(verdict);
     }
     const codes = item.statements.map(function (s) { return s.code + " " + s.name; }).join("; ");
-    const open = cell("", "open");
-    const link = document.createElement("a");
-    link.href = item.result_url;
-    link.className = "open-result";
-    link.textContent = "Open result";
-    link.setAttribute("aria-label", "Open the result of recording " + item.recording_id);
-    const id = document.createElement("div");
-    id.className = "mono help";
-    id.textContent = item.recording_id;
-    open.append(link, id);
+    const open = window.ecgList.openCell(item.result_url, "Open result",
+      "Open the result of recording " + item.recording_id, item.recording_id);
     tr.append(cell(when(item.received_at), "when"), result, cell(codes || "\u2014"), open);
     return tr;
   }
