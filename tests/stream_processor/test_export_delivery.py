@@ -107,17 +107,22 @@ def _hl7() -> tuple[str, str, str]:
     return real.event.recording_id, oru_r01(real.event, patient=real.patient), message_control_id(real.event, "P")
 
 
-async def _send(server: MllpTestServer, policy: RetryPolicy = FAST, timeout: float = 5.0) -> str:
-    recording_id, text, control_id = _hl7()
+async def _send(
+    server: MllpTestServer, policy: RetryPolicy = FAST, timeout: float = 5.0, message: tuple[str, str, str] | None = None
+) -> str:
+    # The message is built once per call; a caller that compares bytes passes the one it built (MSH-7
+    # carries the current second, so two builds can differ).
+    recording_id, text, control_id = message or _hl7()
     client = MllpClient("127.0.0.1", server.port, timeout=timeout)
     return await deliver_with_retries(lambda: client.send(text, control_id), policy, receiver="hl7",
                                       recording_id=recording_id)  # fmt: skip
 
 
 async def test_mllp_frames_the_message_and_waits_for_aa() -> None:
-    _, text, _ = _hl7()
+    message = _hl7()
+    text = message[1]
     async with MllpTestServer() as server:
-        assert await _send(server) == "delivered"
+        assert await _send(server, message=message) == "delivered"
     assert server.raw == [b"\x0b" + text.encode() + b"\x1c\x0d"]
     assert server.messages == [text]
 
