@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ecgstream.config import DEV_HMAC_SECRET
-from interpretation.critical import critical_findings
-from interpretation.verdict import headline_verdict
+from interpretation.summary import clinical_summary
 from model import Predictor
 from schemas import (
     DeadLetter,
@@ -413,12 +412,11 @@ class BatchProcessor:
             unreadable_reasons=list(result.unreadable_reasons),
             measurements=None if result.measurements is None else EventMeasurements.from_record(result.measurements),
             quality=None if result.quality is None else EventQuality.from_record(result.quality),
-            verdict=headline_verdict(
-                result.statements, readable=result.readable, unreadable_reasons=result.unreadable_reasons,
-                quality=result.quality,
+            **clinical_summary(
+                result.statements, result.measurements, readable=result.readable,
+                unreadable_reasons=result.unreadable_reasons, quality=result.quality,
             ).as_json(),
-            critical_findings=[f.as_json() for f in critical_findings(result.statements, result.measurements)],
-        )
+        )  # fmt: skip
 
     def _observe(
         self,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interpretation.critical import critical_findings
-from interpretation.verdict import headline_verdict
+from interpretation.summary import clinical_summary
 from storage import DiagnosisView
 from storage.overreads import OverreadRecord
 
@@ -68,15 +67,15 @@ def diagnosis_json(view: DiagnosisView, overread: OverreadRecord | None = None) 
     ``unreadable_reasons`` and no statements. ``overread``: the physician's latest overread
     (``overread_state_json``: unconfirmed, confirmed or rejected, by whom, when, which statements)."""
     statements = [_statement_json(item) for item in view.statements]  # the worker's order
-    verdict = headline_verdict(
-        view.statements, readable=view.readable, unreadable_reasons=view.unreadable_reasons or (), quality=view.quality
-    )
+    summary = clinical_summary(view.statements, view.measurements, readable=view.readable,
+                               unreadable_reasons=view.unreadable_reasons or (), quality=view.quality)  # fmt: skip
+    verdict = summary.verdict
     return {
         "recording_id": view.recording_id,
         "status": "done",
         "verdict": verdict.text,
         "verdict_detail": verdict.as_json(),
-        "critical_findings": [f.as_json() for f in critical_findings(view.statements, view.measurements)],
+        "critical_findings": [f.as_json() for f in summary.critical_findings],
         "tracing_url": f"/api/recordings/{view.recording_id}/tracing.svg",
         "report_url": f"/api/recordings/{view.recording_id}/report.pdf",
         "overread": overread_state_json(view.recording_id, overread),

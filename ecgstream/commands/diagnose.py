@@ -157,19 +157,15 @@ def _as_json(file: Path, rec: Recording, outcome: RecordingOutcome, version: str
 def _clinical_summary(outcome: RecordingOutcome) -> dict[str, Any]:
     """The headline verdict and critical findings, by the same functions as the worker's event and
     the web page (``interpretation.verdict`` / ``.critical``), so every path says the same."""
-    from interpretation.critical import critical_findings
-    from interpretation.verdict import headline_verdict
+    from interpretation.summary import clinical_summary
 
-    statements = [asdict(s) for s in outcome.statements]
-    measurements = None if outcome.measurements is None else outcome.measurements.as_record()
-    quality = None if outcome.quality is None else outcome.quality.as_record()
-    verdict = headline_verdict(
-        statements, readable=outcome.readable, unreadable_reasons=outcome.unreadable_reasons, quality=quality
-    )
-    return {
-        "verdict": verdict.as_json(),
-        "critical_findings": [f.as_json() for f in critical_findings(statements, measurements)],
-    }
+    return clinical_summary(
+        [asdict(s) for s in outcome.statements],
+        None if outcome.measurements is None else outcome.measurements.as_record(),
+        readable=outcome.readable,
+        unreadable_reasons=outcome.unreadable_reasons,
+        quality=None if outcome.quality is None else outcome.quality.as_record(),
+    ).as_json()
 
 
 def _print_text(file: Path, rec: Recording, outcome: RecordingOutcome, version: str) -> None:
