@@ -50,7 +50,10 @@ def test_quick_run_writes_every_figure(fresh_postgres_url: str, tmp_path: Path) 
         db = result["databases"][name]
         sizes = result["settings"]["sizes"]
         assert db["drain"]["records"] == sizes["backlog"] and _positive(db["drain"]["records_per_s"])
-        assert db["drain"]["stages"]["records"] >= sizes["backlog"] - 32  # counted from the worker's /metrics
+        # Counted from the worker's /metrics, scraped when the last event arrives: the worker observes a
+        # batch's stage metrics after publishing it, and up to two batches (2 x BATCH_MAX 32) may still
+        # be between publish and observe (stream_processor.pipeline: at most two awaiting ack).
+        assert db["drain"]["stages"]["records"] >= sizes["backlog"] - 2 * 32
         assert _positive(db["end_to_end"]["records_per_s"])
         # BATCH_MAX=1 really ran batches of one (a scrape can fall between a batch's two counters, so
         # records/batches may read just under 1; batches of 32 would read far above it)
