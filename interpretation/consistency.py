@@ -15,7 +15,8 @@ statement   requires (AHA/ACCF/HRS recommendations: part II Mason 2007, part III
 21 / 22     sinus rhythm; 21 rate > 100, 22 ventricular or sinus rate < 60
 23          sinus rhythm
 30          not atrial fibrillation
-50 / 51     not sinus rhythm (P waves before the dominant beats), not paced
+50 / 51     not sinus rhythm (P waves before the dominant beats), not paced; 50 not where regular
+            flutter waves were measured, 51 not where the rhythm measured fibrillation
 101         QRS axis -90..-30 (left anterior fascicular block: -45..-90 in part III; -30 allows for
             the measurement's spread, anything right of it contradicts)
 102         QRS axis +90..+180
@@ -134,6 +135,16 @@ def _not_af(m: Measurements, _: str | None) -> str | None:
     return "rhythm is atrial fibrillation" if m.rhythm == "atrial_fibrillation" else None
 
 
+def _fibrillation(m: Measurements, sex: str | None) -> str | None:
+    if m.rhythm == "atrial_flutter":
+        return "regular flutter waves measured (atrial flutter)"
+    return _atrial_fibrillation(m, sex)
+
+
+def _flutter(m: Measurements, sex: str | None) -> str | None:
+    return _not_af(m, sex) or _atrial_fibrillation(m, sex)
+
+
 def _qt(m: Measurements, sex: str | None) -> str | None:
     qtc, limit = _qtc(m), _qtc_limit(sex)
     return f"QTc {qtc:.0f} ms < {limit:.0f}" if qtc is not None and qtc < limit else None
@@ -153,7 +164,8 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint((22,), "sinus rhythm, rate < 60 bpm", _bradycardia),
     Constraint((23,), "sinus rhythm", _not_sinus),
     Constraint((30,), "not atrial fibrillation", _not_af),
-    Constraint((50, 51), "no sinus P waves", _atrial_fibrillation),
+    Constraint((50,), "no sinus P waves, no regular flutter waves", _fibrillation),
+    Constraint((51,), "no sinus P waves, not fibrillation", _flutter),
     Constraint((101,), "QRS axis -90..-30", _axis(-90.0, -30.0)),
     Constraint((102,), "QRS axis +90..+180", _axis(90.0, 180.0)),
     Constraint((104, 106), "QRS >= 120 ms", _qrs(120.0, 400.0)),
@@ -205,5 +217,7 @@ def apply_constraints(
         else:
             removed.append(Removed(s.code, f"modifier without its statement ({'/'.join(map(str, parents))})"))
     if removed:
-        logger.debug("statements removed by the consistency table", extra={"removed": [r.code for r in removed]})
+        logger.debug(
+            "statements removed by the consistency table", extra={"removed": [r.code for r in removed]}
+        )
     return tuple(kept), tuple(removed)

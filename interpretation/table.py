@@ -43,6 +43,7 @@ DEFAULT_TABLE: FusionTable = MappingProxyType(
         106: "gate",
         # Not measurable on ptbxl-sph (no or too few labels, or amplitudes z-scored): argued.
         80: "rule",
+        51: "rule",  # measured flutter waves (measurements.flutter); 1 label in ptbxl-sph, the model cannot learn it
         120: "rule",
         121: "rule",
         148: "both",

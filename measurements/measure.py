@@ -26,6 +26,7 @@ from measurements.beats import (
 )
 from measurements.delineation import DelineationParams, Fiducials, delineate, pr_baseline
 from measurements.filters import amplitude_band, diagnostic_band
+from measurements.flutter import atrial_waves
 from measurements.intervals import Intervals, intervals
 from measurements.pacing import is_paced
 from measurements.rhythm import IRREGULAR_INDEX, atrial_rate, dominant_irregularity, rhythm_figures
@@ -74,7 +75,11 @@ def _empty(
 
 
 def _p_present(
-    filtered: np.ndarray, r_peaks: np.ndarray, beat: MedianBeat, fid: Fiducials, threshold: float = P_CORRELATION
+    filtered: np.ndarray,
+    r_peaks: np.ndarray,
+    beat: MedianBeat,
+    fid: Fiducials,
+    threshold: float = P_CORRELATION,
 ) -> np.ndarray:
     """Per beat: the segment where the median beat has its P wave correlates (>= ``threshold``) with it."""
     present = np.zeros(r_peaks.size, dtype=bool)
@@ -278,7 +283,20 @@ def _measure(
         rate_confirmed=_rate_confirmed(filtered, fs, keep, int(r_peaks.size)),
         **values,  # type: ignore[arg-type]
     )  # fmt: skip
-    return replace(measured, rhythm=rhythm_call(measured))
+    return _with_rhythm(measured, filtered, keep)
+
+
+def _with_rhythm(m: Measurements, filtered: np.ndarray, keep: np.ndarray) -> Measurements:
+    """``m`` with its rhythm; where it has no P waves (fibrillation-like or undetermined), regular
+    flutter waves between the QRS complexes make it atrial flutter, their rate the atrial rate."""
+    rhythm = rhythm_call(m)
+    if rhythm not in ("atrial_fibrillation", "undetermined"):
+        return replace(m, rhythm=rhythm)
+    waves = atrial_waves(filtered, np.asarray(m.beats.r_peaks), m.fs, keep)
+    if waves is None or not waves.is_flutter:
+        return replace(m, rhythm=rhythm)
+    missing = {k: v for k, v in m.missing.items() if k != "atrial_rate_bpm"}
+    return replace(m, rhythm="atrial_flutter", atrial_rate_bpm=round(waves.rate_per_min, 1), missing=missing)
 
 
 def measure_batch(

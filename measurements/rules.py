@@ -31,7 +31,13 @@ from typing import Literal
 
 from measurements.lvh import lvh_voltage_criteria
 from measurements.rules_conduction import lbbb_statements
-from measurements.rules_rhythm import af_statements, is_af_like, premature_statements, sinus_statements
+from measurements.rules_rhythm import (
+    af_statements,
+    flutter_statements,
+    is_atrial_tachyarrhythmia,
+    premature_statements,
+    sinus_statements,
+)
 from measurements.st_elevation import st_elevation_statements
 from measurements.types import Measurements, QualityReport, RuleStatement
 
@@ -194,7 +200,7 @@ def rule_statements(
             tuple(_voltage_statements(m, q, sex, age is None or age >= ADULT_AGE)) if amplitudes_valid else ()
         )
     adult = age is None or age >= ADULT_AGE
-    af = is_af_like(m)
+    af = is_atrial_tachyarrhythmia(m)
     sinus_rules = sinus_statements(m)
     out: list[RuleStatement] = []
     if adult:
@@ -202,6 +208,7 @@ def rule_statements(
     else:
         out += [s for s in sinus_rules if s.code == 23]
     out += af_statements(m)
+    out += flutter_statements(m)
     out += [s for s in premature_statements(m) if not (af and (s.code == 30 or s.modifies == 30))]
     out += _interval_statements(m, af)
     out += _qtc_statements(m, sex)

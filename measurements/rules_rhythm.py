@@ -26,6 +26,8 @@ __all__ = [
     "sinus_statements",
     "premature_statements",
     "af_statements",
+    "flutter_statements",
+    "is_atrial_tachyarrhythmia",
     "AF_MAX_COHERENCE",
     "RHYTHMS",
     "rhythm_call",
@@ -68,7 +70,7 @@ FREQUENT_PER_MINUTE = 6.0
 # Bigeminy / trigeminy: at least 3 consecutive cycles of N-X / N-N-X.
 PATTERN_CYCLES = 3
 
-CODE_APC, CODE_VPC, CODE_AF = 30, 60, 50
+CODE_APC, CODE_VPC, CODE_AF, CODE_FLUTTER = 30, 60, 50, 51
 OCCASIONAL, FREQUENT, COUPLETS, BIGEMINAL, TRIGEMINAL = 308, 310, 340, 341, 342
 RAPID_RESPONSE, SLOW_RESPONSE = 346, 347
 
@@ -106,10 +108,11 @@ def _nrmssd(beats: Beats) -> float | None:
 
 def is_af_like(m: Measurements) -> bool:
     """Irregularly irregular RR, no P waves and no atrial activity locked to the QRS (atrial
-    fibrillation); never in a paced recording."""
+    fibrillation); never in a paced recording, nor where regular flutter waves were measured."""
     irregularity = _nrmssd(m.beats)
     return (
         not m.paced
+        and m.rhythm != "atrial_flutter"
         and irregularity is not None
         and irregularity >= AF_NRMSSD
         and _p_fraction(m.beats, only_normal=False) < AF_MAX_P_FRACTION
@@ -223,30 +226,54 @@ def premature_statements(m: Measurements) -> list[RuleStatement]:
     return out
 
 
+def is_atrial_tachyarrhythmia(m: Measurements) -> bool:
+    """Atrial fibrillation or flutter: no P waves to measure a PR from, no atrial premature beats."""
+    return m.rhythm == "atrial_flutter" or is_af_like(m)
+
+
+def _ventricular_response(m: Measurements, code: int) -> list[RuleStatement]:
+    """346 rapid / 347 slow ventricular response (Mason 2007) to ``code``, from the mean RR."""
+    rr = np.diff(np.asarray(m.beats.r_peaks, dtype=np.float64)) / m.beats.fs
+    rate = 60.0 / float(rr.mean())
+    if rate > TACHYCARDIA_BPM:
+        return [
+            RuleStatement(RAPID_RESPONSE, f"ventricular rate {rate:.0f} bpm > {TACHYCARDIA_BPM:.0f}", code)
+        ]
+    if rate < BRADYCARDIA_BPM:
+        return [
+            RuleStatement(SLOW_RESPONSE, f"ventricular rate {rate:.0f} bpm < {BRADYCARDIA_BPM:.0f}", code)
+        ]
+    return []
+
+
 def af_statements(m: Measurements) -> list[RuleStatement]:
     """50 atrial fibrillation (support) with 346 rapid / 347 slow ventricular response."""
     if not is_af_like(m):
         return []
-    rr = np.diff(np.asarray(m.beats.r_peaks, dtype=np.float64)) / m.beats.fs
-    rate = 60.0 / float(rr.mean())
     irregularity = _nrmssd(m.beats) or 0.0
     coherence = m.pre_qrs_coherence or 0.0
-    out = [
+    return [
         RuleStatement(
             CODE_AF,
             f"irregular RR (nRMSSD {irregularity:.2f} >= {AF_NRMSSD}), no P waves, no atrial activity "
             f"locked to the QRS (coherence {coherence:.1f} < {AF_MAX_COHERENCE:.0f})",
-        )
+        ),
+        *_ventricular_response(m, CODE_AF),
     ]
-    if rate > TACHYCARDIA_BPM:
-        out.append(
-            RuleStatement(RAPID_RESPONSE, f"ventricular rate {rate:.0f} bpm > {TACHYCARDIA_BPM:.0f}", CODE_AF)
-        )
-    elif rate < BRADYCARDIA_BPM:
-        out.append(
-            RuleStatement(SLOW_RESPONSE, f"ventricular rate {rate:.0f} bpm < {BRADYCARDIA_BPM:.0f}", CODE_AF)
-        )
-    return out
+
+
+def flutter_statements(m: Measurements) -> list[RuleStatement]:
+    """51 atrial flutter (regular flutter waves between the QRS, ``measurements.flutter``) with 346 /
+    347 for its ventricular response."""
+    if m.rhythm != "atrial_flutter" or m.paced:
+        return []
+    rate = f" at {m.atrial_rate_bpm:.0f}/min" if m.atrial_rate_bpm is not None else ""
+    return [
+        RuleStatement(
+            CODE_FLUTTER, f"regular atrial waves{rate} repeating between the QRS complexes, no P waves"
+        ),
+        *_ventricular_response(m, CODE_FLUTTER),
+    ]
 
 
 # The rhythm line: a code and its text (the AHA part II rhythm names; ``undetermined`` where the
@@ -254,6 +281,7 @@ def af_statements(m: Measurements) -> list[RuleStatement]:
 RHYTHMS: dict[str, str] = {
     "sinus": "Sinus rhythm",
     "atrial_fibrillation": "Atrial fibrillation",
+    "atrial_flutter": "Atrial flutter",
     "paced": "Paced rhythm",
     "undetermined": "Rhythm undetermined (no consistent P waves)",
 }
@@ -265,6 +293,8 @@ def rhythm_call(m: Measurements) -> str | None:
         return None
     if m.paced:
         return "paced"
+    if m.rhythm == "atrial_flutter":  # measured from the signal (measurements.flutter), kept
+        return "atrial_flutter"
     if is_af_like(m):
         return "atrial_fibrillation"
     if is_sinus(m):

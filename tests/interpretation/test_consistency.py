@@ -28,7 +28,9 @@ def s(code: int, provenance: str = "model", modifies: int | None = None) -> Fuse
     return FusedStatement(code, f"s{code}", 0.9, provenance, "", modifies)  # type: ignore[arg-type]
 
 
-def kept(statements: list[FusedStatement], measurements: Measurements | None, sex: str | None = "M") -> set[int]:
+def kept(
+    statements: list[FusedStatement], measurements: Measurements | None, sex: str | None = "M"
+) -> set[int]:
     return {x.code for x in apply_constraints(statements, measurements, sex=sex)[0]}
 
 
@@ -77,6 +79,13 @@ def test_rate_statements_follow_the_rates_shown() -> None:
 def test_af_never_beside_sinus_p_waves_and_paced_gets_no_conduction_statements() -> None:
     assert kept([s(50)], m(rhythm="sinus")) == set()
     assert kept([s(50)], m(rhythm="atrial_fibrillation")) == {50}
+
+
+def test_fibrillation_and_flutter_follow_the_measured_atrial_waves() -> None:
+    assert kept([s(50)], m(rhythm="atrial_flutter")) == set()
+    assert kept([s(51)], m(rhythm="atrial_fibrillation")) == set()
+    assert kept([s(51), s(346)], m(rhythm="atrial_flutter")) == {51, 346}
+    assert kept([s(51)], m(rhythm="sinus")) == set()
     paced = m(rhythm="paced", paced=True)
     assert kept([s(c) for c in (21, 50, 82, 104, 106, 121, 161, 125)], paced) == {125}
 
@@ -89,7 +98,9 @@ def test_nothing_is_checked_without_measurements() -> None:
     assert kept([s(1), s(105), s(101)], None) == {1, 105, 101}
 
 
-CODES = sorted({c for constraint in CONSTRAINTS for c in constraint.codes} | set(MODIFIER_PARENTS) | {142, 125, 147})
+CODES = sorted(
+    {c for constraint in CONSTRAINTS for c in constraint.codes} | set(MODIFIER_PARENTS) | {142, 125, 147}
+)
 maybe = hs.one_of(hs.none(), hs.floats(-200, 600, allow_nan=False))
 
 
@@ -97,7 +108,7 @@ maybe = hs.one_of(hs.none(), hs.floats(-200, 600, allow_nan=False))
 @given(
     codes=hs.lists(hs.sampled_from(CODES), unique=True, max_size=12),
     hr=maybe, pr=maybe, qrs=maybe, axis=maybe, qtc=maybe,
-    rhythm=hs.sampled_from([None, "sinus", "atrial_fibrillation", "paced", "undetermined"]),
+    rhythm=hs.sampled_from([None, "sinus", "atrial_fibrillation", "atrial_flutter", "paced", "undetermined"]),
 )  # fmt: skip
 def test_no_kept_statement_contradicts_its_measurements(codes, hr, pr, qrs, axis, qtc, rhythm) -> None:
     measurements = m(heart_rate_bpm=hr, pr_ms=pr, qrs_ms=qrs, qrs_axis_deg=axis, qtc_fridericia_ms=qtc,

@@ -66,7 +66,8 @@
   }
 
   const RHYTHMS = {
-    sinus: "Sinus rhythm", atrial_fibrillation: "Atrial fibrillation", paced: "Paced rhythm",
+    sinus: "Sinus rhythm", atrial_fibrillation: "Atrial fibrillation", atrial_flutter: "Atrial flutter",
+    paced: "Paced rhythm",
     undetermined: "Rhythm undetermined (no consistent P waves)",
   };
 
