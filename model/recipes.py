@@ -80,6 +80,14 @@ RECIPES: dict[str, Recipe] = {
             RESNET_1M,
         ),  # fmt: skip
         Recipe(
+            "resnet-1m-shift",
+            "1.0M ResNet with the levers for other sites: site-shift augmentation (model.augment), "
+            "label smoothing 0.05, weight averaging over the last 40 % of epochs (no early stop)",
+            "resnet",
+            {"epochs": _BUDGET, "augment_shift": True, "label_smoothing": 0.05, "swa_start": 0.6},
+            RESNET_1M,
+        ),  # fmt: skip
+        Recipe(
             "resnet-wide",
             "plain supervised wide 1-D ResNet, 3.3M parameters",
             "resnet",

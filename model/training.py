@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from model.augment import site_shift
 from model.data import SphDataset, patient_split
 from model.device import Precision, resolve_device
 from model.metrics import choose_thresholds, macro_auroc
@@ -67,6 +68,8 @@ class TrainConfig:
     encoder: str = "conv"  # CAE encoder: "conv" (shipped) or "resnet" (model.resnet stages)
     ae_noise: float = 0.0  # stage 1 denoising: std of Gaussian noise added to the AE input
     ae_mask: float = 0.0  # stage 1 masking: fraction of each lead's samples zeroed in 0.2-s spans
+    augment_shift: bool = False  # stage 2: model.augment.site_shift instead of the basic augmentation
+    swa_start: float = 0.0  # stage 2: average the weights of every epoch after this share of epochs (0: off)
 
 
 @dataclass
@@ -244,6 +247,7 @@ def fit_classifier(
     steps = max(1, cfg.epochs * math.ceil(len(xt) / cfg.batch_size))
     sched = _cosine(opt, steps)
     best, best_state, stale, history = -1.0, copy.deepcopy(model.state_dict()), 0, []
+    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_start > 0 else None
     bar = tqdm(range(cfg.epochs), desc=desc, disable=not cfg.progress, leave=False)
     for epoch in bar:
         model.train()
@@ -253,7 +257,8 @@ def fit_classifier(
         for idx in torch.randperm(len(xt), generator=gen).split(cfg.batch_size):
             xb, yb, db = xt[idx], yt[idx], dt[idx]
             if cfg.augment:
-                xb, db = _augment(xb, gen), _demo_dropout(db, gen)
+                xb = site_shift(xb, gen, cfg.rate) if cfg.augment_shift else _augment(xb, gen)
+                db = _demo_dropout(db, gen)
             if cfg.label_smoothing:
                 yb = yb * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
             xb, yb, db = xb.to(device), yb.to(device), db.to(device)
@@ -276,11 +281,57 @@ def fit_classifier(
             best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
         else:
             stale += 1
-            if stale >= cfg.patience:
+            if stale >= cfg.patience and swa is None:
                 break
+        if swa is not None and epoch + 1 >= cfg.swa_start * cfg.epochs:
+            swa.update_parameters(model)
     model.load_state_dict(best_state)
+    if swa is not None and swa.n_averaged.item() > 0:
+        best = _adopt_swa(model, swa, train, val, cfg, best)
     logger.info("classifier trained", extra={"val_macro_auroc": best, "epochs_run": len(history)})
     return history
+
+
+def _adopt_swa(
+    model: nn.Module,
+    swa: torch.optim.swa_utils.AveragedModel,
+    train: Arrays,
+    val: Arrays,
+    cfg: TrainConfig,
+    best: float,
+) -> float:
+    """Load the weight average into ``model`` (batch-norm statistics recomputed on the training
+    windows) where it scores at least as well on validation as the best single epoch."""
+    averaged = copy.deepcopy(model)
+    averaged.load_state_dict(swa.module.state_dict())
+    _recompute_batch_norm(averaged, train, cfg.batch_size)
+    score = macro_auroc(val.y, predict_arrays(averaged, val), cfg.min_val_positives)
+    logger.info("weight average", extra={"val_macro_auroc": score, "best_epoch_val_macro_auroc": best,
+                                         "epochs_averaged": int(swa.n_averaged.item())})  # fmt: skip
+    if score >= best:
+        model.load_state_dict(averaged.state_dict())
+        return score
+    return best
+
+
+def _recompute_batch_norm(model: nn.Module, arrays: Arrays, batch: int) -> None:
+    """Batch-norm running statistics from one pass over ``arrays`` (cumulative average)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    device = next(model.parameters()).device
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    demo = torch.from_numpy(arrays.demo[arrays.owner])
+    with torch.inference_mode():
+        for start in range(0, len(arrays.x), batch):
+            model(
+                torch.from_numpy(arrays.x[start : start + batch]).to(device),
+                demo[start : start + batch].to(device),
+            )
+    model.eval()
 
 
 def train(
