@@ -30,6 +30,7 @@ from ingest import read_recording
 from model import Predictor
 from model.calibration import Calibration
 from model.checkpoint import load_checkpoint, save_checkpoint
+from model.network import CAEClassifier
 from schemas import Recording, encode_recording
 from storage import SqlDiagnosisSink, create_engine
 from storage.migrate import upgrade_async
@@ -59,6 +60,7 @@ def head_noise_checkpoint(out: Path, base: Path = DEFAULT_MODEL_PATH, scale: flo
     ckpt = load_checkpoint(base)
     generator = torch.Generator().manual_seed(seed)
     for model in ckpt.models:
+        assert isinstance(model, CAEClassifier), "a CAE checkpoint"
         layer = model.head[3]
         assert isinstance(layer, torch.nn.Linear), "the output layer of model.network.CAEClassifier"
         weight = layer.weight

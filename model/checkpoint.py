@@ -9,28 +9,53 @@ stored as float16 (``weights_dtype``) and restored to float32 when loaded.
 Format 2 adds ``calibration`` (per-label Platt parameters, ``model.calibration.Calibration``;
 thresholds then apply to calibrated probabilities). Format-1 files still load, with the identity
 calibration (their thresholds were chosen on raw probabilities, which identity leaves unchanged).
+
+Format 3 adds ``members``: per weight entry its ``architecture`` (``cae``: ``CAEClassifier``,
+``resnet``: ``ResNet1d``) and that network's config, so one file can hold a mixed ensemble. Formats
+1 and 2 hold CAE members only (``model_config`` for all of them) and still load.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn as nn
 
 from model.calibration import Calibration
 from model.labels import Label
 from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig
+from model.resnet import ResNet1d, ResNetConfig
 
 __all__ = ["CHECKPOINT_FORMAT", "SUPPORTED_FORMATS", "save_checkpoint", "load_checkpoint", "LoadedCheckpoint"]
 
 logger = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 2
-SUPPORTED_FORMATS = (1, 2)
+CHECKPOINT_FORMAT = 3
+SUPPORTED_FORMATS = (1, 2, 3)
+
+
+def describe_member(model: nn.Module) -> dict[str, Any]:
+    """The architecture and config that rebuild ``model``."""
+    if isinstance(model, CAEClassifier):
+        return {"architecture": "cae", "config": model.cfg.to_dict()}
+    if isinstance(model, ResNet1d):
+        return {"architecture": "resnet", "config": model.cfg.to_dict()}
+    raise TypeError(f"cannot store a {type(model).__name__} in a checkpoint")
+
+
+def build_member(description: dict[str, Any]) -> nn.Module:
+    """An untrained network from ``describe_member``'s output."""
+    if description["architecture"] == "cae":
+        return CAEClassifier(CAEConfig(**description["config"]))
+    if description["architecture"] == "resnet":
+        return ResNet1d(ResNetConfig(**description["config"]))
+    raise ValueError(f"unknown member architecture {description['architecture']!r}")
 
 
 class LoadedCheckpoint:
@@ -39,16 +64,22 @@ class LoadedCheckpoint:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
         self.version: str = raw["version"]
-        self.model_config = CAEConfig(**raw["model_config"])
         self.preprocess = PreprocessConfig(**raw["preprocess"])
         self.labels: tuple[Label, ...] = tuple(Label(**d) for d in raw["labels"])
         self.thresholds: list[float] = [float(t) for t in raw["thresholds"]]
         self.training: dict[str, Any] = raw.get("training", {})
         cal = raw.get("calibration")
         self.calibration = Calibration.from_dict(cal) if cal else Calibration.identity(len(self.labels))
-        self.models: list[CAEClassifier] = []
-        for state in raw["weights"]:
-            net = CAEClassifier(self.model_config)
+        members = raw.get("members") or [{"architecture": "cae", "config": raw["model_config"]}] * len(
+            raw["weights"]
+        )
+        self.members: list[dict[str, Any]] = list(members)
+        # the first member's config where it is a CAE (formats 1-2: every member's), else None
+        first = members[0]
+        self.model_config = CAEConfig(**first["config"]) if first["architecture"] == "cae" else None
+        self.models: list[nn.Module] = []
+        for description, state in zip(members, raw["weights"], strict=True):
+            net = build_member(description)
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
             net.eval()
             self.models.append(net)
@@ -56,7 +87,7 @@ class LoadedCheckpoint:
 
 def save_checkpoint(
     path: str | Path,
-    models: list[CAEClassifier],
+    models: Sequence[nn.Module],
     preprocess: PreprocessConfig,
     labels: tuple[Label, ...] | list[Label],
     thresholds: list[float],
@@ -70,7 +101,8 @@ def save_checkpoint(
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": version,
-        "model_config": models[0].cfg.to_dict(),
+        "model_config": describe_member(models[0])["config"],
+        "members": [describe_member(m) for m in models],
         "preprocess": asdict(preprocess),
         "labels": [
             {"code": lb.code, "description": lb.description, "category": lb.category} for lb in labels

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 from model.calibration import Calibration
 from model.checkpoint import load_checkpoint
 from model.labels import Label
-from model.network import CAEClassifier, demographics
+from model.network import demographics
 from model.preprocessing import PreprocessConfig, preprocess_batch
 
 __all__ = ["Label", "BatchPrediction", "Predictor"]
@@ -45,7 +46,7 @@ class Predictor:
 
     def __init__(
         self,
-        models: list[CAEClassifier],
+        models: Sequence[nn.Module],
         labels: tuple[Label, ...],
         thresholds: np.ndarray,
         preprocess: PreprocessConfig,
@@ -54,7 +55,7 @@ class Predictor:
         max_windows_per_forward: int = 256,
         calibration: Calibration | None = None,
     ) -> None:
-        self.models = models
+        self.models = list(models)  # any network mapping (B, 12, T), (B, 4) -> (B, L) logits
         self.labels = labels
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
         self.calibration = calibration or Calibration.identity(len(labels))

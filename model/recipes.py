@@ -8,17 +8,39 @@ early-stopped on ``val``) and returns the model in eval mode on the CPU.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from model.data import SphDataset, patient_split
+from model.metrics import choose_thresholds
 from model.network import CAEClassifier, CAEConfig
+from model.preprocessing import PreprocessConfig
 from model.resnet import RESNET_1M, RESNET_WIDE, ResNet1d, ResNetConfig
-from model.training import Arrays, TrainConfig, fit_autoencoder, fit_classifier
+from model.training import (
+    Arrays,
+    TrainConfig,
+    TrainResult,
+    fit_autoencoder,
+    fit_classifier,
+    predict_arrays,
+    prepare_arrays,
+)
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "build_model", "fit_member", "parameter_count"]
+__all__ = [
+    "Recipe",
+    "RECIPES",
+    "get_recipe",
+    "parse_ensemble",
+    "build_model",
+    "fit_member",
+    "parameter_count",
+    "train_recipes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +126,18 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def parse_ensemble(specs: Sequence[str]) -> list[tuple[Recipe, int]]:
+    """``["cae:3", "resnet-1m:1"]`` -> recipes with their member counts (``NAME`` alone: 1 member)."""
+    out = []
+    for spec in specs:
+        name, _, count = spec.partition(":")
+        members = int(count) if count else 1
+        if members < 1:
+            raise ValueError(f"{spec!r}: at least one member")
+        out.append((get_recipe(name), members))
+    return out
+
+
 def build_model(recipe: Recipe, cfg: TrainConfig, n_labels: int, window: int) -> nn.Module:
     if recipe.architecture == "resnet":
         assert recipe.resnet is not None
@@ -142,3 +176,48 @@ def fit_member(
         fit_autoencoder(model, ae_train, val, cfg, gen)
     fit_classifier(model, train, val, cfg, gen, desc=f"{recipe.name} classifier")
     return model.cpu().eval()
+
+
+def train_recipes(
+    data: SphDataset,
+    parts: Sequence[tuple[Recipe, int]],
+    seed: int = 0,
+    threads: int = 2,
+    device: str = "cpu",
+    overrides: dict[str, object] | None = None,
+) -> TrainResult:
+    """Train an ensemble of one or more recipes exactly as cross-validation trains a fold's members
+    (same configs), on the patient split's training part with early stopping on its validation part;
+    members of every recipe get seeds seed, seed+1, ... ``overrides`` replace config fields of every
+    recipe (tests: fewer epochs). Thresholds: validation F1-optimal."""
+    from model.device import resolve_device
+
+    started = time.perf_counter()
+    torch.set_num_threads(threads)
+    torch_device = resolve_device(device)
+    extra = dict(overrides or {})
+    configs = [
+        recipe.config(seed=seed, threads=threads, device=device, progress=False, **extra) for recipe, _ in parts
+    ]
+    rates = {(c.rate, c.window_s) for c in configs}
+    if len(rates) != 1:
+        raise ValueError("the recipes of one ensemble must share the input rate and window")
+    pre = PreprocessConfig(fs=configs[0].rate, window_s=configs[0].window_s)
+    split = patient_split(data.patient_ids, seed=seed)
+    train_arr, val_arr = (
+        prepare_arrays(data.subset(split[0]), pre),
+        prepare_arrays(data.subset(split[1]), pre),
+    )
+    models: list[nn.Module] = []
+    for (recipe, members), cfg in zip(parts, configs, strict=True):
+        for member in range(members):
+            logger.info(
+                "training member", extra={"recipe": recipe.name, "member": member, "seed": seed + member}
+            )
+            models.append(fit_member(recipe, cfg, train_arr, val_arr, seed + member, torch_device))
+    val_probs = np.mean([predict_arrays(m, val_arr) for m in models], axis=0)
+    seconds = time.perf_counter() - started
+    logger.info("training finished", extra={"seconds": round(seconds, 1), "members": len(models)})
+    return TrainResult(
+        models, choose_thresholds(val_arr.y, val_probs), split, val_probs, [], seconds, configs[0]
+    )

@@ -84,7 +84,7 @@ class Arrays:
 
 @dataclass
 class TrainResult:
-    models: list[CAEClassifier]
+    models: list[nn.Module]
     thresholds: np.ndarray
     split: tuple[np.ndarray, np.ndarray, np.ndarray]
     val_probabilities: np.ndarray
@@ -350,7 +350,8 @@ def train(
     logger.info(
         "split", extra={"train": len(split[0]), "val": len(split[1]), "test": len(split[2]), "rate": cfg.rate}
     )
-    models, history = [], []
+    models: list[nn.Module] = []
+    history: list[dict] = []
     for member in range(cfg.members):
         seed = cfg.seed + member
         torch.manual_seed(seed)

@@ -4,7 +4,10 @@ The defaults are the shipped model's recipe (100 Hz, 10 autoencoder epochs, up t
 epochs with patience 15 and encoder LR x0.5, an ensemble of 3 seeds, patient split seed 0).
 ``--device auto|cpu|cuda`` picks the training device (mixed precision on CUDA, ``model.device``);
 ``--oof OOF.npz`` (from ``ecgstream crossval``) fits the calibration and thresholds stored in the
-checkpoint on out-of-fold predictions instead of the validation split.
+checkpoint on out-of-fold predictions instead of the validation split. ``--recipe NAME[:MEMBERS]``
+(repeatable, e.g. ``--recipe cae:3 --recipe resnet-1m:1``) trains cross-validation recipes
+(``model.recipes``) with the configs their CV rows used, a mixed ensemble when several are given;
+the CAE options above then do not apply.
 """
 
 from __future__ import annotations
@@ -33,8 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data", required=True, type=Path, help="SPH-layout folder (metadata.csv, code.csv, records/)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="checkpoint to write")
-    parser.add_argument("--epochs", type=int, default=60, help="stage-2 (classifier) epochs, early stopped")
-    parser.add_argument("--ae-epochs", type=int, default=15, help="stage-1 (autoencoder) epochs")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="stage-2 (classifier) epochs, early stopped (default 60; with --recipe: the recipe's)",
+    )
+    parser.add_argument("--ae-epochs", type=int, default=None,
+                        help="stage-1 (autoencoder) epochs (default 15; with --recipe: the recipe's)")  # fmt: skip
     parser.add_argument("--rate", type=float, default=100.0, help="model input rate in Hz")
     parser.add_argument("--members", type=int, default=3, help="ensemble size (seeds seed..seed+members-1)")
     parser.add_argument(
@@ -60,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="OOF predictions (.npz from `ecgstream crossval`) of this recipe: calibration + thresholds "
         "are fitted on them instead of on the validation split",
     )  # fmt: skip
+    parser.add_argument("--recipe", action="append", default=None, metavar="NAME[:MEMBERS]",
+                        help="train these cross-validation recipes instead (repeatable: a mixed ensemble)")  # fmt: skip
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--limit", type=int, default=None, help="read only the first N records")
@@ -67,12 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, default=None, help="also write the held-out report as JSON")
 
 
-def _version(models: list, data_name: str) -> str:
+def _version(models: list, data_name: str, name: str = "cae") -> str:
     digest = hashlib.sha256()
     for m in models:
         for v in m.state_dict().values():
             digest.update(v.detach().cpu().numpy().tobytes())
-    return f"cae-{data_name}-{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:7]}"
+    return f"{name}-{data_name}-{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:7]}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     from model.training import TrainConfig, config_dict, train
 
     cfg = TrainConfig(
-        rate=args.rate, ae_epochs=args.ae_epochs, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        rate=args.rate, ae_epochs=15 if args.ae_epochs is None else args.ae_epochs,
+        epochs=60 if args.epochs is None else args.epochs, batch_size=args.batch_size, lr=args.lr,
         finetune=not args.frozen, members=args.members, seed=args.seed, augment=not args.no_augment,
         threads=args.threads, channels=[int(c) for c in args.channels.split(",")],
         latent_channels=args.latent_channels, progress=not args.no_progress,
@@ -92,7 +104,21 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     torch.set_num_threads(args.threads)
     data = read_sph_dataset(args.data, limit=args.limit)
-    result = train(data, cfg)
+    name = "cae"
+    if args.recipe:
+        from model.recipes import parse_ensemble, train_recipes
+
+        parts = parse_ensemble(args.recipe)
+        name = "+".join(f"{recipe.name}x{members}" for recipe, members in parts)
+        overrides = {
+            k: v for k, v in (("epochs", args.epochs), ("ae_epochs", args.ae_epochs)) if v is not None
+        }
+        result = train_recipes(
+            data, parts, seed=args.seed, threads=args.threads, device=args.device, overrides=overrides
+        )
+        cfg = result.config
+    else:
+        result = train(data, cfg)
     decisions: dict[str, object] = {"rule": "validation F1-optimal (raw)"}
     calibration, thresholds = None, result.thresholds
     if args.oof is not None:
@@ -108,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         decisions = {"rule": "platt + calibrated prevalence match", "source": args.oof.name,
                      "records": len(oof["y"])}  # fmt: skip
     data_name = args.data_name or args.data.resolve().name.replace("_", "-")
-    version = _version(result.models, data_name)
+    version = _version(result.models, data_name, name)
     from model.preprocessing import PreprocessConfig
 
     pre = PreprocessConfig(fs=cfg.rate, window_s=cfg.window_s)
@@ -131,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             "sizes": [len(s) for s in result.split],
         },
         "config": config_dict(cfg),
+        "recipes": list(args.recipe or []),
         "seconds": round(result.seconds, 1),
         "decisions": decisions,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -87,3 +87,26 @@ def test_mixed_ensemble_averages_every_member_of_both_files(tmp_path: Path) -> N
     order = np.argsort(z["ECG_ID"])
     expected = np.concatenate([a, b]).mean(0)
     assert np.allclose(z["probabilities"][order], expected[np.argsort(ids)])
+
+
+def test_train_a_mixed_ensemble_checkpoint_serves(synthetic_train_dir: Path, tmp_path: Path) -> None:
+    """``ecgstream train --recipe cae:1 --recipe resnet-1m:1``: one format-3 file, both members
+    rebuilt and served by the Predictor."""
+    from model.checkpoint import load_checkpoint
+    from model.network import CAEClassifier
+    from model.predictor import Predictor
+    from model.resnet import ResNet1d
+
+    out = tmp_path / "mixed.pt"
+    code = main(["train", "--data", str(synthetic_train_dir), "--out", str(out), "--recipe", "cae:1",
+                 "--recipe", "resnet-1m:1", "--epochs", "1", "--ae-epochs", "1", "--threads", "1",
+                 "--no-progress", "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    ckpt = load_checkpoint(out)
+    assert [m["architecture"] for m in ckpt.members] == ["cae", "resnet"]
+    assert isinstance(ckpt.models[0], CAEClassifier) and isinstance(ckpt.models[1], ResNet1d)
+    assert ckpt.version.startswith("caex1+resnet-1mx1-")
+    predictor = Predictor.load(out, torch_threads=1)
+    rng = np.random.default_rng(0)
+    result = predictor.predict([rng.standard_normal((12, 5000)).astype(np.float32)], [500.0], [60.0], ["F"])
+    assert result.probabilities.shape == (1, len(ckpt.labels)) and np.isfinite(result.probabilities).all()

@@ -120,12 +120,13 @@ def test_checkpoint_format_2_applies_calibration_and_format_1_still_loads(tmp_pa
     cal, thresholds = fit_oof_decisions(y, p)
     new = _tiny_checkpoint(tmp_path / "new.pt", cal)
     raw = torch.load(new, weights_only=True)
-    assert raw["format"] == CHECKPOINT_FORMAT == 2 and raw["calibration"]["kind"] == "platt"
+    assert raw["format"] == CHECKPOINT_FORMAT == 3 and raw["calibration"]["kind"] == "platt"
+    assert [m["architecture"] for m in raw["members"]] == ["cae"] * len(raw["weights"])
     assert load_checkpoint(new).calibration.slope == pytest.approx(cal.slope)
     old = _tiny_checkpoint(tmp_path / "old.pt", None)
     raw = torch.load(old, weights_only=True)
     raw["format"] = 1
-    del raw["calibration"]
+    del raw["calibration"], raw["members"]  # format 1: CAE members from model_config, no calibration
     torch.save(raw, old)
     assert load_checkpoint(old).calibration.slope == pytest.approx([1, 1])
 

@@ -91,7 +91,7 @@ def test_train_device_cpu_tiny_model(synthetic_train_dir: Path, tmp_path: Path) 
                  "--device", "cpu"])  # fmt: skip
     assert code == 0
     raw = torch.load(out, weights_only=True)
-    assert raw["training"]["config"]["device"] == "cpu" and raw["format"] == 2
+    assert raw["training"]["config"]["device"] == "cpu" and raw["format"] == 3
 
 
 def test_denoising_masking_corruption() -> None:
