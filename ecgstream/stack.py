@@ -2,7 +2,8 @@
 
 Used by ``ecgstream demo``, ``ecgstream up`` and the end-to-end and fault tests, so all of them run
 the very same processes a deployment runs. Workers are separate OS processes (``ecgstream worker``),
-so they can be killed, restarted and scaled like real ones.
+so they can be killed, restarted and scaled like real ones; so are the web gateway
+(``ecgstream gateway``) and the exporter (``ecgstream export``) when the caller starts them.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 from ecgstream.config import Settings, settings_to_env
 from ecgstream.embedded import TansuBroker, free_port, wait_for_port
 from ecgstream.private_files import open_private_log, private_folder
 from ecgstream.supervision import Supervisor
 
-__all__ = ["LocalStack", "WorkerProcess", "ChildProcess"]
+__all__ = ["LocalStack", "WorkerProcess", "ChildProcess", "MetricsChildProcess", "export_destinations"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,20 +91,27 @@ class ChildProcess:
             self.process.wait()
 
 
-class WorkerProcess(ChildProcess):
-    """One ``ecgstream worker`` OS process with its own /metrics port and log file."""
+class MetricsChildProcess(ChildProcess):
+    """A child process serving /metrics on a free port of its own, passed in ``port_variable``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, name: str) -> None:
+    def __init__(self, command: str, env: dict[str, str], log_path: Path, name: str, port_variable: str) -> None:
         self.metrics_port = free_port()
-        super().__init__("worker", {**env, "METRICS_PORT": str(self.metrics_port)}, log_path, name)
+        super().__init__(command, {**env, port_variable: str(self.metrics_port)}, log_path, name)
 
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def wait_metrics(self, timeout: float = 60.0) -> None:
-        """Block until the worker serves /metrics (model loaded, about to join the group)."""
+        """Block until the process serves /metrics (a worker: model loaded, about to join the group)."""
         wait_for_port("127.0.0.1", self.metrics_port, timeout)
+
+
+class WorkerProcess(MetricsChildProcess):
+    """One ``ecgstream worker`` OS process with its own /metrics port and log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, name: str) -> None:
+        super().__init__("worker", env, log_path, name, "METRICS_PORT")
 
     def assigned_partitions(self) -> int:
         """Recordings partitions this worker owns, read from its /metrics (0 if unreachable)."""
@@ -116,6 +125,19 @@ class WorkerProcess(ChildProcess):
         return 0
 
 
+def export_destinations(settings: Settings) -> list[str]:
+    """Where ``ecgstream export`` delivers with these settings, in words (no URL path, query or
+    credentials); empty when neither FHIR_BASE_URL nor HL7_MLLP_HOST is set."""
+    destinations = []
+    if settings.fhir_base_url:
+        parts = urlsplit(settings.fhir_base_url)
+        port = f":{parts.port}" if parts.port else ""
+        destinations.append(f"FHIR server {parts.scheme}://{parts.hostname or ''}{port}")
+    if settings.hl7_mllp_host:
+        destinations.append(f"HL7 receiver {settings.hl7_mllp_host}:{settings.hl7_mllp_port} (MLLP)")
+    return destinations
+
+
 class LocalStack:
     """Broker + migrated database + N worker processes; a context manager that cleans up after itself."""
 
@@ -127,6 +149,7 @@ class LocalStack:
         self.bootstrap = settings.kafka_bootstrap or ""
         self.workers: list[WorkerProcess] = []
         self.gateway: ChildProcess | None = None
+        self.exporter: MetricsChildProcess | None = None
         self.supervisor = Supervisor()
 
     @property
@@ -179,8 +202,18 @@ class LocalStack:
         self.supervisor.watch(self.gateway)
         return self.gateway
 
+    def start_exporter(self) -> MetricsChildProcess:
+        """Start ``ecgstream export`` (supervised like the workers), its /metrics on a free port and its
+        log in ``exporter.log``; for a stack that delivers to a FHIR server or an HL7 receiver."""
+        exporter = MetricsChildProcess("export", self.child_env(), self.log_dir / "exporter.log", "exporter",
+                                       "EXPORT_METRICS_PORT")  # fmt: skip
+        self.exporter = exporter.start()
+        self.supervisor.watch(exporter)
+        logger.info("exporter process started", extra={"metrics_port": exporter.metrics_port})
+        return exporter
+
     def supervise(self) -> str | None:
-        """Restart crashed workers and gateway (with backoff); a message when one keeps failing fast.
+        """Restart crashed workers, gateway and exporter (with backoff); a message when one keeps failing fast.
 
         Call it periodically (``ecgstream up`` does). A restarted worker rejoins the consumer group
         and resumes from the last committed offsets: nothing it had accepted is lost, since its
@@ -208,7 +241,7 @@ class LocalStack:
         raise TimeoutError(f"workers did not take all {self.settings.topic_partitions} partitions in {timeout:.0f} s")
 
     def stop(self) -> None:
-        processes: list[ChildProcess] = [*self.workers, *([self.gateway] if self.gateway else [])]
+        processes: list[ChildProcess] = [*self.workers, *(p for p in (self.gateway, self.exporter) if p is not None)]
         for process in processes:
             self.supervisor.forget(process)
         for process in processes:

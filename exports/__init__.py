@@ -7,8 +7,8 @@ Delivery (topic, HTTP, MLLP) lives in ``stream_processor.export``. Layer: above 
 """
 
 from exports.codes import MEASUREMENT_CODES, PSEUDONYM_SYSTEM, STATEMENT_SYSTEM
-from exports.fhir import FHIR_CONTENT_TYPE, BundleType, ReportStatus, diagnosis_bundle
-from exports.hl7v2 import ResultStatus, message_control_id, oru_r01
+from exports.fhir import FHIR_CONTENT_TYPE, BundleType, ReportStatus, diagnosis_bundle, withdrawal_bundle
+from exports.hl7v2 import ResultStatus, message_control_id, oru_r01, oru_r01_withdrawal
 from exports.subject import PatientIdentity, Waveform
 
 __all__ = [
@@ -24,4 +24,6 @@ __all__ = [
     "diagnosis_bundle",
     "message_control_id",
     "oru_r01",
+    "withdrawal_bundle",
+    "oru_r01_withdrawal",
 ]

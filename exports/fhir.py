@@ -3,7 +3,8 @@
 ``diagnosis_bundle`` is pure (a dict ready for ``json.dumps``; no IO). Contents:
 
 - ``DiagnosticReport``: status ``preliminary`` until a physician confirms (then ``final``, or
-  ``corrected``/``amended``), category HL7 v2-0074 ``EC`` (electrocardiac), code LOINC 11524-6
+  ``corrected``/``amended``; ``entered-in-error`` once a physician rejected it, ``withdrawal_bundle``),
+  category HL7 v2-0074 ``EC`` (electrocardiac), code LOINC 11524-6
   "EKG study", the headline and statements in words as ``conclusion`` and each statement as a
   ``conclusionCode`` in ``urn:ecgstream:aha-statement`` (``exports.codes``), ``resultsInterpreter``
   when confirmed, identifier ``urn:ecgstream:recording`` ``<recording id>/<model version>``;
@@ -37,17 +38,21 @@ from exports.codes import (
     UCUM,
 )
 from exports.subject import PatientIdentity, Waveform
-from exports.summary import summarise
+from exports.summary import CodedStatement, summarise, withdrawal_sentences
 from exports.timefmt import fhir_instant
 from schemas import DiagnosisEvent
 from schemas.diagnosis_findings import finite_or_none
 
-__all__ = ["ReportStatus", "BundleType", "diagnosis_bundle", "resource_id", "FHIR_CONTENT_TYPE"]
+__all__ = [
+    "ReportStatus", "BundleType", "diagnosis_bundle", "withdrawal_bundle", "resource_id", "FHIR_CONTENT_TYPE",
+    "ENTERED_IN_ERROR",
+]  # fmt: skip
 
 ReportStatus = Literal["preliminary", "final", "amended", "corrected"]
 BundleType = Literal["collection", "transaction"]
 REPORT_STATUSES: frozenset[str] = frozenset({"preliminary", "final", "amended", "corrected"})
 FHIR_CONTENT_TYPE = "application/fhir+json; fhirVersion=4.0"
+ENTERED_IN_ERROR = "entered-in-error"  # a withdrawn report (a physician rejected the interpretation)
 
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ecgstream:fhir")
 _V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
@@ -150,10 +155,10 @@ def _report(
     status: str,
     subject: dict[str, Any] | None,
     results: list[str],
-    confirmed_by: str | None,
-    comment: str | None = None,
+    interpreter: str | None,
+    conclusion: str,
+    statements: tuple[CodedStatement, ...] = (),
 ) -> dict[str, Any]:
-    summary = summarise(diagnosis, confirmed_by=confirmed_by, comment=comment)
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": resource_id(diagnosis, "report"),
@@ -167,15 +172,15 @@ def _report(
     if diagnosis.acquired_at is not None:
         report["effectiveDateTime"] = fhir_instant(diagnosis.acquired_at)
     report["issued"] = fhir_instant(diagnosis.diagnosed_at)
-    if confirmed_by:
-        report["resultsInterpreter"] = [{"display": confirmed_by}]
+    if interpreter:
+        report["resultsInterpreter"] = [{"display": interpreter}]
     if results:
         report["result"] = [{"reference": ref} for ref in results]
-    report["conclusion"] = summary.conclusion
-    if summary.statements:
+    report["conclusion"] = conclusion
+    if statements:
         report["conclusionCode"] = [
             {"coding": [{"system": STATEMENT_SYSTEM, "code": s.code, "display": s.display}], "text": s.text}
-            for s in summary.statements
+            for s in statements
         ]
     return report
 
@@ -218,8 +223,41 @@ def diagnosis_bundle(
     waveform_ref = None if waveform_resource is None else f"urn:uuid:{waveform_resource['id']}"
     observations = _measurements(diagnosis, status, subject, waveform_ref)
     results = [f"urn:uuid:{o['id']}" for o in observations] + ([waveform_ref] if waveform_ref else [])
-    report = _report(diagnosis, status, subject, results, confirmed_by, comment)
-    resources = [report, *observations, *([waveform_resource] if waveform_resource else [])]
+    summary = summarise(diagnosis, confirmed_by=confirmed_by, comment=comment)
+    report = _report(diagnosis, status, subject, results, confirmed_by, summary.conclusion, summary.statements)
+    return _bundle(diagnosis, [report, *observations, *([waveform_resource] if waveform_resource else [])],
+                   bundle_type, timestamp)  # fmt: skip
+
+
+def withdrawal_bundle(
+    diagnosis: DiagnosisEvent,
+    *,
+    rejected_by: str,
+    reason: str | None = None,
+    comment: str | None = None,
+    patient: PatientIdentity | None = None,
+    bundle_type: BundleType = "collection",
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """The Bundle that withdraws the computer's interpretation of ``diagnosis`` after a physician rejected it.
+
+    The same DiagnosticReport (same id and identifier, so the EHR updates the report it has) with
+    status ``entered-in-error``, ``resultsInterpreter`` the rejecting physician, the rejection
+    (who, ``reason``, the free text ``comment``) as ``conclusion`` and no ``conclusionCode``; its
+    measurement Observations (same ids) ``entered-in-error`` too. The waveform Observation is left
+    out: the recording itself was not rejected and stays as it is for a new reading.
+    """
+    subject = _subject(patient)
+    observations = _measurements(diagnosis, ENTERED_IN_ERROR, subject, None)
+    results = [f"urn:uuid:{o['id']}" for o in observations]
+    sentences = withdrawal_sentences(diagnosis.model_version, rejected_by=rejected_by, reason=reason, comment=comment)
+    report = _report(diagnosis, ENTERED_IN_ERROR, subject, results, rejected_by, " ".join(sentences))
+    return _bundle(diagnosis, [report, *observations], bundle_type, timestamp)
+
+
+def _bundle(
+    diagnosis: DiagnosisEvent, resources: list[dict[str, Any]], bundle_type: BundleType, timestamp: datetime | None
+) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "identifier": {"system": RECORDING_SYSTEM, "value": f"{diagnosis.recording_id}/{diagnosis.model_version}"},

@@ -5,6 +5,7 @@ version 2.5.1, UTF-8), ``PID`` (the patient only by the keyed-hash pseudonym, id
 ANON and name type S "coded pseudo-name", unless the caller passes a clear identifier), ``OBR``
 (LOINC 11524-6 EKG study, filler order number = recording id, diagnostic service section EC,
 result status P preliminary / F final / C corrected, principal result interpreter when confirmed),
+``NTE`` (only in a withdrawal, ``oru_r01_withdrawal``: who rejected the interpretation and why),
 then ``OBX`` segments: one NM per measured value (LOINC code, UCUM units, QTc with the formula as
 observation method), one TX "EKG impression" (LOINC 8601-7) with the interpretation in words and
 the abnormal flag (N, A, AA critical), and one CWE per statement (local coding system
@@ -15,6 +16,7 @@ HL7 escape sequences (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``); segments end with carr
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,12 +32,15 @@ from exports.codes import (
     RECORDING_SYSTEM,
 )
 from exports.subject import PatientIdentity
-from exports.summary import summarise
+from exports.summary import Summary, summarise, withdrawal_sentences
 from exports.timefmt import hl7_timestamp
 from schemas import DiagnosisEvent
 from schemas.diagnosis_findings import finite_or_none
 
-__all__ = ["ResultStatus", "oru_r01", "message_control_id", "hl7_escape", "hl7_fit", "text_lines", "SENDING_APPLICATION"]
+__all__ = [
+    "ResultStatus", "oru_r01", "oru_r01_withdrawal", "message_control_id", "hl7_escape", "hl7_fit", "text_lines",
+    "SENDING_APPLICATION",
+]  # fmt: skip
 
 ResultStatus = Literal["P", "F", "C"]
 RESULT_STATUSES: frozenset[str] = frozenset({"P", "F", "C"})
@@ -147,19 +152,86 @@ def oru_r01(
         raise ValueError(f"result status {result_status!r} is not one of {sorted(RESULT_STATUSES)}")
     if (result_status != "P") != bool(confirmed_by):
         raise ValueError("F and C results name the physician who confirmed them (confirmed_by); P results none")
-    summary = summarise(diagnosis, confirmed_by=confirmed_by, comment=comment)
+    return _message(
+        diagnosis,
+        summarise(diagnosis, confirmed_by=confirmed_by, comment=comment),
+        _Header(message_control_id(diagnosis, result_status, revision), message_time, sending_facility,
+                receiving_application, receiving_facility),
+        patient=patient, order_status=result_status, observation_status=result_status, interpreter=confirmed_by,
+    )  # fmt: skip
+
+
+def oru_r01_withdrawal(
+    diagnosis: DiagnosisEvent,
+    *,
+    rejected_by: str,
+    reason: str | None = None,
+    comment: str | None = None,
+    patient: PatientIdentity | None = None,
+    revision: int | None = None,
+    sending_facility: str = "",
+    receiving_application: str = "",
+    receiving_facility: str = "",
+    message_time: datetime | None = None,
+) -> str:
+    """The ORU^R01 that withdraws the preliminary result of ``diagnosis`` after a physician rejected it.
+
+    The same order (OBR-3 recording id) and the same OBX segments as the preliminary message (same
+    OBX-3 / OBX-4, the computer's values), each with OBX-11 ``W``: HL7 table 0085 "post original as
+    wrong", so the receiver marks the results it holds as wrong. OBR-25 is ``C`` of table 0123,
+    "correction to results": the only status that tells a receiver to replace what it was sent for
+    this order; ``X`` ("no results available; order canceled") would claim the ECG was cancelled, but
+    it was recorded and may be read again, and ``F`` / ``A`` / ``P`` would present the withdrawn values
+    as (some of) the order's results. OBR-32 names the rejecting physician; an NTE after the OBR
+    (source L, the filler; type RE, remark) says who rejected it, why and the free text. MSH-10 is
+    ``message_control_id(diagnosis, "W", revision)``: one id per overread version.
+    """
+    if not rejected_by:
+        raise ValueError("a withdrawal names the physician who rejected the interpretation (rejected_by)")
+    notes = withdrawal_sentences(diagnosis.model_version, rejected_by=rejected_by, reason=reason, comment=comment)
+    return _message(
+        diagnosis,
+        summarise(diagnosis),
+        _Header(message_control_id(diagnosis, "W", revision), message_time, sending_facility, receiving_application,
+                receiving_facility),
+        patient=patient, order_status="C", observation_status="W", interpreter=rejected_by, notes=notes,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Header:
+    control_id: str
+    message_time: datetime | None
+    sending_facility: str
+    receiving_application: str
+    receiving_facility: str
+
+
+def _message(
+    diagnosis: DiagnosisEvent,
+    summary: Summary,
+    header: _Header,
+    *,
+    patient: PatientIdentity | None,
+    order_status: str,
+    observation_status: str,
+    interpreter: str | None,
+    notes: tuple[str, ...] = (),
+) -> str:
+    """The ER7 text: MSH, PID, OBR (result status ``order_status``), NTE ``notes``, the OBX segments
+    of ``summary`` and the measurements, each with result status ``observation_status``."""
     message = Message("ORU_R01", version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT)
     msh = message.msh
     msh.msh_3 = SENDING_APPLICATION
-    if sending_facility:
-        msh.msh_4 = hl7_escape(sending_facility)
-    if receiving_application:
-        msh.msh_5 = hl7_escape(receiving_application)
-    if receiving_facility:
-        msh.msh_6 = hl7_escape(receiving_facility)
-    msh.msh_7 = hl7_timestamp(message_time or datetime.now(UTC))
+    if header.sending_facility:
+        msh.msh_4 = hl7_escape(header.sending_facility)
+    if header.receiving_application:
+        msh.msh_5 = hl7_escape(header.receiving_application)
+    if header.receiving_facility:
+        msh.msh_6 = hl7_escape(header.receiving_facility)
+    msh.msh_7 = hl7_timestamp(header.message_time or datetime.now(UTC))
     msh.msh_9 = "ORU^R01^ORU_R01"
-    msh.msh_10 = message_control_id(diagnosis, result_status, revision)
+    msh.msh_10 = header.control_id
     msh.msh_11 = "P"
     msh.msh_18 = "UNICODE UTF-8"
 
@@ -180,9 +252,16 @@ def oru_r01(
         obr.obr_7 = hl7_timestamp(observed)
     obr.obr_22 = hl7_timestamp(diagnosis.diagnosed_at)
     obr.obr_24 = "EC"
-    obr.obr_25 = result_status
-    if confirmed_by:
-        obr.obr_32 = f"&{hl7_escape(confirmed_by)}"
+    obr.obr_25 = order_status
+    if interpreter:
+        obr.obr_32 = f"&{hl7_escape(interpreter)}"
+    if notes:
+        nte = order.add_segment("NTE")
+        nte.nte_1 = "1"
+        nte.nte_2 = "L"  # table 0105: the filler (ecgstream, for the reading physician) is the source
+        for line in text_lines(notes):
+            nte.add_field("NTE_3").value = line
+        nte.nte_4 = "RE^Remark^HL70364"
 
     when = "" if observed is None else hl7_timestamp(observed)
     sequence = 0
@@ -195,13 +274,13 @@ def oru_r01(
         _obx(order, {
             "obx_1": str(sequence), "obx_2": "NM", "obx_3": f"{spec.loinc}^{spec.display}^LN",
             "obx_4": _QTC_SUB_IDS.get(spec.method or "", ""), "obx_5": str(round(value)),
-            "obx_6": f"{spec.unit}^{spec.unit_display}^UCUM", "obx_11": result_status, "obx_14": when,
+            "obx_6": f"{spec.unit}^{spec.unit_display}^UCUM", "obx_11": observation_status, "obx_14": when,
             "obx_17": "" if spec.method is None else f"^{spec.method}",
         })  # fmt: skip
     sequence += 1
     _obx(order, {
         "obx_1": str(sequence), "obx_2": "TX", "obx_3": f"{EKG_IMPRESSION[0]}^{EKG_IMPRESSION[1]}^LN", "obx_4": "1",
-        "obx_5": text_lines(summary.sentences), "obx_8": summary.abnormal_flag or "", "obx_11": result_status,
+        "obx_5": text_lines(summary.sentences), "obx_8": summary.abnormal_flag or "", "obx_11": observation_status,
         "obx_14": when,
     })  # fmt: skip
     for sub_id, statement in enumerate(summary.statements, start=2):
@@ -210,6 +289,6 @@ def oru_r01(
             "obx_1": str(sequence), "obx_2": "CWE", "obx_3": f"{EKG_IMPRESSION[0]}^{EKG_IMPRESSION[1]}^LN",
             "obx_4": str(sub_id),
             "obx_5": f"{hl7_escape(statement.code)}^{hl7_fit(statement.text)}^{HL7_STATEMENT_SYSTEM}",
-            "obx_11": result_status, "obx_14": when,
+            "obx_11": observation_status, "obx_14": when,
         })  # fmt: skip
     return str(message.to_er7())

@@ -15,7 +15,7 @@ from interpretation.critical import CriticalFinding, critical_findings
 from interpretation.verdict import Verdict, headline_verdict
 from schemas import DiagnosisEvent
 
-__all__ = ["CodedStatement", "Summary", "summarise"]
+__all__ = ["CodedStatement", "Summary", "summarise", "withdrawal_sentences"]
 
 AbnormalFlag = Literal["N", "A", "AA"]
 
@@ -83,3 +83,15 @@ def summarise(diagnosis: DiagnosisEvent, *, confirmed_by: str | None = None, com
     else:
         parts.append(f"Unconfirmed computer interpretation (ecgstream {diagnosis.model_version}).")
     return Summary(verdict, coded, critical, tuple(parts))
+
+
+def withdrawal_sentences(
+    model_version: str, *, rejected_by: str, reason: str | None = None, comment: str | None = None
+) -> tuple[str, ...]:
+    """What a withdrawal of the computer's interpretation says: who rejected it, why, the free text."""
+    parts = [f"Computer interpretation (ecgstream {model_version}) withdrawn: rejected by {rejected_by}."]
+    if reason:
+        parts.append(f"Reason: {' '.join(reason.split())}")
+    if comment:
+        parts.append(f"Comment: {' '.join(comment.split())}")
+    return tuple(parts)

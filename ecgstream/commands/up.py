@@ -1,5 +1,6 @@
-"""``ecgstream up``: broker (embedded Tansu unless KAFKA_BOOTSTRAP), database, workers and the web
-gateway, running until Ctrl-C or SIGTERM. Other commands (``ecgstream publish``) find this stack's
+"""``ecgstream up``: broker (embedded Tansu unless KAFKA_BOOTSTRAP), database, workers, the web
+gateway and, when FHIR_BASE_URL or HL7_MLLP_HOST is set, the exporter (``ecgstream export``), running
+until Ctrl-C or SIGTERM; each a child process restarted with backoff when it dies. Other commands (``ecgstream publish``) find this stack's
 broker through ``$ECGSTREAM_HOME/stack.json``.
 
 The gateway's port (``--port``, else GATEWAY_PORT, 8080) is checked before anything starts: when
@@ -24,7 +25,7 @@ from sqlalchemy.engine import make_url
 from ecgstream.config import load_settings
 from ecgstream.kafka_security import KafkaSecurity
 from ecgstream.secret_check import is_development_stack, require_patient_secret
-from ecgstream.stack import ChildProcess, LocalStack
+from ecgstream.stack import ChildProcess, LocalStack, export_destinations
 from ecgstream.stack_info import StackInfo, write_stack_info
 
 __all__ = ["add_arguments", "run"]
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
                 if failure is not None:
                     print(f"ecgstream up: {failure}", file=sys.stderr)
                     return 1
+            destinations = export_destinations(settings)
+            exporter = stack.start_exporter() if destinations else None
             write_stack_info(
                 settings,
                 StackInfo(stack.bootstrap, stack.database_url, gateway_url, stack.workers[0].metrics_url),
@@ -118,8 +121,12 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  sign in as admin / {password} (a new password every `ecgstream up`; shown once)")
                 else:
                     print("  sign in with a user from `ecgstream user create`; devices use `ecgstream token create`")
+            if exporter is not None:
+                print(f"  exporter: to {', '.join(destinations)}: metrics {exporter.metrics_url} (log {exporter.log_path})")
+            else:
+                print("  exporter: not started (no FHIR_BASE_URL or HL7_MLLP_HOST configured)")
             print("  publish files with `ecgstream publish PATH...`; stop with Ctrl-C")
-            print("  crashed workers and the gateway are restarted (backoff; see the logs for the restart count)")
+            print("  crashed workers, the gateway and the exporter are restarted (backoff; see the logs for the restart count)")
             while not stopping.wait(SUPERVISE_INTERVAL_S):
                 failure = stack.supervise()
                 if failure is not None:

@@ -16,7 +16,11 @@ A physician's confirmed overread (``ecg.overreads.v1``, ``export_overread``) goe
 the physician's statements and free text: the stored diagnosis is read back for its measurements
 (``stream_processor.export.overread``), the Bundle's report is ``final`` (first confirmed version)
 or ``amended`` (a later one) naming the physician, the ORU^R01 has result status F or C and a
-message control id per overread version. A rejection confirms nothing: it is counted and skipped.
+message control id per overread version. A rejection withdraws what the preliminary export sent:
+the same report and measurement Observations ``entered-in-error`` with the physician's reason as
+conclusion (``exports.withdrawal_bundle``), and an ORU^R01 for the same order with OBR-25 C and
+every OBX-11 W, "post original as wrong" (``exports.oru_r01_withdrawal``), its message control id
+per overread version.
 
 The samples go into the Bundle only up to ``MAX_WAVEFORM_VALUES`` (60 s x 12 leads at 500 Hz, about
 2 MB of JSON), so every Bundle fits the topic's ``max.message.bytes``; longer or faster recordings are
@@ -39,7 +43,10 @@ from exports import (
     diagnosis_bundle,
     message_control_id,
     oru_r01,
+    oru_r01_withdrawal,
+    withdrawal_bundle,
 )
+from exports.fhir import ENTERED_IN_ERROR
 from schemas import DiagnosisEvent, EncodedEvent
 from schemas.headers import build_headers
 from schemas.overread_event import OverreadEvent
@@ -49,7 +56,12 @@ from stream_processor.export.delivery import RetryPolicy, deliver_with_retries
 from stream_processor.export.fhir_client import FhirClient
 from stream_processor.export.metrics import ExportMetrics
 from stream_processor.export.mllp import MllpClient
-from stream_processor.export.overread import ConfirmedExport, confirmed_export
+from stream_processor.export.overread import (
+    ConfirmedExport,
+    RejectedExport,
+    confirmed_export,
+    rejected_export,
+)
 from stream_processor.publishing import ResultPublisher
 from stream_processor.retry import retry_forever
 
@@ -59,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 MAX_WAVEFORM_VALUES = 12 * 60 * 500
 T = TypeVar("T")
+OverreadExport = ConfirmedExport | RejectedExport
 FHIR_EVENT_TYPE = "org.ecgstream.diagnosis.fhir"
 
 
@@ -123,13 +136,9 @@ class DiagnosisExporter:
         await self._export(event, None)
 
     async def export_overread(self, overread: OverreadEvent) -> bool:
-        """A confirmed overread (final / amended, F / C); False when there is nothing to export (a
-        rejection, or a recording whose diagnosis is not stored)."""
-        if not overread.confirms:
-            self.metrics.skipped.labels(reason="overread_rejected").inc()
-            logger.info("rejected interpretation not exported", extra={"recording_id": overread.recording_id,
-                                                                       "version": overread.version})  # fmt: skip
-            return False
+        """A physician's overread: a confirm or edit as final / amended (F / C), a rejection as the
+        withdrawal of the preliminary result (entered-in-error / W); False when there is nothing to
+        export (a recording whose diagnosis is not stored)."""
         if self.find_diagnosis is None:
             raise RuntimeError("this exporter has no diagnosis lookup for overreads")
         find = self.find_diagnosis
@@ -139,25 +148,36 @@ class DiagnosisExporter:
             logger.warning("overread of a recording without a stored diagnosis; skipped",
                            extra={"recording_id": overread.recording_id, "version": overread.version})  # fmt: skip
             return False
-        confirmed = confirmed_export(view, overread)
-        await self._export(confirmed.diagnosis, confirmed)
-        self.metrics.confirmed_exports.labels(status=confirmed.report_status).inc()
+        if overread.confirms:
+            confirmed = confirmed_export(view, overread)
+            await self._export(confirmed.diagnosis, confirmed)
+            self.metrics.confirmed_exports.labels(status=confirmed.report_status).inc()
+            return True
+        rejected = rejected_export(view, overread)
+        await self._export(rejected.diagnosis, rejected)
+        self.metrics.confirmed_exports.labels(status=ENTERED_IN_ERROR).inc()
+        logger.info("rejected interpretation withdrawn", extra={"recording_id": overread.recording_id,
+                                                                "version": overread.version})  # fmt: skip
         return True
 
-    async def _export(self, event: DiagnosisEvent, confirmed: ConfirmedExport | None) -> None:
+    async def _export(self, event: DiagnosisEvent, overread: OverreadExport | None) -> None:
         targets = self.targets
         context = await self._retry_db(lambda: self.lookup(event.recording_id), "export context lookup")
         if context is None:
             logger.warning("recording not in the database; exported without patient",
                            extra={"recording_id": event.recording_id})  # fmt: skip
         patient = PatientIdentity(pseudonym=None if context is None else context.patient_ref_hash)
-        waveform = _waveform(context, event.recording_id) if targets.waveform else None
-        if confirmed is None:
-            bundle = diagnosis_bundle(event, patient=patient, waveform=waveform, bundle_type="transaction")
+        if isinstance(overread, RejectedExport):
+            bundle = withdrawal_bundle(event, rejected_by=overread.rejected_by, reason=overread.reason,
+                                       comment=overread.comment, patient=patient, bundle_type="transaction")  # fmt: skip
         else:
-            bundle = diagnosis_bundle(event, status=confirmed.report_status, patient=patient, waveform=waveform,
-                                      bundle_type="transaction", confirmed_by=confirmed.confirmed_by,
-                                      comment=confirmed.comment)  # fmt: skip
+            waveform = _waveform(context, event.recording_id) if targets.waveform else None
+            if overread is None:
+                bundle = diagnosis_bundle(event, patient=patient, waveform=waveform, bundle_type="transaction")
+            else:
+                bundle = diagnosis_bundle(event, status=overread.report_status, patient=patient, waveform=waveform,
+                                          bundle_type="transaction", confirmed_by=overread.confirmed_by,
+                                          comment=overread.comment)  # fmt: skip
         message = fhir_topic_event(bundle, event.recording_id, time=datetime.now(UTC))
         await retry_forever(
             lambda: self.publisher.publish(targets.fhir_topic, [message]),
@@ -169,7 +189,7 @@ class DiagnosisExporter:
         if targets.fhir is not None:
             await self._post(targets.fhir, bundle, event.recording_id)
         if targets.mllp is not None:
-            await self._send_hl7(targets.mllp, event, patient, confirmed)
+            await self._send_hl7(targets.mllp, event, patient, overread)
 
     async def _post(self, client: FhirClient, bundle: dict[str, object], recording_id: str) -> None:
         outcome = await deliver_with_retries(
@@ -182,28 +202,41 @@ class DiagnosisExporter:
         self.metrics.fhir_deliveries.labels(outcome=outcome).inc()
 
     async def _send_hl7(
-        self, client: MllpClient, event: DiagnosisEvent, patient: PatientIdentity, confirmed: ConfirmedExport | None
+        self, client: MllpClient, event: DiagnosisEvent, patient: PatientIdentity, overread: OverreadExport | None
     ) -> None:
-        targets = self.targets
-        status = "P" if confirmed is None else confirmed.result_status
-        revision = None if confirmed is None else confirmed.revision
-        text = oru_r01(
-            event,
-            result_status=status,
-            patient=patient,
-            confirmed_by=None if confirmed is None else confirmed.confirmed_by,
-            comment=None if confirmed is None else confirmed.comment,
-            revision=revision,
-            sending_facility=targets.sending_facility,
-            receiving_application=targets.receiving_application,
-            receiving_facility=targets.receiving_facility,
-        )
-        control_id = message_control_id(event, status, revision)
+        text, control_id = self._hl7_message(event, patient, overread)
         outcome = await deliver_with_retries(
             lambda: client.send(text, control_id),
-            targets.retry,
+            self.targets.retry,
             receiver="hl7",
             recording_id=event.recording_id,
             on_retry=self.metrics.retries.labels(receiver="hl7").inc,
         )
         self.metrics.hl7_deliveries.labels(outcome=outcome).inc()
+
+    def _hl7_message(
+        self, event: DiagnosisEvent, patient: PatientIdentity, overread: OverreadExport | None
+    ) -> tuple[str, str]:
+        """The ER7 text and its message control id (MSH-10)."""
+        targets = self.targets
+        if isinstance(overread, RejectedExport):
+            text = oru_r01_withdrawal(
+                event, rejected_by=overread.rejected_by, reason=overread.reason, comment=overread.comment,
+                patient=patient, revision=overread.revision, sending_facility=targets.sending_facility,
+                receiving_application=targets.receiving_application, receiving_facility=targets.receiving_facility,
+            )  # fmt: skip
+            return text, message_control_id(event, "W", overread.revision)
+        status = "P" if overread is None else overread.result_status
+        revision = None if overread is None else overread.revision
+        text = oru_r01(
+            event,
+            result_status=status,
+            patient=patient,
+            confirmed_by=None if overread is None else overread.confirmed_by,
+            comment=None if overread is None else overread.comment,
+            revision=revision,
+            sending_facility=targets.sending_facility,
+            receiving_application=targets.receiving_application,
+            receiving_facility=targets.receiving_facility,
+        )
+        return text, message_control_id(event, status, revision)

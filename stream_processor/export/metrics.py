@@ -47,7 +47,7 @@ class ExportMetrics:
             ),  # fmt: skip
             confirmed_exports=Counter(
                 "ecgstream_confirmed_exports_total",
-                "Physician-confirmed overreads exported, by FHIR report status (final, amended).",
+                "Physician overreads exported, by FHIR report status (final, amended; entered-in-error: a withdrawn rejection).",
                 ["status"], registry=reg,
             ),  # fmt: skip
         )

@@ -12,7 +12,8 @@ At-least-once: offsets are committed only after the Bundle is on ``FHIR_TOPIC`` 
 delivery has ended (delivered, rejected, or failed after ``EXPORT_MAX_ATTEMPTS``). A redelivered
 event is exported again with the same resource ids (FHIR ``PUT``) and HL7 message control id, so
 receivers see an update, not a second ECG. A physician's overread (``OVERREADS_TOPIC``) updates the
-same resources to ``final`` / ``amended`` (``DiagnosisExporter.export_overread``). A new consumer group starts from the earliest retained
+same resources to ``final`` / ``amended``, or withdraws them (``entered-in-error``) after a rejection
+(``DiagnosisExporter.export_overread``). A new consumer group starts from the earliest retained
 event (nothing diagnosed before the exporter first started is missed).
 """
 

@@ -33,7 +33,8 @@ def _count(database_url: str) -> int:
 
 def test_up_then_publish_then_sigterm(tmp_path):
     home = tmp_path / "home"
-    env = {key: value for key, value in os.environ.items() if key not in {"KAFKA_BOOTSTRAP", "DATABASE_URL"}}
+    dropped = {"KAFKA_BOOTSTRAP", "DATABASE_URL", "FHIR_BASE_URL", "HL7_MLLP_HOST"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(ECGSTREAM_HOME=str(home), GATEWAY_PORT=str(free_port()), METRICS_PORT="0", LOG_LEVEL="WARNING")
     data = write_sph_dataset(tmp_path / "sph", 5, seed=21)
     up = subprocess.Popen([sys.executable, "-m", "ecgstream.cli", "up", "--no-gateway"], env=env,
@@ -61,4 +62,6 @@ def test_up_then_publish_then_sigterm(tmp_path):
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output.decode()[-2000:]
     assert b"ecgstream stopped" in output
+    assert b"  exporter: not started (no FHIR_BASE_URL or HL7_MLLP_HOST configured)\n" in output
+    assert not (home / "logs" / "exporter.log").exists()
     assert not (home / "stack.json").exists()

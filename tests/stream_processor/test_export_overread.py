@@ -1,14 +1,15 @@
 """``ecgstream export`` on physician overreads, end to end: real Tansu broker, real Postgres, real FHIR and
 MLLP receivers. A diagnosis is stored through the real SQL sink and its preliminary event published on
-the diagnoses topic; overreads (confirm, then an edit, then a rejection, then a confirm of a second
-recording) are stored and published exactly as the gateway does it (``webapp.overread_events``). The
+the diagnoses topic; overreads (confirm, then an edit of the first recording; a rejection, then a confirm
+of the second) are stored and published exactly as the gateway does it (``webapp.overread_events``). The
 exporter consumes both topics and must send:
 
-- the preliminary Bundle (status preliminary, HL7 P),
+- the preliminary Bundles (status preliminary, HL7 P),
 - the confirmation as ``final`` / HL7 ``F`` naming the physician,
 - the edit as ``amended`` / HL7 ``C`` with the physician's statements and free text, updating the same
   FHIR resources (same ids) under a new HL7 message control id,
-- nothing for the rejection (counted as skipped).
+- the rejection as the withdrawal of the second recording's preliminary report: the same report and
+  measurement Observations ``entered-in-error`` with the reason, HL7 OBR-25 ``C`` with every OBX-11 ``W``.
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ async def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
     try:
         await SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret).write_batch([_result("r1"), _result("r2")])
         async with Publisher(settings.kafka_bootstrap, settings.recordings_topic) as publisher:
-            view = await get_diagnosis(engine, "r1")  # r1's preliminary diagnosis event, as the worker sends it
-            assert view is not None
-            await publisher.publish_event(settings.diagnoses_topic, encode_diagnosis(_event_of(view)))
+            for recording_id in ("r1", "r2"):  # the preliminary diagnosis events, as the worker sends them
+                view = await get_diagnosis(engine, recording_id)
+                assert view is not None
+                await publisher.publish_event(settings.diagnoses_topic, encode_diagnosis(_event_of(view)))
             common = {"model_version": "cae-test", "reader": f"token:{PHYSICIAN}", "reader_name": PHYSICIAN}
             confirm = [{"code": 50, "description": "Atrial fibrillation", "modifies": None, "source": "physician"}]
             edit = confirm + [{"code": 346, "description": "Rapid ventricular response", "modifies": 50, "source": "physician"}]
@@ -96,7 +98,6 @@ async def _run_exporter(settings, expected: int):  # type: ignore[no-untyped-def
                 if service.exported >= expected or task.done():
                     break
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)  # the rejection is consumed too
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
@@ -104,7 +105,7 @@ async def _run_exporter(settings, expected: int):  # type: ignore[no-untyped-def
     return service, metrics, mllp, bundles
 
 
-def test_confirmed_overreads_are_exported_final_then_amended(tansu, fresh_postgres_url, unique_name, tmp_path):
+def test_overreads_are_exported_final_amended_and_rejections_withdrawn(tansu, fresh_postgres_url, unique_name, tmp_path):
     upgrade(fresh_postgres_url)
     settings = isolated_settings(
         tansu.bootstrap, fresh_postgres_url, tmp_path / "home", unique_name, fhir_topic=f"fhir-{unique_name}",
@@ -113,37 +114,53 @@ def test_confirmed_overreads_are_exported_final_then_amended(tansu, fresh_postgr
     asyncio.run(_prepare(settings))
     with FhirTestServer() as fhir:
         settings = settings.with_overrides(fhir_base_url=fhir.base_url)
-        service, metrics, mllp, records = asyncio.run(_run_exporter(settings, expected=4))
+        service, metrics, mllp, records = asyncio.run(_run_exporter(settings, expected=6))
 
-    assert service.exported == 4  # r1 preliminary, r1 final, r1 amended, r2 final; the rejection skipped
+    assert service.exported == 6  # r1 preliminary, final, amended; r2 preliminary, withdrawn, final
     reports = {}
     for record in records:
         bundle = json.loads(record.value)
         Bundle.model_validate(bundle)
-        report = bundle["entry"][0]["resource"]
-        reports.setdefault(record.key.decode(), []).append(report)
-    by_status = {(rid, r["status"]): r for rid, items in reports.items() for r in items}
-    assert set(by_status) == {("r1", "preliminary"), ("r1", "final"), ("r1", "amended"), ("r2", "final")}
-    final, amended = by_status[("r1", "final")], by_status[("r1", "amended")]
-    assert final["id"] == amended["id"] == by_status[("r1", "preliminary")]["id"]  # one report, updated
+        reports.setdefault(record.key.decode(), []).append(bundle)
+    by_status = {(rid, b["entry"][0]["resource"]["status"]): b for rid, items in reports.items() for b in items}
+    assert set(by_status) == {("r1", "preliminary"), ("r1", "final"), ("r1", "amended"),
+                              ("r2", "preliminary"), ("r2", "entered-in-error"), ("r2", "final")}  # fmt: skip
+    final, amended = (by_status[("r1", s)]["entry"][0]["resource"] for s in ("final", "amended"))
+    assert final["id"] == amended["id"] == by_status[("r1", "preliminary")]["entry"][0]["resource"]["id"]  # one report, updated
     assert final["resultsInterpreter"] == [{"display": PHYSICIAN}] and "Confirmed by dr-house." in final["conclusion"]
     assert [c["coding"][0]["code"] for c in amended["conclusionCode"]] == ["50", "50+346"]
     assert "Comment: Rate 160/min, | ^ & ~." in amended["conclusion"]
     assert "Critical: Atrial fibrillation with rapid ventricular response" in amended["conclusion"]
-    assert "Unconfirmed" in by_status[("r1", "preliminary")]["conclusion"]
-    assert len(fhir.received) == 4
+    assert "Unconfirmed" in by_status[("r1", "preliminary")]["entry"][0]["resource"]["conclusion"]
+    # the rejection withdraws r2's preliminary report and its measurements: same ids, entered-in-error
+    withdrawn, preliminary = by_status[("r2", "entered-in-error")], by_status[("r2", "preliminary")]
+    assert [e["resource"]["id"] for e in withdrawn["entry"]] == [e["resource"]["id"] for e in preliminary["entry"]]
+    assert {e["resource"]["status"] for e in withdrawn["entry"]} == {"entered-in-error"}
+    assert len(withdrawn["entry"]) == 3  # the report, heart rate and QRS duration
+    assert "rejected by dr-house" in withdrawn["entry"][0]["resource"]["conclusion"]
+    assert "Reason: artefact" in withdrawn["entry"][0]["resource"]["conclusion"]
+    assert len(fhir.received) == 6
+    posted = [json.loads(r.body) for r in fhir.received]
+    assert withdrawn in posted, "the withdrawal reached the FHIR server"
 
     statuses = {}
     for text in mllp.messages:
-        message = parse_message(text)
-        rid = message.oru_r01_patient_result.oru_r01_order_observation.obr.obr_3.to_er7().split("^")[0]
-        status = message.oru_r01_patient_result.oru_r01_order_observation.obr.obr_25.to_er7()
-        statuses.setdefault(rid, []).append((status, message.msh.msh_10.to_er7()))
-    assert sorted(s for s, _ in statuses["r1"]) == ["C", "F", "P"] and [s for s, _ in statuses["r2"]] == ["F"]
-    assert len({control for items in statuses.values() for _, control in items}) == 4  # every message its own id
+        message = parse_message(text, find_groups=True)
+        order = message.oru_r01_patient_result.oru_r01_order_observation
+        rid = order.obr.obr_3.to_er7().split("^")[0]
+        observations = {group.obx.obx_11.to_er7() for group in order.children.get("ORU_R01_OBSERVATION")}
+        statuses.setdefault(rid, []).append((order.obr.obr_25.to_er7(), observations, message.msh.msh_10.to_er7()))
+    assert sorted((s, o) for s, o, _ in statuses["r1"]) == [("C", {"C"}), ("F", {"F"}), ("P", {"P"})]
+    assert sorted((s, o) for s, o, _ in statuses["r2"]) == [("C", {"W"}), ("F", {"F"}), ("P", {"P"})]
+    assert len({control for items in statuses.values() for *_, control in items}) == 6  # every message its own id
     corrected = next(t for t in mllp.messages if "|C|" in t and "r1^" in t)
     assert "\\F\\ \\S\\ \\T\\ \\R\\" in corrected and "dr-house" in corrected  # free text escaped, physician named
+    withdrawal = next(t for t in mllp.messages if "|W|" in t)
+    assert "\rNTE|1|L|" in withdrawal and "Reason: artefact" in withdrawal and "r2^" in withdrawal
     registry = metrics.registry
     assert registry.get_sample_value("ecgstream_confirmed_exports_total", {"status": "final"}) == 2
     assert registry.get_sample_value("ecgstream_confirmed_exports_total", {"status": "amended"}) == 1
-    assert registry.get_sample_value("ecgstream_exports_skipped_total", {"reason": "overread_rejected"}) == 1
+    assert registry.get_sample_value("ecgstream_confirmed_exports_total", {"status": "entered-in-error"}) == 1
+    assert registry.get_sample_value("ecgstream_hl7_deliveries_total", {"outcome": "delivered"}) == 6
+    assert registry.get_sample_value("ecgstream_fhir_deliveries_total", {"outcome": "delivered"}) == 6
+    assert registry.get_sample_value("ecgstream_exports_skipped_total", {"reason": "overread_rejected"}) is None
