@@ -50,15 +50,17 @@ def main() -> int:
     predictor = Predictor.load(args.model, torch_threads=args.threads)
     rng = np.random.default_rng(0)
     pool = [simulate_ecg(rng, hr=float(rng.uniform(50, 120))) for _ in range(16)]
-    net = predictor.models[0]
-    params = sum(p.numel() for p in net.parameters())
+    params = [sum(p.numel() for p in net.parameters()) for net in predictor.models]
     window = predictor.preprocess.window
     x1 = torch.zeros(1, 12, window)
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        net(x1, torch.zeros(1, 4))
-    flops = counter.get_total_flops() * len(predictor.models)
+    flops = 0
+    for net in predictor.models:  # members may differ (a mixed ensemble)
+        with FlopCounterMode(display=False) as counter, torch.inference_mode():
+            net(x1, torch.zeros(1, 4))
+        flops += counter.get_total_flops()
+    kinds = ", ".join(f"{type(net).__name__} {n:,}" for net, n in zip(predictor.models, params, strict=True))
     print(f"model {predictor.version}: input {predictor.fs:g} Hz x {window} samples, "
-          f"{len(predictor.models)} member(s), {params:,} parameters per member")  # fmt: skip
+          f"{len(predictor.models)} member(s), parameters per member: {kinds} (all {sum(params):,})")  # fmt: skip
     print(f"FLOPs per 10-s record (one window, all members): {flops / 1e6:.1f} MFLOP")
     print(f"torch threads: {torch.get_num_threads()}  cpu: {torch.backends.cpu.get_cpu_capability()}")
     print(
