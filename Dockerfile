@@ -5,6 +5,7 @@ WORKDIR /app
 # CPU build of torch first: the default wheel on Linux is a multi-GB CUDA build.
 RUN pip install torch==2.13.0 --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
 COPY pyproject.toml README.md ./
+COPY core core
 COPY ecgstream ecgstream
 COPY ingest ingest
 COPY schemas schemas

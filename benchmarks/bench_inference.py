@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecgstream.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from ingest.synthetic import simulate_ecg  # noqa: E402
 from model.network import demographics  # noqa: E402
 from model.predictor import Predictor  # noqa: E402

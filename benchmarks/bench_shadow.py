@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.replay_example import head_noise_checkpoint, shared_recordings
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from storage.shadow import InMemoryShadowStore
 from stream_processor.analysis import AnalysisOptions, BatchAnalyser

@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.embedded import TansuBroker
 from ecgstream.results_watch import collect_diagnoses
 from ecgstream.stack import LocalStack

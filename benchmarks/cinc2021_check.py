@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecgstream.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 
 SNOMED_TO_AHA = {

@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecgstream.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from model.checkpoint import load_checkpoint  # noqa: E402
 from model.data import patient_split, read_sph_dataset  # noqa: E402
 from model.evaluation import evaluate_predictor, format_report  # noqa: E402

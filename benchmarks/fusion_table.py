@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ecgstream.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from interpretation import DEFAULT_TABLE, fuse  # noqa: E402
 from measurements.measure import measure  # noqa: E402
 from measurements.quality import assess_quality  # noqa: E402

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.labels_ludb import ludb_labels  # noqa: E402
 from benchmarks.validation_labels import RecordLabels, ptbxl_labels  # noqa: E402
-from ecgstream.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from interpretation.table import DEFAULT_TABLE, mode_of  # noqa: E402
 from model.checkpoint import LoadedCheckpoint, load_checkpoint  # noqa: E402
 from model.data import SphDataset, patient_split, read_sph_dataset  # noqa: E402

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import signal as sps
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from model import Predictor, preprocessing
 from model.data import read_sph_dataset
 

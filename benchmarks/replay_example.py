@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from ingest import read_recording
 from model import Predictor
 from model.calibration import Calibration

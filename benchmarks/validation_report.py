@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := set(sets) - set(SETS):
         print(f"error: unknown set(s) {sorted(unknown)}; choose from {SETS}", file=sys.stderr)
         return 2
-    from ecgstream.config import load_settings
+    from core.config import load_settings
     from model.predictor import Predictor
     from stream_processor.analysis import AnalysisOptions, BatchAnalyser
 

@@ -58,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(args_list)
     module = importlib.import_module(COMMANDS[args.command][0])
-    from ecgstream.config import ConfigError, load_settings
-    from ecgstream.logs import configure_logging
+    from core.config import ConfigError, load_settings
+    from core.logs import configure_logging
 
     quiet = args.command in QUIET_COMMANDS and "LOG_LEVEL" not in os.environ
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ecgstream.config import ConfigError, Settings
+from core.config import ConfigError, Settings
 
 __all__ = ["existing_database_url", "describe_database"]
 

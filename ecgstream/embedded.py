@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from ecgstream.private_files import open_private_log
+from core.private_files import open_private_log
 
 __all__ = ["TansuBroker", "BrokerStartError", "tansu_binary", "free_port", "wait_for_port", "MEMORY_STORAGE"]
 

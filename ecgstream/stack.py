@@ -21,9 +21,9 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from ecgstream.config import Settings, settings_to_env
+from core.config import Settings, settings_to_env
+from core.private_files import open_private_log, private_folder
 from ecgstream.embedded import TansuBroker, free_port, wait_for_port
-from ecgstream.private_files import open_private_log, private_folder
 from ecgstream.supervision import Supervisor
 
 __all__ = ["LocalStack", "WorkerProcess", "ChildProcess", "MetricsChildProcess", "export_destinations"]
@@ -168,8 +168,8 @@ class LocalStack:
         return env
 
     def start(self) -> LocalStack:
+        from core.topics import create_topics
         from storage import upgrade
-        from stream_processor.topics import create_topics
 
         private_folder(self.settings.home)
         private_folder(self.log_dir)

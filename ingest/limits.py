@@ -27,7 +27,7 @@ FORBIDDEN_CONTENT = "forbidden_content"  # links to other files, DTDs, entities:
 UNSUPPORTED_VARIANT = "unsupported_variant"  # a known format in a version or encoding not decoded
 CHECKSUM_MISMATCH = "checksum_mismatch"  # the file's own CRC says its waveform bytes are damaged
 INCONSISTENT_SAMPLING = "inconsistent_sampling"  # leads at different rates or not simultaneous
-_DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024  # ecgstream.config.Settings' default
+_DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024  # core.config.Settings' default
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ partition, ``max_batch_size`` large enough for one recording); a short linger ba
 The message key is the patient's keyed pseudonym (HMAC-SHA256 under ``patient_key_secret``, the
 PATIENT_HMAC_SECRET) when the recording names a patient, never the clear reference or a plain hash.
 ``client_options`` are extra aiokafka connection arguments: TLS and SASL (built from the settings by
-``ecgstream.kafka_security.aiokafka_security``).
+``core.kafka_security.aiokafka_security``).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Publisher:
         def refused(exc: Exception) -> InvalidRecording:
             return InvalidRecording(
                 f"the broker refused a {size}-byte recording: raise max.message.bytes of topic "
-                f"{self.topic} (ecgstream.kafka_admin.ensure_topics sets it when it creates the topic)",
+                f"{self.topic} (core.kafka_admin.ensure_topics sets it when it creates the topic)",
                 reason="oversize",
             )
 

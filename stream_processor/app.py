@@ -18,14 +18,14 @@ from typing import Any
 
 import faust
 
-from ecgstream.config import Settings
-from ecgstream.kafka_security import KafkaSecurity
+from core.config import Settings
+from core.kafka_security import KafkaSecurity
+from core.topics import max_message_bytes
 from stream_processor import fetch_wait
 from stream_processor.inflate_guard import SkippedBatch, install
 from stream_processor.messages import IncomingMessage
 from stream_processor.pipeline import BatchPipeline
 from stream_processor.processing import BatchProcessor
-from stream_processor.topics import max_message_bytes
 
 __all__ = ["build_app"]
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ecgstream.config import DEV_HMAC_SECRET
+from core.config import DEV_HMAC_SECRET
 from interpretation.summary import clinical_summary
 from model import Predictor
 from schemas import (

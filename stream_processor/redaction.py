@@ -23,7 +23,6 @@ associated data is the source position, so a blob cannot be passed off as anothe
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
@@ -45,7 +44,6 @@ __all__ = [
     "OriginalProtection",
     "protect_original",
     "decrypt_original",
-    "parse_deadletter_key",
     "ENCRYPTED_MAGIC",
     "REDACTED_PREFIX",
 ]
@@ -80,19 +78,6 @@ class OriginalProtection:
     patient_hmac_secret: str
     deadletter_key: bytes | None = None
     max_original_bytes: int = 64 * 1024  # an oversize original is cut to this before encryption
-
-
-def parse_deadletter_key(text: str | None) -> bytes | None:
-    """The 32-byte AES key from ``DEADLETTER_KEY`` (base64), None when unset; ValueError otherwise."""
-    if not text:
-        return None
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("DEADLETTER_KEY must be the base64 of 32 random bytes") from exc
-    if len(key) != 32:
-        raise ValueError(f"DEADLETTER_KEY must be 32 bytes (AES-256) once base64-decoded, got {len(key)}")
-    return key
 
 
 def _redacted_recording(message: IncomingMessage, secret: str, error: str) -> tuple[bytes, str] | None:

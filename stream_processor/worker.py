@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import faust
 import numpy as np
 
-from ecgstream.config import Settings
-from ecgstream.secret_check import require_patient_secret
-from ecgstream.stack_info import resolve_bootstrap
+from core.config import Settings, parse_deadletter_key
+from core.secret_check import require_patient_secret
+from core.stack_info import resolve_bootstrap
+from core.topics import create_topics
 from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
 from storage.shadow import SqlShadowStore
@@ -23,9 +24,7 @@ from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.metrics import WorkerMetrics, serve_metrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import FaustResultPublisher
-from stream_processor.redaction import parse_deadletter_key
 from stream_processor.shadow import ShadowRunner
-from stream_processor.topics import create_topics
 
 __all__ = ["run_worker"]
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ingest.sandbox import SandboxLimits
 from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
@@ -119,8 +119,8 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
 
     ``max_upload_bytes`` bounds the files of one upload (default: 4 x ``settings.max_recording_bytes``).
     """
-    from ecgstream.kafka_admin import ensure_topics
-    from ecgstream.kafka_security import KafkaSecurity
+    from core.kafka_admin import ensure_topics
+    from core.kafka_security import KafkaSecurity
     from ingest.publisher import REQUEST_HEADROOM_BYTES, Publisher
     from storage import create_engine
 

@@ -31,7 +31,7 @@ from typing import Literal
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ecgstream.config import Settings, parse_cookie_secure
+from core.config import Settings, parse_cookie_secure
 from storage.principals import authenticate_token, recording_owner, session_user
 from webapp.errors import GatewayError, error_body
 

@@ -14,8 +14,8 @@ import logging
 import socket
 from typing import Any
 
-from ecgstream.config import Settings
-from ecgstream.stack_info import resolve_bootstrap
+from core.config import Settings
+from core.stack_info import resolve_bootstrap
 from webapp.deadlines import deadline_protocol
 
 __all__ = ["run_gateway", "server_config", "bind_gateway_socket", "PortInUse", "BODY_BACKSTOP_SECONDS"]
@@ -76,7 +76,7 @@ def run_gateway(settings: Settings) -> None:
     ``PortInUse`` when the port is taken (all before connecting anywhere)."""
     import uvicorn
 
-    from ecgstream.secret_check import require_patient_secret
+    from core.secret_check import require_patient_secret
     from webapp.app import create_app
 
     require_patient_secret(settings)

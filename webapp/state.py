@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecgstream.config import Settings
+from core.config import Settings
 from webapp.service import UploadService
 
 __all__ = ["GatewayState", "FORM_OVERHEAD_BYTES", "default_max_upload_bytes"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks.harness.report import render_profiles, render_table, write_json
 from benchmarks.harness.runner import REPO, TUNING_SETTINGS, run_benchmark, tuning_settings
-from ecgstream.logs import configure_logging
+from core.logs import configure_logging
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness.workload import Workload, stamp
-from ecgstream.config import Settings
+from core.config import Settings
 from schemas import Recording, decode_recording
 from schemas.validation import validate_recording
 

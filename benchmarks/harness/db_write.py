@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from benchmarks.harness.environment import BenchDatabase
 from benchmarks.harness.workload import Workload
-from ecgstream.config import DEV_HMAC_SECRET
+from core.config import DEV_HMAC_SECRET
 from storage import DiagnosisResult, SqlDiagnosisSink
 
 __all__ = ["measure_db_writes"]

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.stack import LocalStack, WorkerProcess
 from storage import Diagnosis, Recording, create_engine, upgrade
 

@@ -32,9 +32,9 @@ from benchmarks.harness.end_to_end import measure_end_to_end
 from benchmarks.harness.environment import BenchDatabase, BenchRun
 from benchmarks.harness.runner import BENCH_PATIENT_SECRET, REPO, tuning_settings
 from benchmarks.harness.workload import build_workload
-from ecgstream.config import ENV_FIELDS, Settings
+from core.config import ENV_FIELDS, Settings
+from core.logs import configure_logging
 from ecgstream.embedded import TansuBroker
-from ecgstream.logs import configure_logging
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 

@@ -23,7 +23,7 @@ from benchmarks.harness.profiling import Profiler, summarise
 from benchmarks.harness.report import RATIO_KEYS, commit_info, machine_info, now_text, ratios
 from benchmarks.harness.scaling import measure_workers
 from benchmarks.harness.workload import build_workload
-from ecgstream.config import DEFAULT_MODEL_PATH, Settings, load_settings
+from core.config import DEFAULT_MODEL_PATH, Settings, load_settings
 from ecgstream.embedded import TansuBroker
 
 __all__ = ["Sizes", "FULL", "QUICK", "run_benchmark", "tuning_settings", "TUNING_SETTINGS"]

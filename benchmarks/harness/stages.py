@@ -62,7 +62,7 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from ecgstream.config import DEFAULT_MODEL_PATH
+    from core.config import DEFAULT_MODEL_PATH
     from model import Predictor
     from model.network import demographics
     from model.preprocessing import PreprocessConfig, bandpass, preprocess_batch, zscore

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
-    from ecgstream.config import load_settings
+    from core.config import load_settings
     from storage import migrate
     from storage.errors import DatabaseUnavailable, StorageError
 

@@ -14,8 +14,8 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
-from ecgstream.config import Settings, load_settings
-from ecgstream.kafka_security import KafkaSecurity
+from core.config import Settings, load_settings
+from core.kafka_security import KafkaSecurity
 from ecgstream.results_watch import collect_diagnoses
 from ecgstream.stack import LocalStack
 

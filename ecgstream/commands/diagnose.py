@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecgstream.config import load_settings
+from core.config import load_settings
 
 if TYPE_CHECKING:
-    from ecgstream.config import Settings
+    from core.config import Settings
     from schemas import DiagnosisEvent, Recording
     from stream_processor.analysis import RecordingOutcome
 

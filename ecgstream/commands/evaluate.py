@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ecgstream.config import load_settings
+from core.config import load_settings
 
 if TYPE_CHECKING:
     from stream_processor.export.service import ExportService
@@ -40,9 +40,9 @@ async def _serve(service: ExportService) -> None:
 def run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
-    from ecgstream.kafka_admin import BrokerUnavailable
-    from ecgstream.kafka_security import KafkaSecurityError
-    from ecgstream.stack_info import NoBrokerConfigured, resolve_bootstrap
+    from core.kafka_admin import BrokerUnavailable
+    from core.kafka_security import KafkaSecurityError
+    from core.stack_info import NoBrokerConfigured, resolve_bootstrap
     from stream_processor.export.metrics import ExportMetrics
     from stream_processor.export.service import ExportService
 

@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgstream.config import load_settings
-    from ecgstream.kafka_security import KafkaSecurity
-    from ecgstream.stack_info import NoBrokerConfigured
+    from core.config import load_settings
+    from core.kafka_security import KafkaSecurity
+    from core.stack_info import NoBrokerConfigured
     from webapp import run_gateway
     from webapp.server import PortInUse
 

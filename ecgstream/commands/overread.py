@@ -53,7 +53,7 @@ async def _export(url: str, out: Path, since: datetime | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgstream.config import load_settings
+    from core.config import load_settings
     from storage.errors import DatabaseUnavailable
 
     url = args.url or load_settings().effective_database_url

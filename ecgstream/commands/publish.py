@@ -64,7 +64,7 @@ async def publish_paths(
     """Read every recording under ``paths`` and publish it; rejected files are collected, not raised."""
     from tqdm import tqdm
 
-    from ecgstream.kafka_admin import ensure_topics
+    from core.kafka_admin import ensure_topics
     from ingest import Publisher, iter_recordings
     from schemas.errors import InvalidRecording
 
@@ -118,11 +118,11 @@ async def publish_paths(
 def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
 
-    from ecgstream.config import load_settings
-    from ecgstream.kafka_admin import BrokerAuthenticationFailed, BrokerUnavailable
-    from ecgstream.kafka_security import KafkaSecurity, KafkaSecurityError
-    from ecgstream.secret_check import require_patient_secret
-    from ecgstream.stack_info import NoBrokerConfigured, resolve_bootstrap
+    from core.config import load_settings
+    from core.kafka_admin import BrokerAuthenticationFailed, BrokerUnavailable
+    from core.kafka_security import KafkaSecurity, KafkaSecurityError
+    from core.secret_check import require_patient_secret
+    from core.stack_info import NoBrokerConfigured, resolve_bootstrap
 
     settings = load_settings()
     require_patient_secret(settings)  # message keys are keyed hashes: an external broker needs a real secret

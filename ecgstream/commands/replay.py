@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
-    from ecgstream.config import load_settings
+    from core.config import load_settings
 
     settings = load_settings()
     url = args.url or settings.effective_database_url

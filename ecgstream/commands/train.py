@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from types import FrameType
 
 from sqlalchemy.engine import make_url
 
-from ecgstream.config import load_settings
-from ecgstream.kafka_security import KafkaSecurity
-from ecgstream.secret_check import is_development_stack, require_patient_secret
+from core.config import load_settings
+from core.kafka_security import KafkaSecurity
+from core.secret_check import is_development_stack, require_patient_secret
+from core.stack_info import StackInfo, write_stack_info
 from ecgstream.stack import ChildProcess, LocalStack, export_destinations
-from ecgstream.stack_info import StackInfo, write_stack_info
 
 __all__ = ["add_arguments", "run"]
 

@@ -92,7 +92,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgstream.config import load_settings
+    from core.config import load_settings
     from ecgstream.database_choice import describe_database, existing_database_url
     from storage import DatabaseUnavailable, StorageError
 

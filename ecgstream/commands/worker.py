@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ecgstream.config import load_settings
+from core.config import load_settings
 
 __all__ = ["add_arguments", "run"]
 
@@ -16,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgstream.kafka_admin import BrokerUnavailable
-    from ecgstream.kafka_security import KafkaSecurity
-    from ecgstream.secret_check import require_patient_secret
+    from core.kafka_admin import BrokerUnavailable
+    from core.kafka_security import KafkaSecurity
+    from core.secret_check import require_patient_secret
 
     settings = load_settings()
     if args.metrics_port is not None:

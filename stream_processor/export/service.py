@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ecgstream.config import Settings
-from ecgstream.kafka_security import KafkaSecurity
+from core.config import Settings
+from core.kafka_security import KafkaSecurity
+from core.topics import create_topics, max_message_bytes
 from schemas import EncodedEvent, SchemaError, decode_diagnosis
 from schemas.overread_event import OverreadEvent, decode_overread
 from storage import create_engine, get_diagnosis
@@ -36,7 +37,6 @@ from stream_processor.export.exporter import DiagnosisExporter, ExportTargets
 from stream_processor.export.fhir_client import FhirClient
 from stream_processor.export.metrics import ExportMetrics
 from stream_processor.export.mllp import MllpClient
-from stream_processor.topics import create_topics, max_message_bytes
 
 __all__ = ["ExportService", "AioKafkaPublisher", "export_targets"]
 

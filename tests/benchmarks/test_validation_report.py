@@ -137,7 +137,7 @@ def test_not_evaluable_statements_have_no_label_anywhere(report: tuple[str, dict
 
 def test_ptbxl_with_an_oof_file_scores_the_model_statements(tmp_path: Path) -> None:
     from benchmarks.validation_labels import sph_metadata_codes
-    from ecgstream.config import DEFAULT_MODEL_PATH
+    from core.config import DEFAULT_MODEL_PATH
     from ingest import read_recording
     from model.crossval import CVResult, save_oof
     from model.predictor import Predictor

@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgstream.config import Settings
+from core.config import Settings
 from schemas import Recording
 
 TEST_PATIENT_SECRET = "ecgstream-tests-only-patient-secret"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import Settings
+from core.config import Settings
+from core.stack_info import StackInfo, write_stack_info
 from ecgstream.embedded import free_port
 from ecgstream.stack import ChildProcess, LocalStack
-from ecgstream.stack_info import StackInfo, write_stack_info
 from storage import upgrade
 
 REPO = Path(__file__).resolve().parents[2]

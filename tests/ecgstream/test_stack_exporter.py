@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.stack import LocalStack, export_destinations
 from ingest.publisher import Publisher
 from schemas import DiagnosisEvent, Statement, encode_diagnosis

@@ -12,8 +12,8 @@ import dataclasses
 import functools
 from datetime import UTC, datetime
 
+from core.config import DEFAULT_MODEL_PATH
 from ecgstream.commands.diagnose import diagnosis_event
-from ecgstream.config import DEFAULT_MODEL_PATH
 from exports import PatientIdentity, Waveform
 from ingest import read_recording
 from schemas import DiagnosisEvent, Recording

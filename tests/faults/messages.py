@@ -144,7 +144,8 @@ TEST_DEADLETTER_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
 
 def recovered_original(letter: DeadLetter, key: str = TEST_DEADLETTER_KEY) -> tuple[bytes, list[tuple[str, bytes]]]:
     """The original value and headers a dead letter carries: decrypted when they were encrypted."""
-    from stream_processor.redaction import ENCRYPTED_MAGIC, decrypt_original, parse_deadletter_key
+    from core.config import parse_deadletter_key
+    from stream_processor.redaction import ENCRYPTED_MAGIC, decrypt_original
 
     if letter.original_value.startswith(ENCRYPTED_MAGIC):
         position = f"{letter.source_topic}[{letter.source_partition}]@{letter.source_offset}"

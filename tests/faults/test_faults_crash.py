@@ -124,7 +124,7 @@ def test_wait_ready_ignores_a_worker_that_is_already_dead(tmp_path):
     import subprocess
     import sys
 
-    from ecgstream.config import Settings
+    from core.config import Settings
     from ecgstream.stack import WorkerProcess
 
     stack = LocalStack(Settings(home=tmp_path, topic_partitions=4))

@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.stack import LocalStack
 from tests.e2e.helpers import isolated_settings
 from tests.faults.harness import (

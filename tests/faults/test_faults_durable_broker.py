@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.embedded import BrokerStartError, TansuBroker, free_port, wait_for_port
 from ecgstream.stack import LocalStack
 from schemas import EncodedEvent

@@ -45,7 +45,7 @@ def test_local_stack_hands_max_recording_bytes_to_workers(tmp_path):
 
     Regression test: before 4b50e88 ``LocalStack.child_env()`` did not pass them on.
     """
-    from ecgstream.config import Settings
+    from core.config import Settings
 
     settings = Settings(home=tmp_path, max_recording_bytes=MAX_RECORDING_BYTES, broker_session_timeout=9.0)
     env = LocalStack(settings).child_env()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from core.kafka_admin import ensure_topics
 from ecgstream.cli import main as cli_main
 from ecgstream.embedded import free_port
-from ecgstream.kafka_admin import ensure_topics
 from ingest import Publisher
 from ingest.writers import write_aecg, write_dicom
 from schemas import InvalidRecording, decode_recording, recording_ingested_at

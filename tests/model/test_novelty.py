@@ -26,7 +26,7 @@ N_RECORDS = 16
 
 @pytest.fixture(scope="module")
 def shipped() -> LoadedCheckpoint:
-    from ecgstream.config import DEFAULT_MODEL_PATH
+    from core.config import DEFAULT_MODEL_PATH
 
     if not DEFAULT_MODEL_PATH.exists():
         pytest.skip("no shipped checkpoint")

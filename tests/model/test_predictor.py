@@ -64,7 +64,7 @@ def test_too_short_raises(tiny_checkpoint: Path) -> None:
 
 
 def test_shipped_checkpoint_loads() -> None:
-    from ecgstream.config import DEFAULT_MODEL_PATH
+    from core.config import DEFAULT_MODEL_PATH
 
     if not DEFAULT_MODEL_PATH.exists():
         pytest.skip("no shipped checkpoint")

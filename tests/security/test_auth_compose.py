@@ -91,7 +91,7 @@ def test_caddy_has_explicit_deadlines_for_every_phase():
     """Issue 18, finding 4: the proxy in front of the gateway sets every timeout itself (Caddy's
     defaults leave bodies and writes unbounded), and gives uploads more time than the gateway's own
     upload deadline, so a slow upload gets the gateway's 408 rather than a cut connection."""
-    from ecgstream.config import Settings
+    from core.config import Settings
 
     caddy = shutil.which("caddy")
     if caddy is None:

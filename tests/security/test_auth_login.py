@@ -262,7 +262,7 @@ def test_login_timing_does_not_tell_names_or_locks(settings, base_url):
 
 def test_session_cookie_secure_accepts_the_usual_spellings(settings, base_url):
     """Finding 11: SESSION_COOKIE_SECURE=1|yes|on silently meant `auto` (no Secure flag behind a TLS proxy)."""
-    from ecgstream.config import ConfigError, load_settings
+    from core.config import ConfigError, load_settings
 
     assert {load_settings({"SESSION_COOKIE_SECURE": word}).session_cookie_secure
             for word in ("true", "1", "yes", "ON")} == {"true"}  # fmt: skip

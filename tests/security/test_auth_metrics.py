@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from ecgstream.config import Settings, load_settings
+from core.config import Settings, load_settings
 from ecgstream.embedded import free_port, wait_for_port
 from storage import upgrade
 from stream_processor.metrics import WorkerMetrics, serve_metrics

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from ecgstream.config import DEV_HMAC_SECRET, Settings
+from core.config import DEV_HMAC_SECRET, Settings
 from ecgstream.embedded import free_port
 from storage import upgrade
 
@@ -76,7 +76,7 @@ def test_gateway_starts_with_a_real_secret(tmp_path, tansu, fresh_postgres_url):
 
 
 def test_embedded_stack_flag_only_covers_a_loopback_broker_and_sqlite(tmp_path):
-    from ecgstream.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
+    from core.secret_check import InsecureConfiguration, is_development_stack, require_patient_secret
 
     sqlite = f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"
     assert is_development_stack(Settings())  # nothing external: `ecgstream up`, `demo`
@@ -99,7 +99,7 @@ def test_embedded_stack_flag_only_covers_a_loopback_broker_and_sqlite(tmp_path):
      ("  " + DEV_HMAC_SECRET.upper(), "development default"), ("0123456789abcde", "shorter"), ("", "unset")],
 )  # fmt: skip
 def test_weak_secrets_are_refused_with_the_reason(secret, why):
-    from ecgstream.secret_check import InsecureConfiguration, require_patient_secret, weak_secret_reason
+    from core.secret_check import InsecureConfiguration, require_patient_secret, weak_secret_reason
 
     external = Settings(kafka_bootstrap="kafka:9092", patient_hmac_secret=secret)
     with pytest.raises(InsecureConfiguration, match=why):

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import Settings, load_settings, settings_to_env
+from core.config import Settings, load_settings, settings_to_env
+from core.kafka_security import KafkaSecurity
 from ecgstream.embedded import TansuBroker
-from ecgstream.kafka_security import KafkaSecurity
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.kafka_security import KafkaSecurity
 from ecgstream.embedded import TansuBroker, free_port, tansu_binary
-from ecgstream.kafka_security import KafkaSecurity
 from ecgstream.stack import LocalStack
 from ingest import Publisher
 from tests.e2e.helpers import db_counts, isolated_settings

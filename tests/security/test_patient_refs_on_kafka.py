@@ -105,7 +105,7 @@ async def _publish_one(bootstrap: str, topic: str) -> None:
 
 
 def test_publisher_keys_messages_by_the_keyed_patient_hash(tansu, unique_name) -> None:  # type: ignore[no-untyped-def]
-    from ecgstream.kafka_admin import ensure_topics
+    from core.kafka_admin import ensure_topics
 
     topic = f"keyed-{unique_name}"
     asyncio.run(ensure_topics(tansu.bootstrap, {topic: 1}, max_message_bytes=2 * 1024 * 1024))

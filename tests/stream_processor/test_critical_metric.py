@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from interpretation.critical import CRITICAL_RULES, critical_findings
 from model import Predictor
 from schemas import encode_recording

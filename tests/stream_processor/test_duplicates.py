@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from schemas import decode_dead_letter, decode_diagnosis, encode_recording
 from storage import InMemoryDiagnosisSink

@@ -150,7 +150,7 @@ async def test_mllp_ack_of_another_message_or_none_at_all_fails() -> None:
 
 
 def test_receivers_follow_the_settings_and_plain_http_elsewhere_is_warned(caplog: pytest.LogCaptureFixture) -> None:
-    from ecgstream.config import Settings
+    from core.config import Settings
     from stream_processor.export.service import export_targets
 
     bare = export_targets(Settings())

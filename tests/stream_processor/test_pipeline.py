@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from schemas import decode_diagnosis, decode_recording, encode_recording
 from storage import DiagnosisResult, InMemoryDiagnosisSink, WriteOutcome

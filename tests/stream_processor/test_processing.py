@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH, parse_deadletter_key
 from model import Predictor
 from schemas import EncodedEvent, decode_dead_letter, decode_diagnosis, encode_recording
 from storage import InMemoryDiagnosisSink
@@ -18,7 +18,6 @@ from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
 from stream_processor.processing import BatchProcessor, ProcessorConfig
 from stream_processor.publishing import InMemoryResultPublisher
-from stream_processor.redaction import parse_deadletter_key
 from tests.faults.messages import (
     TEST_DEADLETTER_KEY,
     assert_carries_original,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgstream.config import DEFAULT_MODEL_PATH
+from core.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from schemas import decode_diagnosis, encode_recording
 from storage import InMemoryDiagnosisSink

@@ -31,8 +31,8 @@ from benchmarks.replay_example import (
     store_diagnoses,
     threshold_checkpoint,
 )
+from core.config import DEFAULT_MODEL_PATH
 from ecgstream.cli import main as cli_main
-from ecgstream.config import DEFAULT_MODEL_PATH
 from interpretation.agreement import AgreementTally
 from model import Predictor
 from schemas import Recording

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import select
 
 from benchmarks.replay_example import ALWAYS_CODE, NEVER_CODE, threshold_checkpoint
+from core.config import DEFAULT_MODEL_PATH
 from ecgstream.cli import main as cli_main
-from ecgstream.config import DEFAULT_MODEL_PATH
 from model import Predictor
 from model.calibration import Calibration
 from model.checkpoint import load_checkpoint, save_checkpoint

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import Settings
+from core.config import Settings
 from ecgstream.embedded import free_port
 from ingest import read_recording
 from ingest.writers import write_dicom

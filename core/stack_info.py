@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ecgstream.config import Settings
-from ecgstream.private_files import write_private_text
+from core.config import Settings
+from core.private_files import write_private_text
 
 __all__ = ["StackInfo", "write_stack_info", "read_stack_info", "resolve_bootstrap", "NoBrokerConfigured"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ecgstream.config import Settings
-from ecgstream.kafka_admin import ensure_topics
-from ecgstream.kafka_security import KafkaSecurity
+from core.config import Settings
+from core.kafka_admin import ensure_topics
+from core.kafka_security import KafkaSecurity
 
 __all__ = ["topic_layout", "max_message_bytes", "create_topics"]
 

@@ -94,7 +94,7 @@ async def ensure_topics(
     ``max_message_bytes`` sets the topic's ``max.message.bytes`` (recordings need more than Kafka's
     1 MB default at high sampling rates). ``replication_factor`` defaults to min(3, brokers).
     Existing topics are left as they are (partitions are never changed). ``client_options``: TLS
-    and SASL (``ecgstream.kafka_security.KafkaSecurity.aiokafka_options``).
+    and SASL (``core.kafka_security.KafkaSecurity.aiokafka_options``).
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import KafkaConnectionError, KafkaError, for_code

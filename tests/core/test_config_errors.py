@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import ConfigError, load_settings
+from core.config import ConfigError, load_settings
 from ecgstream.embedded import free_port
 
 SECRET = "3f9c0e1d2b4a5f6e7a8b9c0d1e2f3a4b"  # a usable PATIENT_HMAC_SECRET: the checks below come after it

@@ -32,7 +32,7 @@ Postgres (``postgresql+asyncpg://...``) with the same code.
 | REQUEST_HEADER_TIMEOUT_SECONDS | ``10`` | time a client has to send a request's line and headers, from connecting or from its first byte; then the connection is closed |
 | RENDER_MAX_PENDING / RENDER_MAX_PER_PRINCIPAL | ``4`` / ``2`` | tracing.svg and report.pdf renders queued or running at once, overall (beyond: 503) and per credential (beyond: 429); both with Retry-After |
 | LOGIN_MAX_PENDING | ``16`` | sign-in attempts checked at once (each costs one scrypt); beyond: 503 with Retry-After |
-| PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production: at least 16 characters, 8 distinct, no surrounding spaces; ``ecgstream.secret_check``) |
+| PATIENT_HMAC_SECRET | a fixed development secret | key for hashing patient references (set it in production: at least 16 characters, 8 distinct, no surrounding spaces; ``core.secret_check``) |
 | STORE_SIGNAL | ``false`` | also store the raw signal bytes in the database |
 | DB_RETRY_MAX_SECONDS | ``30`` | cap of the exponential backoff while the database is down |
 | LOG_LEVEL | ``INFO`` | logging level; logs are JSON lines |
@@ -82,6 +82,8 @@ never repeated in the message.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -91,7 +93,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "Settings", "load_settings", "settings_to_env", "parse_site_zone", "ENV_FIELDS", "DEFAULT_MODEL_PATH",
-    "DEV_HMAC_SECRET", "ConfigError", "parse_cookie_secure", "check_settings",
+    "DEV_HMAC_SECRET", "ConfigError", "parse_cookie_secure", "parse_deadletter_key", "check_settings",
 ]  # fmt: skip
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "weights" / "ecgstream-cae.pt"
@@ -378,6 +380,19 @@ def _parse(name: str, field_name: str, raw: str) -> object:
     return raw
 
 
+def parse_deadletter_key(text: str | None) -> bytes | None:
+    """The 32-byte AES key from ``DEADLETTER_KEY`` (base64), None when unset; ValueError otherwise."""
+    if not text:
+        return None
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("DEADLETTER_KEY must be the base64 of 32 random bytes") from exc
+    if len(key) != 32:
+        raise ValueError(f"DEADLETTER_KEY must be 32 bytes (AES-256) once base64-decoded, got {len(key)}")
+    return key
+
+
 def _variable(field_name: str) -> str:
     return next(name for name, candidate in ENV_FIELDS.items() if candidate == field_name)
 
@@ -405,8 +420,6 @@ def check_settings(settings: Settings) -> Settings:
             ) from None
     parse_cookie_secure(settings.session_cookie_secure)
     if settings.deadletter_key:
-        from stream_processor.redaction import parse_deadletter_key
-
         try:
             parse_deadletter_key(settings.deadletter_key)
         except ValueError as exc:

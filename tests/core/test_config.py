@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgstream.config import ENV_FIELDS, Settings, load_settings, settings_to_env
+from core.config import ENV_FIELDS, Settings, load_settings, settings_to_env
 
 
 def test_defaults_run_the_embedded_stack():
@@ -50,7 +50,7 @@ def test_every_settings_field_has_an_environment_variable():
 def test_site_timezone_is_an_iana_zone_checked_at_load() -> None:
     from zoneinfo import ZoneInfo
 
-    from ecgstream.config import Settings, load_settings
+    from core.config import Settings, load_settings
 
     assert Settings().site_zone == ZoneInfo("UTC")
     assert load_settings({"SITE_TIMEZONE": "Europe/Berlin"}).site_zone == ZoneInfo("Europe/Berlin")

@@ -7,8 +7,8 @@ import ssl
 import faust
 import pytest
 
-from ecgstream.config import load_settings
-from ecgstream.kafka_security import KafkaSecurity, KafkaSecurityError
+from core.config import load_settings
+from core.kafka_security import KafkaSecurity, KafkaSecurityError
 
 
 def _security(**env: str) -> KafkaSecurity:

@@ -2,7 +2,7 @@
 
 The publisher (``ecgstream publish``, the gateway, the demo), the worker (faust), the admin calls
 that create topics and the diagnosis watchers all connect with the options built here from the
-settings (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SSL_*``, ``KAFKA_SASL_*``; see ``ecgstream.config``):
+settings (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SSL_*``, ``KAFKA_SASL_*``; see ``core.config``):
 
 | protocol | what it needs |
 |---|---|
@@ -24,7 +24,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecgstream.config import ConfigError, Settings
+from core.config import ConfigError, Settings
 
 __all__ = ["KafkaSecurity", "KafkaSecurityError", "PROTOCOLS", "SASL_MECHANISMS"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ecgstream.config import DEV_HMAC_SECRET, ConfigError, Settings
+from core.config import DEV_HMAC_SECRET, ConfigError, Settings
 
 __all__ = [
     "InsecureConfiguration", "require_patient_secret", "is_development_stack", "weak_secret_reason",
