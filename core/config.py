@@ -91,6 +91,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES, REQUEST_HEADROOM_BYTES
+
 __all__ = [
     "Settings", "load_settings", "settings_to_env", "parse_site_zone", "ENV_FIELDS", "DEFAULT_MODEL_PATH",
     "DEV_HMAC_SECRET", "ConfigError", "parse_cookie_secure", "parse_deadletter_key", "check_settings",
@@ -146,7 +148,7 @@ class Settings:
     metrics_port: int = 9108
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
-    max_recording_bytes: int = 4 * 1024 * 1024
+    max_recording_bytes: int = DEFAULT_MAX_RECORDING_BYTES
     parse_memory_bytes: int = 512 * 1024 * 1024
     parse_timeout_seconds: float = 20.0
     parse_concurrency: int = 2
@@ -225,7 +227,7 @@ class Settings:
         A producer's batch holds at most ``max_recording_bytes`` + 1 MiB uncompressed
         (``ingest.publisher``); 4x that leaves room for other well-behaved producers.
         """
-        return 4 * (self.max_recording_bytes + 1024 * 1024)
+        return 4 * (self.max_recording_bytes + REQUEST_HEADROOM_BYTES)
 
     @property
     def effective_database_url(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES
 from schemas.errors import InvalidRecording
 
 __all__ = [
@@ -27,7 +28,6 @@ FORBIDDEN_CONTENT = "forbidden_content"  # links to other files, DTDs, entities:
 UNSUPPORTED_VARIANT = "unsupported_variant"  # a known format in a version or encoding not decoded
 CHECKSUM_MISMATCH = "checksum_mismatch"  # the file's own CRC says its waveform bytes are damaged
 INCONSISTENT_SAMPLING = "inconsistent_sampling"  # leads at different rates or not simultaneous
-_DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024  # core.config.Settings' default
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ReadLimits:
         return cls(max_values=values, max_decoded_bytes=8 * values + 16 * 1024 * 1024)
 
 
-DEFAULT_LIMITS = ReadLimits.for_recording_bytes(_DEFAULT_MAX_RECORDING_BYTES)
+DEFAULT_LIMITS = ReadLimits.for_recording_bytes(DEFAULT_MAX_RECORDING_BYTES)
 
 
 def refuse_above(name: str, what: str, amount: int, limit: int) -> None:

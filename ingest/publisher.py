@@ -19,19 +19,18 @@ from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES, REQUEST_HEADROOM_BYTES
 from schemas.codec import EncodedEvent
 from schemas.errors import InvalidRecording
 from schemas.recording import Recording
 from schemas.recording_event import encode_recording
 from schemas.validation import validate_recording
 
-__all__ = ["Publisher", "Compression", "DEFAULT_MAX_RECORDING_BYTES", "REQUEST_HEADROOM_BYTES"]
+__all__ = ["Publisher", "Compression"]
 
 logger = logging.getLogger(__name__)
 
 Compression = Literal["zstd", "lz4", "gzip", "snappy", "none"]
-DEFAULT_MAX_RECORDING_BYTES = 4 * 1024 * 1024
-REQUEST_HEADROOM_BYTES = 1024 * 1024
 
 
 class Publisher:
@@ -142,7 +141,7 @@ class Publisher:
         def refused(exc: Exception) -> InvalidRecording:
             return InvalidRecording(
                 f"the broker refused a {size}-byte recording: raise max.message.bytes of topic "
-                f"{self.topic} (core.kafka_admin.ensure_topics sets it when it creates the topic)",
+                f"{self.topic} (core.topics sets it when it creates the topic)",
                 reason="oversize",
             )
 

@@ -119,9 +119,9 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
 
     ``max_upload_bytes`` bounds the files of one upload (default: 4 x ``settings.max_recording_bytes``).
     """
-    from core.kafka_admin import ensure_topics
     from core.kafka_security import KafkaSecurity
-    from ingest.publisher import REQUEST_HEADROOM_BYTES, Publisher
+    from core.topics import create_topics
+    from ingest.publisher import Publisher
     from storage import create_engine
 
     upload_limit = max_upload_bytes or default_max_upload_bytes(settings)
@@ -132,12 +132,7 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(
-            bootstrap,
-            {settings.recordings_topic: settings.topic_partitions, settings.overreads_topic: settings.topic_partitions},
-            max_message_bytes=settings.max_recording_bytes + REQUEST_HEADROOM_BYTES,
-            client_options=kafka_options,
-        )
+        await create_topics(settings, bootstrap, (settings.recordings_topic, settings.overreads_topic))
         publisher = Publisher(
             bootstrap,
             settings.recordings_topic,

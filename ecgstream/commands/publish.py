@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES
+
 __all__ = ["add_arguments", "run", "PublishSummary", "publish_paths"]
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ async def publish_paths(
     topic: str,
     compression: str = "zstd",
     device_id: str | None = None,
-    max_recording_bytes: int = 4 * 1024 * 1024,
+    max_recording_bytes: int = DEFAULT_MAX_RECORDING_BYTES,
     partitions: int = 4,
     progress: bool = True,
     in_flight: int = 64,
@@ -64,11 +66,11 @@ async def publish_paths(
     """Read every recording under ``paths`` and publish it; rejected files are collected, not raised."""
     from tqdm import tqdm
 
-    from core.kafka_admin import ensure_topics
+    from core.topics import create_layout
     from ingest import Publisher, iter_recordings
     from schemas.errors import InvalidRecording
 
-    await ensure_topics(bootstrap, {topic: partitions}, max_message_bytes=max_recording_bytes + 1024 * 1024,
+    await create_layout(bootstrap, {topic: partitions}, max_recording_bytes=max_recording_bytes,
                         client_options=client_options)  # fmt: skip
     summary = PublishSummary()
     pending: deque[tuple[str, Awaitable[tuple[int, int]]]] = deque()

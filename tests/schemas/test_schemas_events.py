@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import schemas
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES
 from schemas import (
     DeadLetter,
     DiagnosisEvent,
@@ -89,7 +90,7 @@ def test_recording_round_trip_keeps_signal_within_half_a_microvolt() -> None:
 
 def test_sizes_fit_the_limits() -> None:
     assert len(encode_recording(make_recording(60, 500)).value) <= 721_000
-    assert len(encode_recording(make_recording(60, 2000)).value) <= 4 * 1024 * 1024
+    assert len(encode_recording(make_recording(60, 2000)).value) <= DEFAULT_MAX_RECORDING_BYTES
 
 
 def test_headers_are_cloudevents_binary_mode() -> None:

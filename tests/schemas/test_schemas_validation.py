@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES
 from schemas import STANDARD_LEADS, InvalidRecording, Recording, validate_recording
 from schemas.validation import estimated_encoded_size
 
@@ -118,4 +119,4 @@ def test_real_sph_layout_records_pass() -> None:
     for path in records:
         with h5py.File(path) as handle:
             signal = handle["ecg"][()].astype(np.float32)
-        validate_recording(rec(signal), max_bytes=4 * 1024 * 1024)
+        validate_recording(rec(signal), max_bytes=DEFAULT_MAX_RECORDING_BYTES)

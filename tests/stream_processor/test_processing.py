@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from core.config import DEFAULT_MODEL_PATH, parse_deadletter_key
+from core.sizes import DEFAULT_MAX_RECORDING_BYTES
 from model import Predictor
 from schemas import EncodedEvent, decode_dead_letter, decode_diagnosis, encode_recording
 from storage import InMemoryDiagnosisSink
@@ -186,7 +187,7 @@ async def test_publish_failure_is_retried_and_nothing_is_lost(harness: Harness) 
 
 
 async def test_mixed_lengths_and_sampling_rates_in_one_batch(predictor: Predictor) -> None:
-    harness = Harness(predictor, max_bytes=4 * 1024 * 1024)  # 30 s at 1 kHz is 720 kB
+    harness = Harness(predictor, max_bytes=DEFAULT_MAX_RECORDING_BYTES)  # 30 s at 1 kHz is 720 kB
     shapes = [(250.0, 10.0), (250.0, 30.0), (500.0, 10.0), (500.0, 30.0), (1000.0, 10.0), (1000.0, 30.0)]
     recordings = [synthetic_recording(60 + i, fs=fs, duration=d) for i, (fs, d) in enumerate(shapes)]
     outcome = await harness.processor.process(as_messages([encode_recording(r) for r in recordings]))
