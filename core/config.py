@@ -91,6 +91,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.errors import EcgstreamError
 from core.sizes import DEFAULT_MAX_RECORDING_BYTES, REQUEST_HEADROOM_BYTES
 
 __all__ = [
@@ -104,7 +105,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
+class ConfigError(EcgstreamError, ValueError):
     """A setting cannot be used; the message names its environment variable (and never a secret's value)."""
 
 

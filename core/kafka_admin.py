@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from core.errors import EcgstreamError
+
 __all__ = ["ensure_topics", "TOPIC_ALREADY_EXISTS", "BrokerUnavailable", "BrokerAuthenticationFailed"]
 
 logger = logging.getLogger(__name__)
@@ -13,7 +15,7 @@ logger = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
-class BrokerUnavailable(ConnectionError):
+class BrokerUnavailable(EcgstreamError, ConnectionError):
     """The Kafka bootstrap servers cannot be reached."""
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from core.errors import EcgstreamError
 from core.private_files import write_private_text
 
 __all__ = ["StackInfo", "write_stack_info", "read_stack_info", "resolve_bootstrap", "NoBrokerConfigured"]
 
 
-class NoBrokerConfigured(RuntimeError):
+class NoBrokerConfigured(EcgstreamError, RuntimeError):
     """Neither KAFKA_BOOTSTRAP nor a running ``ecgstream up`` stack is available."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from core.errors import EcgstreamError
 from core.private_files import open_private_log
 
 __all__ = ["TansuBroker", "BrokerStartError", "tansu_binary", "free_port", "wait_for_port", "MEMORY_STORAGE"]
@@ -43,7 +44,7 @@ def _hide_passwords(text: str) -> str:
 MEMORY_STORAGE = "memory://tansu/"
 
 
-class BrokerStartError(RuntimeError):
+class BrokerStartError(EcgstreamError, RuntimeError):
     """The embedded broker did not start (its reason, from Tansu's output, is in the message)."""
 
 

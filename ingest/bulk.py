@@ -6,9 +6,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from core.errors import EcgstreamError
 from ingest.detect import CANDIDATE_SUFFIXES, detect_format, read_recording
 from ingest.readers import sph
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["IngestItem", "iter_recordings", "expand_paths"]

@@ -27,8 +27,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from core.errors import EcgstreamError
 from ingest.limits import DEFAULT_LIMITS, ReadLimits
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["SandboxLimits", "read_isolated", "ParsersBusy", "parsers_alive", "TOO_COMPLEX", "TOO_COMPLEX_MESSAGE"]

@@ -10,7 +10,6 @@ from schemas.deadletter_event import DeadLetter, decode_dead_letter, encode_dead
 from schemas.diagnosis_event import DiagnosisEvent, Statement, decode_diagnosis, encode_diagnosis
 from schemas.diagnosis_findings import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord
 from schemas.errors import (
-    EcgstreamError,
     InvalidRecording,
     SchemaError,
     UnknownSchemaVersion,
@@ -25,7 +24,6 @@ __all__ = [
     "STANDARD_LEADS",
     "Recording",
     "new_recording_id",
-    "EcgstreamError",
     "InvalidRecording",
     "UnsupportedFormat",
     "SchemaError",

@@ -1,6 +1,6 @@
-"""The project's exception tree. Third-party errors are converted to these at the boundary.
+"""The errors of recordings and events, under the project's root ``core.errors.EcgstreamError``.
 
-EcgstreamError
+EcgstreamError (core.errors)
 ├── InvalidRecording          a signal or its metadata fails validation (reason code + message)
 │   └── UnsupportedFormat     a file whose format no reader knows, or that a reader cannot parse
 └── SchemaError               an event that cannot be decoded
@@ -9,22 +9,9 @@ EcgstreamError
 
 from __future__ import annotations
 
-__all__ = ["EcgstreamError", "InvalidRecording", "UnsupportedFormat", "SchemaError", "UnknownSchemaVersion"]
+from core.errors import EcgstreamError
 
-
-class EcgstreamError(Exception):
-    """Base of every error ecgstream raises on purpose."""
-
-    reason: str = "error"
-
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        if reason is not None:
-            self.reason = reason
-
-    @property
-    def message(self) -> str:
-        return str(self)
+__all__ = ["InvalidRecording", "UnsupportedFormat", "SchemaError", "UnknownSchemaVersion"]
 
 
 class InvalidRecording(EcgstreamError):

@@ -1,6 +1,6 @@
 """Storage errors, and the one place where driver errors are converted into them.
 
-    EcgstreamError (schemas.errors)
+    EcgstreamError (core.errors)
     ├── DatabaseUnavailable   the database cannot take the write right now (refused, lost, timed
     │                         out, locked, starting up, deadlock victim): transient, the caller
     │                         retries the same call with backoff
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
-from schemas.errors import EcgstreamError
+from core.errors import EcgstreamError
 
 __all__ = ["StorageError", "DatabaseUnavailable", "is_unavailable", "translate_errors"]
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from schemas.errors import EcgstreamError
+from core.errors import EcgstreamError
 from schemas.pseudonym import patient_pseudonym
 from schemas.recording import Recording
 from storage import DiagnosisResult, WriteOutcome

@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import EcgstreamError
+
 __all__ = ["DecompressionBomb", "SkippedBatch", "install", "bounded_decoders", "snappy_declared_size"]
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ _install_lock = threading.Lock()
 _state: dict[str, Any] = {}
 
 
-class DecompressionBomb(Exception):
+class DecompressionBomb(EcgstreamError):
     """A compressed payload inflates beyond the configured bound."""
 
     def __init__(self, codec: str, limit: int) -> None:

@@ -31,7 +31,8 @@ Dead-lettered messages are acked: a poison message can never wedge a partition.
 
 from __future__ import annotations
 
-from schemas.errors import EcgstreamError, InvalidRecording
+from core.errors import EcgstreamError
+from schemas.errors import InvalidRecording
 
 __all__ = [
     "dead_letter_reason", "is_retriable_kafka_error",

@@ -28,12 +28,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from core.config import DEV_HMAC_SECRET
+from core.errors import EcgstreamError
 from interpretation.summary import clinical_summary
 from model import Predictor
 from schemas import (
     DeadLetter,
     DiagnosisEvent,
-    EcgstreamError,
     EncodedEvent,
     EventMeasurements,
     EventQuality,

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 from fastavro import schemaless_writer
 
+from core.errors import EcgstreamError
 from schemas import registry
 from schemas.codec import decode_event, schema_version_of
-from schemas.errors import EcgstreamError
 from schemas.pseudonym import patient_pseudonym
 from schemas.recording_event import RECORDING_EVENT_TYPE
 from stream_processor.messages import IncomingMessage

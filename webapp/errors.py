@@ -1,5 +1,7 @@
 """The gateway's client-facing errors: an HTTP status, a reason code and a human message.
 
+Under the project's root ``core.errors.EcgstreamError`` (``message`` is ``str(error)``):
+
 GatewayError                 anything the gateway reports to the client as ``{"error": {...}}``
 ├── FieldError               a form field is missing or out of range (422, names the field)
 ├── UploadTooLarge           the request body exceeds the upload limit (413)
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import EcgstreamError
 from schemas.errors import InvalidRecording, UnsupportedFormat
 
 __all__ = [
@@ -27,14 +30,13 @@ def format_size(size_bytes: int) -> str:
     return f"{size_bytes / 1024 / 1024:.1f} MiB"
 
 
-class GatewayError(Exception):
+class GatewayError(EcgstreamError):
     """An error whose ``message`` is safe to show to the person who uploaded."""
 
     def __init__(self, status: int, reason: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
-        self.message = message
         self.details = details
         self.headers: dict[str, str] = {}
 

@@ -15,6 +15,7 @@ import socket
 from typing import Any
 
 from core.config import Settings
+from core.errors import EcgstreamError
 from core.stack_info import resolve_bootstrap
 from webapp.deadlines import deadline_protocol
 
@@ -27,7 +28,7 @@ MAX_HEADER_BYTES = 16 * 1024
 KEEP_ALIVE_SECONDS = 5
 
 
-class PortInUse(OSError):
+class PortInUse(EcgstreamError, OSError):
     """Another program listens on the gateway's address (the message says how to choose another port)."""
 
 

@@ -55,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.errors import EcgstreamError
     from ingest import read_recording
     from model.predictor import Predictor
-    from schemas.errors import EcgstreamError
     from schemas.validation import validate_recording
     from stream_processor.analysis import AnalysisOptions, BatchAnalyser
 

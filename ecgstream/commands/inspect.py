@@ -117,7 +117,7 @@ def vendor_lines(vendor: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from schemas.errors import EcgstreamError
+    from core.errors import EcgstreamError
 
     assess = _optional("measurements.quality", "assess_quality")
     rules = _optional("measurements.rules", "rule_statements")

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import EcgstreamError
 from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
 from ingest.limits import DEFAULT_LIMITS, FORBIDDEN_CONTENT, ReadLimits, refuse_above
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["read", "parse", "NS", "MAX_XML_BYTES"]

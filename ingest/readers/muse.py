@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import EcgstreamError
 from ingest.limits import DEFAULT_LIMITS, ReadLimits, refuse_above
 from ingest.readers.vendor_record import run_library, to_recording
-from schemas.errors import EcgstreamError, UnsupportedFormat
+from schemas.errors import UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["read", "max_file_bytes", "ROOT_TAG"]

@@ -23,9 +23,10 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import EcgstreamError
 from ingest.limits import DEFAULT_LIMITS, INCONSISTENT_SAMPLING, ReadLimits, refuse_above
 from ingest.readers.vendor_record import run_library, to_recording
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["read", "looks_like_scp", "max_file_bytes", "max_huffman_bytes"]

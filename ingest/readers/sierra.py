@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import EcgstreamError
 from ingest.identity import content_recording_id
 from ingest.limits import DEFAULT_LIMITS, ReadLimits, refuse_above
 from ingest.readers import xli
 from ingest.readers.muse import max_file_bytes
 from ingest.readers.vendor_record import run_library, to_recording
-from schemas.errors import EcgstreamError, UnsupportedFormat
+from schemas.errors import UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["read", "without_calibration", "ROOT_TAG"]

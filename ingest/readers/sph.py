@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import EcgstreamError
 from ingest.identity import scoped_recording_id
 from ingest.limits import DEFAULT_LIMITS, FORBIDDEN_CONTENT, ReadLimits, refuse_above
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 
 __all__ = ["SPH_FS", "read", "is_sph_dataset", "iter_dataset", "read_metadata"]

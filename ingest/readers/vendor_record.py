@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from core.errors import EcgstreamError
 from ingest.identity import content_recording_id
 from ingest.leads import assemble_leads, normalise_lead_name
 from ingest.limits import (
@@ -37,7 +38,7 @@ from ingest.limits import (
     ReadLimits,
     refuse_above,
 )
-from schemas.errors import EcgstreamError, InvalidRecording, UnsupportedFormat
+from schemas.errors import InvalidRecording, UnsupportedFormat
 from schemas.recording import Recording
 from schemas.vendor import VendorReport
 

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from core.errors import EcgstreamError
+
 __all__ = [
     "DeliveryOutcome",
     "DeliveryRejected",
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 DeliveryOutcome = Literal["delivered", "rejected", "failed"]
 
 
-class DeliveryRejected(Exception):
+class DeliveryRejected(EcgstreamError):
     """The receiver refused the message; retrying cannot help. ``detail``: a status or ACK code."""
 
     def __init__(self, detail: str) -> None:
@@ -37,7 +39,7 @@ class DeliveryRejected(Exception):
         self.detail = detail
 
 
-class TransientDeliveryError(Exception):
+class TransientDeliveryError(EcgstreamError):
     """The receiver could not take the message now; ``retry_after`` (s) when it said how long to wait."""
 
     def __init__(self, detail: str, retry_after: float | None = None) -> None:

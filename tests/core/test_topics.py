@@ -34,7 +34,9 @@ async def _topics(bootstrap: str) -> dict[str, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics() if t["error_code"] == 0}
+        return {
+            t["topic"]: len(t["partitions"]) for t in await admin.describe_topics() if t["error_code"] == 0
+        }
     finally:
         await admin.close()
 

@@ -14,9 +14,10 @@ import wfdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import EcgstreamError
 from ingest import read_recording
 from ingest.writers import write_aecg, write_dicom
-from schemas import EcgstreamError, Recording
+from schemas import Recording
 from tests.ingest.helpers import synthetic_recording
 from tests.ingest.vendor_files import MUSE_FILE, SIERRA_FILE, write_edf, write_scp
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import EcgstreamError
 from ingest import detect_format, read_recording
 from ingest.limits import (
     CHECKSUM_MISMATCH,
@@ -32,7 +33,7 @@ from ingest.readers import scp, xli
 from ingest.readers.edf import edf_lead_name
 from ingest.readers.sierra import without_calibration
 from ingest.sandbox import read_isolated_measured
-from schemas import STANDARD_LEADS, EcgstreamError, InvalidRecording, Recording, validate_recording
+from schemas import STANDARD_LEADS, InvalidRecording, Recording, validate_recording
 from tests.conftest import shared_data_dir
 from tests.ingest.vendor_files import (
     MUSE_AS_DICOM,

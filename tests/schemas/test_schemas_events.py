@@ -44,7 +44,7 @@ def make_recording(seconds: float = 10, fs: float = 500, **kwargs) -> Recording:
 
 def test_public_api_names() -> None:
     assert set(schemas.__all__) == {
-        "STANDARD_LEADS", "Recording", "new_recording_id", "EcgstreamError", "InvalidRecording",
+        "STANDARD_LEADS", "Recording", "new_recording_id", "InvalidRecording",
         "UnsupportedFormat", "SchemaError", "UnknownSchemaVersion", "EncodedEvent", "encode_recording",
         "decode_recording", "recording_ingested_at", "recording_key", "Statement", "DiagnosisEvent",
         "encode_diagnosis", "decode_diagnosis", "EventMeasurements", "EventQuality", "LeadMeasurement",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.errors import EcgstreamError, InvalidRecording, SchemaError
+from core.errors import EcgstreamError
+from schemas.errors import InvalidRecording, SchemaError
 from stream_processor import policy
 from stream_processor.policy import DEAD_LETTER_REASONS, dead_letter_reason
 

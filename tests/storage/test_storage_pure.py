@@ -121,7 +121,7 @@ def test_other_errors_become_storage_error(error: Exception) -> None:
 
 
 def test_error_tree() -> None:
-    from schemas.errors import EcgstreamError
+    from core.errors import EcgstreamError
 
     assert issubclass(DatabaseUnavailable, EcgstreamError) and issubclass(StorageError, EcgstreamError)
     assert not issubclass(DatabaseUnavailable, StorageError)  # retry one, stop on the other
