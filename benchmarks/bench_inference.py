@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from ingest.synthetic import simulate_ecg  # noqa: E402
-from model.network import demographics  # noqa: E402
+from model.demographics import demographics  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from model.preprocessing import preprocess_batch  # noqa: E402
 

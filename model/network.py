@@ -2,25 +2,23 @@
 
 Input contract: x (B, 12, T) float32, leads I II III aVR aVL aVF V1-V6, preprocessed by
 ``model.preprocessing.preprocess_batch`` (band-passed, z-scored per lead) at the checkpoint's rate;
-demographics d (B, 4) = [age_z, age_missing, is_male, is_female] (see ``demographics``).
+demographics d (B, 4) = [age_z, age_missing, is_male, is_female] (see ``model.demographics``).
 Output: logits (B, L) in the checkpoint's label order; sigmoid gives probabilities.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["CAEConfig", "ConvAutoencoder", "CAEClassifier", "demographics", "N_DEMOGRAPHICS"]
+from model.demographics import N_DEMOGRAPHICS
+from model.resnet import ResNetConfig, ResNetEncoder
 
-N_DEMOGRAPHICS = 4
-AGE_MEAN, AGE_STD = 60.0, 18.0
+__all__ = ["CAEConfig", "ConvAutoencoder", "CAEClassifier"]
 
 
 @dataclass
@@ -51,24 +49,6 @@ class CAEConfig:
         return self.latent_channels * self.latent_length
 
 
-def demographics(ages: Sequence[float | None], sexes: Sequence[str | None]) -> np.ndarray:
-    """(B, 4) float32 [age_z, age_missing, is_male, is_female].
-
-    Imputation: a missing age becomes the training mean (age_z = 0) with age_missing = 1; a missing
-    or unknown sex sets both sex flags to 0.
-    """
-    out = np.zeros((len(ages), N_DEMOGRAPHICS), dtype=np.float32)
-    for i, (age, sex) in enumerate(zip(ages, sexes, strict=True)):
-        if age is None or not np.isfinite(float(age)):
-            out[i, 1] = 1.0
-        else:
-            out[i, 0] = (float(age) - AGE_MEAN) / AGE_STD
-        s = (sex or "").strip().upper()[:1]
-        out[i, 2] = 1.0 if s == "M" else 0.0
-        out[i, 3] = 1.0 if s == "F" else 0.0
-    return out
-
-
 class ConvBlock(nn.Module):
     """Conv-BN-GELU (stride s) then a residual Conv-BN-GELU."""
 
@@ -92,8 +72,6 @@ class ConvAutoencoder(nn.Module):
         self.cfg = cfg
         chans = [cfg.n_leads, *cfg.channels]
         if cfg.encoder == "resnet":
-            from model.resnet import ResNetConfig, ResNetEncoder
-
             rcfg = ResNetConfig(n_leads=cfg.n_leads, channels=list(cfg.channels),
                                 blocks_per_stage=cfg.blocks_per_stage, kernel_size=cfg.kernel_size)  # fmt: skip
             body: list[nn.Module] = [ResNetEncoder(rcfg)]

@@ -2,7 +2,7 @@
 
 Input contract of ``Predictor.predict``: raw (12, N_i) float32 signals in mV (leads I II III aVR aVL
 aVF V1-V6) at any rate fs_i in 100-2000 Hz, each at least 5 s long; ages in years and sexes
-'M'/'F', either may be None (imputation: see ``model.network.demographics``). Records are
+'M'/'F', either may be None (imputation: see ``model.demographics.demographics``). Records are
 resampled to ``Predictor.fs``, cut into windows of the checkpoint's length with its stride (half a
 window), band-passed and z-scored (``model.preprocessing``); a record's probability for a label is
 the MAX over its windows and over nothing else, averaged over ensemble members, then calibrated per
@@ -25,8 +25,8 @@ import torch.nn as nn
 
 from model.calibration import Calibration
 from model.checkpoint import load_checkpoint
+from model.demographics import demographics
 from model.labels import Label
-from model.network import demographics
 from model.preprocessing import PreprocessConfig, preprocess_batch
 
 __all__ = ["Label", "BatchPrediction", "Predictor"]

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model.network import N_DEMOGRAPHICS
+from model.demographics import N_DEMOGRAPHICS
 
 __all__ = ["ResNetConfig", "ResNetEncoder", "ResNet1d", "RESNET_1M", "RESNET_WIDE", "BasicBlock"]
 

@@ -21,9 +21,10 @@ from tqdm import tqdm
 
 from model.augment import site_shift
 from model.data import SphDataset, patient_split
+from model.demographics import demographics
 from model.device import Precision, resolve_device
 from model.metrics import choose_thresholds, macro_auroc
-from model.network import CAEClassifier, CAEConfig, demographics
+from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig, preprocess_batch
 
 __all__ = [

@@ -64,7 +64,7 @@ def main() -> int:
 
     from core.config import DEFAULT_MODEL_PATH
     from model import Predictor
-    from model.network import demographics
+    from model.demographics import demographics
     from model.preprocessing import PreprocessConfig, bandpass, preprocess_batch, zscore
 
     workload = build_workload(None, 16)

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from model.checkpoint import load_checkpoint, save_checkpoint
+from model.demographics import demographics
 from model.labels import Label
-from model.network import CAEClassifier, CAEConfig, demographics
+from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig
 
 

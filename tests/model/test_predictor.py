@@ -42,7 +42,7 @@ def test_predict_mixed_lengths_rates_and_missing_demographics(tiny_checkpoint: P
 
 
 def test_long_record_is_max_over_windows(tiny_checkpoint: Path, synthetic_test_dir: Path) -> None:
-    from model.network import demographics
+    from model.demographics import demographics
     from model.preprocessing import preprocess_batch
 
     predictor = Predictor.load(tiny_checkpoint, torch_threads=1)
