@@ -12,7 +12,7 @@ reads:
   keyed hash the database keeps, never a clear reference; ``unknown`` for recordings without one,
   so a patient-grouped split keeps them together), Age, Sex, N (samples), Date (acquisition, else
   arrival, day in UTC);
-- ``code.csv``: SPH's 44 statements and 15 modifiers (``ingest.synthetic.SPH_CODES``).
+- ``code.csv``: SPH's 44 statements and 15 modifiers (``schemas.aha_codes.SPH_CODES``).
 
 Recordings without kept samples, without all 12 leads, or whose overread has no statement (free text
 only) are counted and left out. Records are written one at a time (bounded memory).
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ingest.synthetic import SPH_CODES
 from ingest.writers.sph import write_sph_record, write_sph_tables
 from model.preprocessing import resample
+from schemas.aha_codes import SPH_CODES
 from schemas.recording import STANDARD_LEADS
 from storage import get_diagnosis
 from storage.export_context import load_export_context

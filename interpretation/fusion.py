@@ -47,7 +47,7 @@ class FusedStatement:
 @lru_cache(maxsize=1)
 def sph_descriptions() -> Mapping[int, str]:
     """Code -> description of SPH's code.csv (44 statements + 15 modifiers)."""
-    from ingest.synthetic import SPH_CODES
+    from schemas.aha_codes import SPH_CODES
 
     return {code: description for _, code, description in SPH_CODES}
 

@@ -2,6 +2,8 @@
 
 ``AHA_Code`` grammar (SPH, Liu et al. 2022): statements are separated by ``;`` and a modifier follows
 its statement after ``+``; ``"22;23"`` sets 22 and 23, ``"30+310"`` sets both 30 and 310.
+The table itself (SPH's ``code.csv`` rows) is ``schemas.aha_codes.SPH_CODES``; a checkpoint's labels
+are read from its training folder's ``code.csv``.
 """
 
 from __future__ import annotations
