@@ -51,7 +51,7 @@ def load_mv(folder: Path) -> list[tuple[str, np.ndarray, float]]:
 
 
 def load_ptbxl(folder: Path) -> list[tuple[str, np.ndarray, float]]:
-    from model.data import read_sph_dataset
+    from model.training.data import read_sph_dataset
 
     data = read_sph_dataset(folder)
     return [(i, s.astype(np.float32), data.fs) for i, s in zip(data.ecg_ids, data.signals, strict=True)]

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/compare_baseline.py --data ../shared/data/ptbxl-sph \
         [--model model/weights/ecgstream-cae.pt] [--members 1] [--json OUT]
 
-The ResNet (no autoencoder, no pre-training) is trained with ``model.training.fit_classifier``
+The ResNet (no autoencoder, no pre-training) is trained with ``model.training.fit.fit_classifier``
 (same weighted BCE, augmentation, cosine LR, early stopping on validation macro AUROC) for
 ae_epochs + epochs of the checkpoint's training config (the CAE's whole epoch budget), at the
 checkpoint's input rate, on the checkpoint's patient split; thresholds are chosen on validation.
@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from model.checkpoint import load_checkpoint  # noqa: E402
-from model.data import patient_split, read_sph_dataset  # noqa: E402
-from model.evaluation import evaluate_predictor, format_report  # noqa: E402
-from model.metrics import choose_thresholds  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from model.resnet import ResNet1d, ResNetConfig  # noqa: E402
-from model.training import TrainConfig, fit_classifier, predict_arrays, prepare_arrays  # noqa: E402
+from model.training.data import patient_split, read_sph_dataset  # noqa: E402
+from model.training.evaluation import evaluate_predictor, format_report  # noqa: E402
+from model.training.fit import TrainConfig, fit_classifier, predict_arrays, prepare_arrays  # noqa: E402
+from model.training.metrics import choose_thresholds  # noqa: E402
 
 
 def main() -> int:

@@ -6,7 +6,7 @@
 Reads an OOF file from ``ecgstream crossval --oof``; prints pooled OOF macro AUROC/AP, fold
 SE, macro ECE of raw / Platt / isotonic probabilities (each calibrator cross-fitted: fitted on
 k-1 folds, scored on the held-out one) and the threshold-rule comparison of
-``model.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + prevalence-matched calibrated
+``model.training.oof_rules``. With ``--checkpoint``, the shipped rule (Platt + prevalence-matched calibrated
 thresholds, fitted on ALL OOF records) is stored in a copy of that checkpoint (format 2).
 
 ``--holdout-of CKPT --data DIR`` first writes the OOF file itself: the checkpoint's RAW
@@ -27,10 +27,11 @@ from sklearn.isotonic import IsotonicRegression
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from model.crossval import CVResult, fold_scores, load_oof, pooled_scores, save_oof  # noqa: E402
-from model.data import patient_split, read_sph_dataset  # noqa: E402
-from model.evaluation import predict_dataset  # noqa: E402
-from model.oof_rules import (  # noqa: E402
+from model.predictor import Predictor  # noqa: E402
+from model.training.crossval import CVResult, fold_scores, load_oof, pooled_scores, save_oof  # noqa: E402
+from model.training.data import patient_split, read_sph_dataset  # noqa: E402
+from model.training.evaluation import predict_dataset  # noqa: E402
+from model.training.oof_rules import (  # noqa: E402
     THRESHOLD_RULES,
     compare_threshold_rules,
     crossfit_calibration,
@@ -38,7 +39,6 @@ from model.oof_rules import (  # noqa: E402
     macro_ece,
     scored_labels,
 )
-from model.predictor import Predictor  # noqa: E402
 
 
 def _crossfit_isotonic(y: np.ndarray, p: np.ndarray, fold: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -84,8 +84,8 @@ def heldout_predictions(
         assert thresholds is not None
         return ids, probs, codes, thresholds
     from model.checkpoint import load_checkpoint
-    from model.data import patient_split
     from model.predictor import Predictor
+    from model.training.data import patient_split
 
     predictor = Predictor.load(model_path, torch_threads=2)
     seed = int(load_checkpoint(model_path).training.get("split", {}).get("seed", 0))
@@ -277,7 +277,7 @@ def main() -> int:
 
 def ptbxl_table(args: argparse.Namespace) -> dict:
     """Measure the options on ptbxl-sph and print the per-code table."""
-    from model.data import read_sph_dataset
+    from model.training.data import read_sph_dataset
 
     data = read_sph_dataset(args.data / "ptbxl-sph")
     if args.predictions is not None:

@@ -3,7 +3,7 @@ less accurate? (issue 17, point 2). Inference only, one thread, about a minute o
 
     taskset -c 0 nice -n 5 .venv/bin/python benchmarks/novelty.py [--checkpoint PATH] [--data DIR]
 
-Sets: ptbxl-sph records the checkpoint trained on (its patient split: ``model.data.patient_split``
+Sets: ptbxl-sph records the checkpoint trained on (its patient split: ``model.training.data.patient_split``
 with ``ckpt.training['split']['seed']``), ptbxl-sph held out (val + test), LUDB 1-100 and the 10
 CinC 2021 records (``ingest.read_recording``; for LUDB it returns ``validate_ludb.load_record``'s
 signal to within 3e-8). ``preprocess_batch`` z-scores every lead of every window, so units do not
@@ -42,8 +42,6 @@ from benchmarks.validation_labels import RecordLabels, ptbxl_labels  # noqa: E40
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from interpretation.table import DEFAULT_TABLE, mode_of  # noqa: E402
 from model.checkpoint import LoadedCheckpoint, load_checkpoint  # noqa: E402
-from model.data import SphDataset, patient_split, read_sph_dataset  # noqa: E402
-from model.evaluation import predict_dataset  # noqa: E402
 from model.novelty import (  # noqa: E402
     LatentReference,
     latent_distance,
@@ -53,6 +51,8 @@ from model.novelty import (  # noqa: E402
 )
 from model.predictor import Predictor  # noqa: E402
 from model.preprocessing import bandpass, preprocess_batch, zscore  # noqa: E402
+from model.training.data import SphDataset, patient_split, read_sph_dataset  # noqa: E402
+from model.training.evaluation import predict_dataset  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 MIN_POS = 5  # macro AUROC per tercile: labels with >= 5 positives (and one negative) there

@@ -21,7 +21,7 @@ from scipy import signal as sps
 
 from core.config import DEFAULT_MODEL_PATH
 from model import Predictor, preprocessing
-from model.data import read_sph_dataset
+from model.training.data import read_sph_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,12 +7,12 @@ off. Here the worker's own steps run (``stream_processor.assessment.assess``, th
 certainty) with the OOF probabilities in place of the network's. Without OOF probabilities only the
 statements the rules decide alone are meaningful.
 
-OOF file (``model.crossval.save_oof``; ``benchmarks/crossval.py``): ``ECG_ID``, ``labels`` (codes),
+OOF file (``model.training.crossval.save_oof``; ``benchmarks/crossval.py``): ``ECG_ID``, ``labels`` (codes),
 ``y``, ``probabilities`` (raw), ``fold``, optionally ``probabilities_calibrated`` and ``thresholds``.
 Decisions (``load_oof``): calibrated probabilities from the file if it has them, else the shipped
 checkpoint's calibration applied to the raw ones; thresholds from the file if it has them, else the
 shipped checkpoint's; ``fit=True`` fits Platt + prevalence-matched thresholds on the file itself
-(``model.oof_rules.fit_oof_decisions``, as ``ecgstream train --oof`` does for a new network).
+(``model.training.oof_rules.fit_oof_decisions``, as ``ecgstream train --oof`` does for a new network).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import numpy as np
 
 from interpretation.final import final_statements
 from model.calibration import Calibration
-from model.crossval import load_oof
-from model.oof_rules import fit_oof_decisions
 from model.predictor import Predictor
+from model.training.crossval import load_oof
+from model.training.oof_rules import fit_oof_decisions
 from schemas import Recording
 from stream_processor.analysis import event_measurements, unreadable_reasons
 from stream_processor.assessment import AssessmentInput, assess

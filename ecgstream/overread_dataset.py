@@ -1,7 +1,7 @@
 """Physician-confirmed statements as a labelled data set in the SPH layout, for the next training run.
 
 For every recording whose latest overread is a confirm or an edit (``storage.overreads``; optionally
-only those confirmed since a date), one record of the SPH layout that ``model.data.read_sph_dataset``
+only those confirmed since a date), one record of the SPH layout that ``model.training.data.read_sph_dataset``
 reads:
 
 - ``records/<ECG_ID>.h5``: dataset ``ecg``, (12, N) float16 in mV, leads I II III aVR aVL aVF V1-V6,

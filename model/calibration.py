@@ -7,7 +7,7 @@ undoes the prevalence inflation of the positive-weighted training loss). Labels 
 per-label ranking (AUROC) is unchanged.
 
 Thresholds (on calibrated probabilities): ``prevalence_thresholds`` (shipped) and the
-alternatives compared in ``model.oof_rules``.
+alternatives compared in ``model.training.oof_rules``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-
-from model.metrics import MIN_POSITIVES
 
 __all__ = [
     "Calibration",
@@ -29,8 +27,10 @@ __all__ = [
     "THRESHOLD_BOUNDS",
     "PREVALENCE_BOUNDS",
     "prevalence_thresholds",
+    "MIN_POSITIVES",
 ]
 
+MIN_POSITIVES = 10  # fewest positives for a label to be calibrated, thresholded or scored (training too)
 _EPS = 1e-6
 THRESHOLD_BOUNDS = (0.1, 0.9)
 PREVALENCE_BOUNDS = (0.05, 0.95)

@@ -3,7 +3,7 @@
     ecgstream crossval --data ../shared/data/ptbxl-sph --recipe cae --members 1 \
         --oof ../artifacts/oof_cae.npz --json ../artifacts/cv_cae.json
 
-Recipes: see ``model.recipes.RECIPES``. ``--epochs``/``--ae-epochs`` shrink a recipe's budget
+Recipes: see ``model.training.recipes.RECIPES``. ``--epochs``/``--ae-epochs`` shrink a recipe's budget
 (same flags for every recipe, so comparisons stay fair).
 """
 
@@ -18,10 +18,10 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from model.device import DEVICE_CHOICES
+    from model.training.device import DEVICE_CHOICES
 
     parser.add_argument("--data", required=True, type=Path, help="SPH-layout folder")
-    parser.add_argument("--recipe", default="cae", help="recipe name (model.recipes.RECIPES)")
+    parser.add_argument("--recipe", default="cae", help="recipe name (model.training.recipes.RECIPES)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only-folds", type=str, default=None, help="comma-separated folds to run")
     parser.add_argument("--seed", type=int, default=0, help="fold assignment and training seed")
@@ -60,9 +60,9 @@ def _unlabeled_windows(folders: list[Path], rate: float) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.crossval import cross_validate, save_oof
-    from model.data import read_sph_dataset
-    from model.recipes import get_recipe
+    from model.training.crossval import cross_validate, save_oof
+    from model.training.data import read_sph_dataset
+    from model.training.recipes import get_recipe
 
     recipe = get_recipe(args.recipe)
     overrides = {

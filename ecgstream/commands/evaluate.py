@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
-    from model.data import patient_split, read_sph_dataset
-    from model.evaluation import evaluate_predictor, format_report
     from model.predictor import Predictor
+    from model.training.data import patient_split, read_sph_dataset
+    from model.training.evaluation import evaluate_predictor, format_report
 
     predictor = Predictor.load(args.model, torch_threads=args.threads)
     seed = int(load_checkpoint(args.model).training.get("split", {}).get("seed", 0))

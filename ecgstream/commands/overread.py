@@ -4,7 +4,7 @@
 
 writes the recordings whose latest overread is a confirm or an edit as an SPH-layout data set
 (``records/<id>.h5``, ``metadata.csv``, ``code.csv``; see ``ecgstream.overread_dataset``), which
-``ecgstream train --data DIR`` and ``model.data.read_sph_dataset`` read. ``--since`` keeps the
+``ecgstream train --data DIR`` and ``model.training.data.read_sph_dataset`` read. ``--since`` keeps the
 overreads stored from that UTC day on. The database is ``--url``, else ``DATABASE_URL``, else the
 embedded SQLite file. Exit 0 when done, 1 when the folder already holds a data set, 2 when the
 database cannot be reached.

@@ -2,11 +2,11 @@
 
 The defaults are the shipped model's recipe (100 Hz, 10 autoencoder epochs, up to 60 fine-tuning
 epochs with patience 15 and encoder LR x0.5, an ensemble of 3 seeds, patient split seed 0).
-``--device auto|cpu|cuda`` picks the training device (mixed precision on CUDA, ``model.device``);
+``--device auto|cpu|cuda`` picks the training device (mixed precision on CUDA, ``model.training.device``);
 ``--oof OOF.npz`` (from ``ecgstream crossval``) fits the calibration and thresholds stored in the
 checkpoint on out-of-fold predictions instead of the validation split. ``--recipe NAME[:MEMBERS]``
 (repeatable, e.g. ``--recipe cae:3 --recipe resnet-1m:1``) trains cross-validation recipes
-(``model.recipes``) with the configs their CV rows used, a mixed ensemble when several are given;
+(``model.training.recipes``) with the configs their CV rows used, a mixed ensemble when several are given;
 the CAE options above then do not apply.
 """
 
@@ -28,7 +28,7 @@ from core.config import DEFAULT_MODEL_PATH
 logger = logging.getLogger(__name__)
 
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")  # model.device.DEVICE_CHOICES (not imported: keeps --help fast)
+DEVICE_CHOICES = ("auto", "cpu", "cuda")  # model.training.device.DEVICE_CHOICES (not imported: keeps --help fast)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,10 +88,10 @@ def _version(models: list, data_name: str, name: str = "cae") -> str:
 
 def run(args: argparse.Namespace) -> int:
     from model.checkpoint import save_checkpoint
-    from model.data import SPLIT_FRACTIONS, read_sph_dataset
-    from model.evaluation import evaluate_predictor, format_report
     from model.predictor import Predictor
-    from model.training import TrainConfig, config_dict, train
+    from model.training.data import SPLIT_FRACTIONS, read_sph_dataset
+    from model.training.evaluation import evaluate_predictor, format_report
+    from model.training.fit import TrainConfig, config_dict, train
 
     cfg = TrainConfig(
         rate=args.rate, ae_epochs=15 if args.ae_epochs is None else args.ae_epochs,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     data = read_sph_dataset(args.data, limit=args.limit)
     name = "cae"
     if args.recipe:
-        from model.recipes import parse_ensemble, train_recipes
+        from model.training.recipes import parse_ensemble, train_recipes
 
         parts = parse_ensemble(args.recipe)
         name = "+".join(f"{recipe.name}x{members}" for recipe, members in parts)
@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     decisions: dict[str, object] = {"rule": "validation F1-optimal (raw)"}
     calibration, thresholds = None, result.thresholds
     if args.oof is not None:
-        from model.crossval import load_oof
-        from model.oof_rules import fit_oof_decisions
+        from model.training.crossval import load_oof
+        from model.training.oof_rules import fit_oof_decisions
 
         oof = load_oof(args.oof)
         if [int(c) for c in oof["labels"]] != [lb.code for lb in data.labels]:

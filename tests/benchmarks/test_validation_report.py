@@ -139,8 +139,8 @@ def test_ptbxl_with_an_oof_file_scores_the_model_statements(tmp_path: Path) -> N
     from benchmarks.validation_labels import sph_metadata_codes
     from core.config import DEFAULT_MODEL_PATH
     from ingest import read_recording
-    from model.crossval import CVResult, save_oof
     from model.predictor import Predictor
+    from model.training.crossval import CVResult, save_oof
 
     folder = shared_data_dir("ptbxl-sph")
     ids = list(sph_metadata_codes(folder / "metadata.csv"))[:LIMIT]

@@ -13,7 +13,7 @@ import pytest
 
 from ecgstream.cli import main as cli_main
 from ecgstream.overread_dataset import aha_code
-from model.data import read_sph_dataset
+from model.training.data import read_sph_dataset
 from schemas.pseudonym import patient_pseudonym
 from storage import DiagnosisResult, SqlDiagnosisSink, create_engine, upgrade
 from storage.overreads import add_overread

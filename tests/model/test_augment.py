@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from ecgstream.cli import main
-from model.augment import SiteShift, site_shift
-from model.crossval import load_oof
+from model.training.augment import SiteShift, site_shift
+from model.training.crossval import load_oof
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,9 +21,9 @@ from model.calibration import (
 from model.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from model.labels import Label
 from model.network import CAEClassifier, CAEConfig
-from model.oof_rules import compare_threshold_rules, crossfit_calibration, fit_oof_decisions
 from model.predictor import Predictor
 from model.preprocessing import PreprocessConfig
+from model.training.oof_rules import compare_threshold_rules, crossfit_calibration, fit_oof_decisions
 
 
 def _overconfident(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from ecgstream.cli import main
-from model.crossval import load_oof
-from model.device import Precision, resolve_device
-from model.folds import inner_split, patient_kfold
-from model.training import _corrupt
+from model.training.crossval import load_oof
+from model.training.device import Precision, resolve_device
+from model.training.fit import _corrupt
+from model.training.folds import inner_split, patient_kfold
 
 
 def test_folds_group_patients_and_spread_labels() -> None:

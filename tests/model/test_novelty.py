@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from model.checkpoint import LoadedCheckpoint, load_checkpoint
-from model.data import read_sph_dataset
 from model.network import CAEClassifier, CAEConfig
 from model.novelty import (
     LatentReference,
@@ -19,6 +18,7 @@ from model.novelty import (
     record_novelty,
 )
 from model.preprocessing import preprocess_batch
+from model.training.data import read_sph_dataset
 from tests.conftest import shared_data_dir
 
 N_RECORDS = 16

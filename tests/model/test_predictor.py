@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import read_sph_dataset
-from model.metrics import per_label_metrics
 from model.predictor import BatchPrediction, Predictor
+from model.training.data import read_sph_dataset
+from model.training.metrics import per_label_metrics
 from schemas.errors import InvalidRecording
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-__all__ = ["choose_thresholds", "per_label_metrics", "macro_auroc", "MIN_POSITIVES"]
+from model.calibration import MIN_POSITIVES
 
-MIN_POSITIVES = 10
+__all__ = ["choose_thresholds", "per_label_metrics", "macro_auroc"]
 
 
 def choose_thresholds(

@@ -16,12 +16,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from model.data import SphDataset, patient_split
-from model.metrics import choose_thresholds
 from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig
 from model.resnet import RESNET_1M, RESNET_WIDE, ResNet1d, ResNetConfig
-from model.training import (
+from model.training.data import SphDataset, patient_split
+from model.training.fit import (
     Arrays,
     TrainConfig,
     TrainResult,
@@ -30,6 +29,7 @@ from model.training import (
     predict_arrays,
     prepare_arrays,
 )
+from model.training.metrics import choose_thresholds
 
 __all__ = [
     "Recipe",
@@ -103,7 +103,7 @@ RECIPES: dict[str, Recipe] = {
         ),  # fmt: skip
         Recipe(
             "resnet-1m-shift",
-            "1.0M ResNet with the levers for other sites: site-shift augmentation (model.augment), "
+            "1.0M ResNet with the levers for other sites: site-shift augmentation (model.training.augment), "
             "label smoothing 0.05, weight averaging over the last 40 % of epochs (no early stop)",
             "resnet",
             {"epochs": _BUDGET, "augment_shift": True, "label_smoothing": 0.05, "swa_start": 0.6},
@@ -190,7 +190,7 @@ def train_recipes(
     (same configs), on the patient split's training part with early stopping on its validation part;
     members of every recipe get seeds seed, seed+1, ... ``overrides`` replace config fields of every
     recipe (tests: fewer epochs). Thresholds: validation F1-optimal."""
-    from model.device import resolve_device
+    from model.training.device import resolve_device
 
     started = time.perf_counter()
     torch.set_num_threads(threads)

@@ -19,13 +19,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.augment import site_shift
-from model.data import SphDataset, patient_split
 from model.demographics import demographics
-from model.device import Precision, resolve_device
-from model.metrics import choose_thresholds, macro_auroc
 from model.network import CAEClassifier, CAEConfig
 from model.preprocessing import PreprocessConfig, preprocess_batch
+from model.training.augment import site_shift
+from model.training.data import SphDataset, patient_split
+from model.training.device import Precision, resolve_device
+from model.training.metrics import choose_thresholds, macro_auroc
 
 __all__ = [
     "TrainConfig",
@@ -69,7 +69,7 @@ class TrainConfig:
     encoder: str = "conv"  # CAE encoder: "conv" (shipped) or "resnet" (model.resnet stages)
     ae_noise: float = 0.0  # stage 1 denoising: std of Gaussian noise added to the AE input
     ae_mask: float = 0.0  # stage 1 masking: fraction of each lead's samples zeroed in 0.2-s spans
-    augment_shift: bool = False  # stage 2: model.augment.site_shift instead of the basic augmentation
+    augment_shift: bool = False  # stage 2: model.training.augment.site_shift instead of the basic augmentation
     swa_start: float = 0.0  # stage 2: average the weights of every epoch after this share of epochs (0: off)
 
 

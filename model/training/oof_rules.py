@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from model.calibration import (
+    MIN_POSITIVES,
     Calibration,
     choose_calibrated_thresholds,
     expected_calibration_error,
@@ -20,7 +21,6 @@ from model.calibration import (
     prevalence_threshold,
     prevalence_thresholds,
 )
-from model.metrics import MIN_POSITIVES
 
 __all__ = [
     "THRESHOLD_RULES",

@@ -6,8 +6,9 @@ import logging
 
 import numpy as np
 
-from model.data import SphDataset
-from model.metrics import MIN_POSITIVES, per_label_metrics
+from model.calibration import MIN_POSITIVES
+from model.training.data import SphDataset
+from model.training.metrics import per_label_metrics
 
 __all__ = ["evaluate_predictor", "predict_dataset", "format_report"]
 

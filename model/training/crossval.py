@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from model.data import SphDataset
-from model.device import resolve_device
-from model.folds import inner_split, patient_kfold
-from model.metrics import MIN_POSITIVES
+from model.calibration import MIN_POSITIVES
 from model.preprocessing import PreprocessConfig
-from model.recipes import Recipe, fit_member, parameter_count
-from model.training import Arrays, TrainConfig, predict_arrays, prepare_arrays
+from model.training.data import SphDataset
+from model.training.device import resolve_device
+from model.training.fit import Arrays, TrainConfig, predict_arrays, prepare_arrays
+from model.training.folds import inner_split, patient_kfold
+from model.training.recipes import Recipe, fit_member, parameter_count
 
 __all__ = ["CVResult", "cross_validate", "pooled_scores", "fold_scores", "save_oof", "load_oof"]
 
