@@ -42,6 +42,7 @@ from benchmarks.validation_labels import RecordLabels, ptbxl_labels  # noqa: E40
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from interpretation.table import DEFAULT_TABLE, mode_of  # noqa: E402
 from model.checkpoint import LoadedCheckpoint, load_checkpoint  # noqa: E402
+from model.network import CAEClassifier  # noqa: E402
 from model.novelty import (  # noqa: E402
     LatentReference,
     latent_distance,
@@ -301,11 +302,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     codes = [lb.code for lb in ckpt.labels]
     sets, held_data = load_sets(args.data, ckpt)
     train_windows, _ = preprocess_batch(sets[TRAINED].signals, sets[TRAINED].fs, ckpt.preprocess)
-    refs = [LatentReference.fit(latent_features(m, train_windows)) for m in ckpt.models]
+    caes = [m for m in ckpt.models if isinstance(m, CAEClassifier)]  # a mixed ensemble's CAE members
+    if not caes:
+        parser.error(f"{args.checkpoint}: no CAE member to score novelty with")
+    refs = [LatentReference.fit(latent_features(m, train_windows)) for m in caes]
     scorers: dict[str, Scorer] = {
-        "recon (3-member mean)": lambda w: reconstruction_error(ckpt.models, w),
-        "recon-m0 (member 0)": lambda w: reconstruction_error(ckpt.models[0], w),
-        "latent (Mahalanobis, 3-member mean)": lambda w: latent_distance(ckpt.models, refs, w),
+        "recon (3-member mean)": lambda w: reconstruction_error(caes, w),
+        "recon-m0 (member 0)": lambda w: reconstruction_error(caes[0], w),
+        "latent (Mahalanobis, 3-member mean)": lambda w: latent_distance(caes, refs, w),
     }
     scores = {s: {n: novelty(r, f, ckpt.preprocess) for n, r in sets.items()} for s, f in scorers.items()}
     stage1 = [
