@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from ecgstream.cli import main
@@ -110,3 +111,20 @@ def test_train_a_mixed_ensemble_checkpoint_serves(synthetic_train_dir: Path, tmp
     rng = np.random.default_rng(0)
     result = predictor.predict([rng.standard_normal((12, 5000)).astype(np.float32)], [500.0], [60.0], ["F"])
     assert result.probabilities.shape == (1, len(ckpt.labels)) and np.isfinite(result.probabilities).all()
+
+
+def test_ensemble_choice_scores_every_member_mix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.ensemble_choice import main as choose
+
+    rng = np.random.default_rng(1)
+    ids = np.array([f"R{i:03d}" for i in range(60)])
+    y = (rng.random((60, 2)) < 0.4).astype(np.float32)
+    good = np.clip(y + rng.normal(0, 0.3, (2, 60, 2)), 0, 1)  # informative members
+    noise = rng.random((1, 60, 2))  # an uninformative member
+    for name, members in (("a", good), ("b", noise)):
+        np.savez_compressed(tmp_path / f"{name}.npz", ECG_ID=ids, labels=np.array([1, 2]), y=y, fold=np.arange(60) % 3,
+                            probabilities=members.mean(0), member_probabilities=members, recipe=np.asarray(name))  # fmt: skip
+    assert choose([str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()]
+    assert len(rows) == 3 * 2 - 1  # (0..2 of a) x (0..1 of b) without the empty mix
+    assert rows[0].startswith("a x2") and rows[-1].startswith("b x1")  # best first, noise alone last
