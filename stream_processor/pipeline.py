@@ -3,7 +3,8 @@
 ``BatchProcessor`` runs the worker's chain in three steps: ``prepare`` (decode -> validate, on the
 event loop), ``analyse`` (quality, measurements, model and fusion, in the executor) and ``finish``
 (store -> events -> publish, on the event loop); the pipeline then acks. Run one after the other
-(``BatchProcessor.process``), the loop waits for the executor and the executor for the loop. ``BatchPipeline`` lets them overlap, with these guarantees:
+(``BatchProcessor.process``), the loop waits for the executor and the executor for the loop.
+``BatchPipeline`` lets them overlap, with these guarantees:
 
 - **at most one batch in analysis**: a batch's analysis starts only after the previous one ended;
 - **in order**: batch *k* is finished (stored, published) and acked only after batch *k-1* was
