@@ -5,9 +5,12 @@ Settings that matter for correctness:
   the next is decoded and the previous stored and published; batches are acked in order, so an
   offset is never committed past a message still being processed (faust commits the highest acked
   offset of each partition);
-- ``noack_take``: the batch's events are acked by hand, only after ``BatchProcessor.finish`` stored
-  and published everything. A cancelled batch (SIGTERM, rebalance) is never acked, so it is redelivered.
+- ``noack_take``: the batch's events are acked by hand, only after the processor stored and
+  published everything (``stream_processor.processing``: decode -> ... -> publish, then ack). A cancelled batch (SIGTERM, rebalance) is never acked, so it is redelivered.
 - short session/heartbeat/rebalance timeouts (configurable) so a worker joins a group within seconds.
+
+``build_app`` makes the app; ``add_diagnosis`` gives it the agent and the skipped-batch timer, both
+driven by the one ``BatchProcessor`` the worker creates at start-up (``stream_processor.worker``).
 """
 
 from __future__ import annotations
@@ -27,20 +30,18 @@ from stream_processor.messages import IncomingMessage
 from stream_processor.pipeline import BatchPipeline
 from stream_processor.processing import BatchProcessor
 
-__all__ = ["build_app"]
+__all__ = ["build_app", "add_diagnosis"]
 
 logger = logging.getLogger(__name__)
-
 
 
 def build_app(
     settings: Settings,
     bootstrap: str,
-    processor_factory: Callable[[faust.App], BatchProcessor],
     on_assignment: Callable[[int], None] | None = None,
     on_skipped_batch: Callable[[SkippedBatch], None] | None = None,
 ) -> faust.App:
-    """A faust app wired to ``bootstrap``; ``processor_factory(app)`` builds the batch processor.
+    """A faust app wired to ``bootstrap``, without its agent (``add_diagnosis``).
 
     ``on_assignment(n)`` is called after each rebalance with the number of recordings-topic partitions
     this worker now owns (exported as ``ecgstream_assigned_partitions``). ``on_skipped_batch`` hears
@@ -73,13 +74,6 @@ def build_app(
         datadir=str(settings.home / "faust"),
         broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
     )
-    recordings = app.topic(
-        settings.recordings_topic,
-        partitions=settings.topic_partitions,
-        value_serializer="raw",
-        key_serializer="raw",
-    )
-    holder: dict[str, BatchProcessor] = {}
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(sender: Any, assigned: Any, **_: Any) -> None:
@@ -88,17 +82,26 @@ def build_app(
         if on_assignment is not None:
             on_assignment(owned)
 
+    return app
+
+
+def add_diagnosis(app: faust.App, settings: Settings, processor: BatchProcessor) -> None:
+    """The agent that diagnoses the recordings topic through ``processor``, and the timer that
+    dead-letters the compressed batches the consumer skipped. One processor serves both."""
+    recordings = app.topic(
+        settings.recordings_topic,
+        partitions=settings.topic_partitions,
+        value_serializer="raw",
+        key_serializer="raw",
+    )
+
     @app.timer(interval=1.0)
     async def report_skipped_batches() -> None:
         """Compressed batches skipped by the consumer are dead-lettered even if no message follows them."""
-        processor = holder.get("processor")
-        if processor is not None:
-            await processor.report_skipped_batches()
+        await processor.report_skipped_batches()
 
     @app.agent(recordings, concurrency=1, name="diagnose")
     async def diagnose(stream: Any) -> None:
-        processor = holder.get("processor") or holder.setdefault("processor", processor_factory(app))
-
         async def ack(events: Sequence[Any]) -> None:
             for event in events:
                 await stream.ack(event)
@@ -109,5 +112,3 @@ def build_app(
                 await pipeline.submit(events, [IncomingMessage.from_faust_event(event) for event in events])
         finally:  # shutdown or a failed batch: what is in flight is not acked, so it is redelivered
             await pipeline.close()
-
-    return app

@@ -1,9 +1,10 @@
 """Overlapping batches: decode the next batch and store/publish/ack the previous one during an analysis.
 
-``BatchProcessor`` splits a batch into three steps: ``prepare`` (decode and validate, on the event
-loop), ``analyse`` (quality, measurements, model and fusion, in the executor) and ``finish`` (store,
-publish, on the event loop). Run one after the other, the loop waits for the executor and the
-executor for the loop. ``BatchPipeline`` lets them overlap, with these guarantees:
+``BatchProcessor`` runs the worker's chain in three steps: ``prepare`` (decode -> validate, on the
+event loop), ``analyse`` (quality, measurements, model and fusion, in the executor) and ``finish``
+(store -> events -> publish, on the event loop); the pipeline then acks. Run one after the other
+(``BatchProcessor.process``), the loop waits for the executor and the executor for the loop.
+``BatchPipeline`` lets them overlap, with these guarantees:
 
 - **at most one batch in analysis**: a batch's analysis starts only after the previous one ended;
 - **in order**: batch *k* is finished (stored, published) and acked only after batch *k-1* was
@@ -71,8 +72,8 @@ class BatchPipeline:
         result = await analysis
         if previous is not None:
             await previous  # store, publish and ack in batch order; a failed predecessor fails this one
-        outcome = await self.processor.finish(batch, result)
-        await self._ack(events)
+        outcome = await self.processor.finish(batch, result)  # store -> events -> publish
+        await self._ack(events)  # ack
         return outcome
 
     def _raise_failure(self) -> None:

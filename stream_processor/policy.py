@@ -27,18 +27,33 @@ any other original (undecodable, unknown version, oversize) is encrypted with AE
 ``DEADLETTER_KEY`` (value and headers; ``redaction.decrypt_original`` recovers them), or dropped when
 no key is set (size and SHA-256 stay in the message).
 Dead-lettered messages are acked: a poison message can never wedge a partition.
+
+What each dead letter looks like is built here too (``DeadLetters``, ``without_original``), beside
+the table that says when it is sent.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from prometheus_client import Counter
+
 from core.errors import EcgstreamError
+from schemas.deadletter_event import DeadLetter
 from schemas.errors import InvalidRecording
+from stream_processor.inflate_guard import SkippedBatch
+from stream_processor.messages import IncomingMessage
+from stream_processor.redaction import OriginalProtection, protect_original
 
 __all__ = [
-    "dead_letter_reason", "is_retriable_kafka_error",
+    "dead_letter_reason", "is_retriable_kafka_error", "DeadLetters", "without_original",
     "OVERSIZE", "INFERENCE_ERROR", "STORAGE_ERROR", "DECOMPRESSION_BOMB", "CONFLICTING_DUPLICATE",
     "DEAD_LETTER_PREFIX_BYTES", "DEAD_LETTER_REASONS",
 ]  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 # An oversize original is cut to this many bytes in its dead letter (enough to inspect its header).
 DEAD_LETTER_PREFIX_BYTES = 64 * 1024
@@ -82,3 +97,56 @@ def is_retriable_kafka_error(error: BaseException) -> bool:
             return True
         current = current.__cause__
     return False
+
+
+class DeadLetters:
+    """The dead letter of each failure of the table: built, counted (``ecgstream_dead_letters_total``) and logged."""
+
+    def __init__(self, protection: OriginalProtection, max_recording_bytes: int, counter: Counter) -> None:
+        self.protection = protection
+        self.max_recording_bytes = max_recording_bytes
+        self._counter = counter  # labelled by reason
+
+    def rejected(
+        self, message: IncomingMessage, error: EcgstreamError, reason: str | None = None
+    ) -> DeadLetter:
+        """The letter of a message that failed with ``error``; ``reason`` overrides the table's reason."""
+        reason = reason or dead_letter_reason(error)
+        self._counter.labels(reason=reason).inc()
+        protected = protect_original(
+            message, self.protection, error.message, oversize=len(message.value) > self.max_recording_bytes
+        )  # the error text may quote the input, so logs and the letter get the protected text only
+        logger.warning(
+            "message dead-lettered",
+            extra={"reason": reason, "error": protected.message, "position": message.position},
+        )
+        return DeadLetter(
+            reason=reason,
+            message=protected.message,
+            source_topic=message.topic,
+            source_partition=message.partition,
+            source_offset=message.offset,
+            original_value=protected.value,
+            original_headers=protected.headers,
+            failed_at=datetime.now(UTC),
+        )
+
+    def skipped_batch(self, batch: SkippedBatch) -> DeadLetter:
+        """The letter of a compressed record batch the consumer skipped: its offsets, no original bytes."""
+        self._counter.labels(reason=DECOMPRESSION_BOMB).inc()
+        return DeadLetter(
+            reason=DECOMPRESSION_BOMB,
+            message=f"{batch.codec} record batch at offsets {batch.first_offset}-{batch.last_offset} inflates "
+                    f"beyond {batch.limit_bytes} bytes; skipped without decoding (original bytes omitted)",
+            source_topic=batch.topic, source_partition=batch.partition, source_offset=batch.first_offset,
+            original_value=b"", original_headers=[], failed_at=datetime.now(UTC),
+        )  # fmt: skip
+
+
+def without_original(letter: DeadLetter) -> DeadLetter:
+    """``letter`` without its original bytes, for a broker that refused it for good (not counted again)."""
+    return replace(
+        letter,
+        original_value=b"",
+        message=f"{letter.message} [original bytes omitted: refused by the broker]",
+    )

@@ -18,7 +18,7 @@ from model import Predictor
 from storage import SqlDiagnosisSink, create_engine
 from storage.shadow import SqlShadowStore
 from stream_processor.analysis import AnalysisOptions
-from stream_processor.app import build_app
+from stream_processor.app import add_diagnosis, build_app
 from stream_processor.assessment import AssessmentPool
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.metrics import WorkerMetrics, serve_metrics
@@ -57,12 +57,18 @@ def run_worker(settings: Settings) -> None:
                "group": settings.worker_group, "batch_max": settings.batch_max, "batch_wait": settings.batch_wait},
     )  # fmt: skip
     engine = create_engine(settings.effective_database_url)
-    sink = SqlDiagnosisSink(engine, hmac_secret=settings.patient_hmac_secret, store_signal=settings.store_signal)
+    sink = SqlDiagnosisSink(
+        engine, hmac_secret=settings.patient_hmac_secret, store_signal=settings.store_signal
+    )
     shadow = None
     if settings.shadow_model_path is not None:
         shadow = ShadowRunner.load(
-            settings.shadow_model_path, AnalysisOptions(measure=settings.measurements, fusion=settings.fusion),
-            SqlShadowStore(engine), metrics, torch_threads=settings.torch_threads, warm_up=_warm_up,
+            settings.shadow_model_path,
+            AnalysisOptions(measure=settings.measurements, fusion=settings.fusion),
+            SqlShadowStore(engine),
+            metrics,
+            torch_threads=settings.torch_threads,
+            warm_up=_warm_up,
         )  # None (logged, counted) when it cannot be loaded: the worker runs without it
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     config = ProcessorConfig(
@@ -78,15 +84,20 @@ def run_worker(settings: Settings) -> None:
     )
     skipped: deque[SkippedBatch] = deque()  # compression bombs the consumer skipped, to dead-letter
     app = build_app(
-        settings,
-        bootstrap,
-        lambda faust_app: BatchProcessor(
-            predictor, sink, FaustResultPublisher(faust_app), metrics, config, executor, skipped, assessment_pool,
-            shadow,
-        ),
-        on_assignment=metrics.assigned_partitions.set,
-        on_skipped_batch=skipped.append,
+        settings, bootstrap, on_assignment=metrics.assigned_partitions.set, on_skipped_batch=skipped.append
     )
+    processor = BatchProcessor(  # the one processor of this worker: its agent and timer share it
+        predictor,
+        sink,
+        FaustResultPublisher(app),
+        metrics,
+        config,
+        executor,
+        skipped,
+        assessment_pool,
+        shadow,
+    )
+    add_diagnosis(app, settings, processor)
     worker = faust.Worker(
         app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True
     )

@@ -201,3 +201,27 @@ async def test_mixed_lengths_and_sampling_rates_in_one_batch(predictor: Predicto
         assert len(stored.probabilities) == 59
         assert all(0.0 <= p <= 1.0 for p in stored.probabilities.values())
     assert harness.sample("ecgstream_inference_seconds_count") == 1, "one forward pass for the batch"
+
+
+async def test_process_acks_a_batch_only_after_it_is_stored_and_published(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain ends in ack: called once with the batch's messages, after the write and the events;
+    a batch whose write fails unexpectedly is never acked (it is redelivered)."""
+    messages = as_messages([encode_recording(r) for r in synthetic_recordings(3, seed=7)])
+    acked: list[tuple[list[int], int, int]] = []  # (offsets, rows stored, events published) at ack time
+
+    async def ack(batch: Sequence[IncomingMessage]) -> None:
+        acked.append(([m.offset for m in batch], len(harness.sink.diagnoses), len(harness.diagnosis_events)))
+
+    await harness.processor.process(messages, ack)
+    assert acked == [([0, 1, 2], 3, 3)]
+
+    async def broken(results: object) -> None:  # injected: no real sink fails this way on demand
+        raise RuntimeError("an unexpected sink bug")
+
+    monkeypatch.setattr(harness.sink, "write_batch", broken)
+    more = as_messages([encode_recording(r) for r in synthetic_recordings(2, seed=8)], first_offset=3)
+    with pytest.raises(RuntimeError, match="sink bug"):
+        await harness.processor.process(more, ack)
+    assert len(acked) == 1, "a failed batch is not acked"

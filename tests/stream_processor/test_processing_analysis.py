@@ -162,3 +162,10 @@ async def test_a_recording_that_crashes_the_analysis_is_isolated(
     assert all(e.measurements is not None and e.readable for e in events)
     assert metrics.registry.get_sample_value("ecgstream_measurement_seconds_count") == 1
     assert set(sink.counts_by_recording()) == {r.recording_id for r in clean}
+    # each survivor keeps its own outcome (the one-by-one outcomes stay aligned with their recordings)
+    by_id = {e.recording_id: e for e in events}
+    analyser = BatchAnalyser(predictor, AnalysisOptions())
+    for recording in clean:
+        (alone,) = analyser.run([recording]).outcomes
+        assert by_id[recording.recording_id].measurements == alone.measurements, recording.recording_id
+    assert by_id[clean[0].recording_id].measurements != by_id[clean[1].recording_id].measurements
