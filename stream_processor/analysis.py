@@ -32,10 +32,13 @@ from interpretation.final import final_statements
 from measurements import Measurements, QualityReport
 from model import BatchPrediction, Predictor
 from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
+from schemas.beat_positions import BeatPositions
 from schemas.recording import STANDARD_LEADS
 from stream_processor.assessment import Assessed, AssessmentInput, AssessmentPool
 
-__all__ = ["AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons"]
+__all__ = [
+    "AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons", "beat_positions",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class RecordingOutcome:
     unreadable_reasons: tuple[str, ...] = ()
     measurements: EventMeasurements | None = None
     quality: EventQuality | None = None
+    beats: BeatPositions | None = None  # where the measurements found the beats (stored, not in the event)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,11 @@ def event_measurements(m: Measurements) -> EventMeasurements:
     return EventMeasurements.from_record({**same_names, "beats": m.beats.counts(), "leads": leads})
 
 
+def beat_positions(m: Measurements) -> BeatPositions:
+    """Where ``m`` found the beats: R peaks (samples at the measured rate) and their classes."""
+    return BeatPositions(float(m.beats.fs), [int(peak) for peak in m.beats.r_peaks], list(m.beats.classes))
+
+
 def event_quality(q: QualityReport) -> EventQuality:
     return EventQuality(
         verdict=q.verdict,
@@ -172,8 +181,9 @@ class BatchAnalyser:
                 continue
             row = next(rows)
             measured = None if a.measurements is None else event_measurements(a.measurements)
+            beats = None if a.measurements is None else beat_positions(a.measurements)
             outcomes.append(RecordingOutcome(self._statements(row, a, rec.sex), self._probabilities(row), True, (),
-                                             measured, quality))  # fmt: skip
+                                             measured, quality, beats))  # fmt: skip
         return AnalysedBatch(
             outcomes,
             preprocess_seconds=prediction.preprocess_seconds if prediction else 0.0,

@@ -29,7 +29,7 @@ import numpy as np
 
 from core.config import DEV_HMAC_SECRET
 from core.errors import EcgstreamError
-from interpretation.summary import clinical_summary
+from interpretation.summary import stored_summary
 from model import Predictor
 from schemas import (
     DeadLetter,
@@ -50,6 +50,7 @@ from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, Storage
 from stream_processor.analysis import AnalysedBatch, AnalysisOptions, BatchAnalyser, RecordingOutcome
 from stream_processor.assessment import AssessmentPool
 from stream_processor.duplicates import recording_content_sha256, split_conflicts
+from stream_processor.findings import with_findings
 from stream_processor.inflate_guard import SkippedBatch
 from stream_processor.messages import IncomingMessage
 from stream_processor.metrics import WorkerMetrics
@@ -365,7 +366,7 @@ class BatchProcessor:
     ) -> DiagnosisResult:
         rec = item.recording
         signal_bytes = np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()  # (12, N) little-endian float32 mV
-        return DiagnosisResult(
+        return with_findings(DiagnosisResult(
             recording_id=rec.recording_id,
             model_version=self.predictor.version,
             statements=[asdict(statement) for statement in outcome.statements],
@@ -395,7 +396,7 @@ class BatchProcessor:
             unreadable_reasons=list(outcome.unreadable_reasons),
             measurements=None if outcome.measurements is None else outcome.measurements.as_record(),
             quality=None if outcome.quality is None else outcome.quality.as_record(),
-        )
+        ), outcome)  # verdict, critical findings, beats: computed once, stored, carried in the event
 
     def _event(self, result: DiagnosisResult) -> DiagnosisEvent:
         return DiagnosisEvent(
@@ -412,10 +413,7 @@ class BatchProcessor:
             unreadable_reasons=list(result.unreadable_reasons),
             measurements=None if result.measurements is None else EventMeasurements.from_record(result.measurements),
             quality=None if result.quality is None else EventQuality.from_record(result.quality),
-            **clinical_summary(
-                result.statements, result.measurements, readable=result.readable,
-                unreadable_reasons=result.unreadable_reasons, quality=result.quality,
-            ).as_json(),
+            **stored_summary(result).as_json(),  # as stored (the first write's on a redelivery)
         )  # fmt: skip
 
     def _observe(
