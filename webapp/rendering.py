@@ -67,16 +67,18 @@ def tracing_inputs(
     return {"beats": beats, "unreadable_leads": unreadable}
 
 
-def tracing_svg(tracing: StoredTracing, view: DiagnosisView | None) -> bytes:
+def tracing_svg(tracing: StoredTracing, view: DiagnosisView | None, measure: Measure = _measure) -> bytes:
     """The 12-lead tracing as SVG (``webapp.tracing``); blocking."""
-    options = tracing_inputs(tracing, view)
+    options = tracing_inputs(tracing, view, measure)
     shown, band = display_band(tracing.signal, tracing.fs)
     return render_tracing_svg(shown, tracing.fs, tracing.leads, filter_label=band, **options)
 
 
-def report_pdf(tracing: StoredTracing, view: DiagnosisView, context: ReportContext) -> bytes:
+def report_pdf(
+    tracing: StoredTracing, view: DiagnosisView, context: ReportContext, measure: Measure = _measure
+) -> bytes:
     """The PDF report (``webapp.report``) with the tracing at print resolution; blocking."""
-    options = tracing_inputs(tracing, view)
+    options = tracing_inputs(tracing, view, measure)
     shown, band = display_band(tracing.signal, tracing.fs)
     gain = tracing_layout(shown, tracing.fs, tracing.leads).gain_mm_per_mv
     png = render_tracing_png(shown, tracing.fs, tracing.leads, dpi=200, filter_label=band, **options)
