@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import SqlDiagnosisSink, create_engine, get_diagnosis
 from storage.history import HistoryFilter, list_history
 from storage.migrate import current_revision, downgrade_async, head_revision, upgrade_async
-from storage.models import Diagnosis
 from storage.principals import record_owner
 from storage.worklist import unconfirmed_keys, worklist_views
-from tests.storage.conftest import SECRET, make_result
+from tests.storage.conftest import SECRET, insert_old_diagnosis, make_result
 
 VERDICT = {"kind": "abnormal", "text": "Abnormal ECG: 1 statement, most important: AV block, complete (third-degree)",
            "abnormal_count": 1, "most_important_code": 88}  # fmt: skip
@@ -78,12 +76,7 @@ async def test_0009_up_and_down_keeps_older_rows(database_url: str) -> None:
     }  # fmt: skip
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql(
-                "INSERT INTO recordings (recording_id, sampling_rate_hz, n_samples, duration_s, signal_sha256) "
-                "VALUES ('old', 500.0, 5000, 10.0, 'x')"
-            )
-            await conn.execute(insert(Diagnosis.__table__).values(row))  # only 0008's columns
+        await insert_old_diagnosis(engine, row)  # only 0008's columns
         await upgrade_async(database_url)
         assert current_revision(database_url) == head_revision() == "0009_summary"
         view = await get_diagnosis(engine, "old")
