@@ -46,9 +46,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RECORDING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-READ_RESULTS = require_scope(
-    RECORDINGS_READ, RESULTS_READ_ALL
-)  # one object: FastAPI resolves it once per request
+# one object, so FastAPI authenticates once per request however many dependencies name it
+READ_RESULTS = require_scope(RECORDINGS_READ, RESULTS_READ_ALL)
 UNAVAILABLE = "the results database is unavailable"
 
 
