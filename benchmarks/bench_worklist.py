@@ -1,4 +1,4 @@
-"""The overread worklist (webapp.worklist.ranked_worklist + storage.worklist): milliseconds to rank every
+"""The overread worklist (webapp.worklist_view.ranked_worklist + storage.worklist): milliseconds to rank every
 unread recording and read page 1, on a filled database.
 
     .venv/bin/python benchmarks/bench_worklist.py --database postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
@@ -26,7 +26,7 @@ from benchmarks.bench_history import SECRET, _admin, _result  # noqa: E402
 from storage import SqlDiagnosisSink, create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.worklist import worklist_views  # noqa: E402
-from webapp.worklist import ranked_worklist  # noqa: E402
+from webapp.worklist_view import ranked_worklist  # noqa: E402
 
 LEADS = "I II III aVR aVL aVF V1 V2 V3 V4 V5 V6".split()
 

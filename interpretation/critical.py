@@ -75,6 +75,11 @@ class CriticalFinding:
     def as_json(self) -> dict[str, str]:
         return {"finding": self.finding, "title": self.title, "rule": self.rule, "evidence": self.evidence}
 
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> CriticalFinding:
+        """The finding of ``as_json()`` (as stored with the diagnosis and carried in its event)."""
+        return cls(str(stored["finding"]), str(stored["title"]), str(stored["rule"]), str(stored["evidence"]))
+
 
 def _finding(finding: str, evidence: str) -> CriticalFinding:
     return CriticalFinding(finding, _TITLES[finding], CRITICAL_RULES[finding], evidence)

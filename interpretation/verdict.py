@@ -58,6 +58,13 @@ class Verdict:
             "most_important_code": self.most_important,
         }
 
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> Verdict:
+        """The verdict of ``as_json()`` (as stored with the diagnosis and carried in its event)."""
+        code = stored.get("most_important_code")
+        return cls(stored["kind"], str(stored["text"]), int(stored.get("abnormal_count") or 0),
+                   None if code is None else int(code))  # fmt: skip
+
 
 def severity_rank(code: int) -> tuple[int, int]:
     """Sort key: listed codes by ``SEVERITY_ORDER``, then unlisted codes by code."""
@@ -117,7 +124,10 @@ def headline_verdict(
         top = max(possible, key=lambda s: float(s.get("probability") or 0.0))
         noun = "statement" if len(possible) == 1 else "statements"
         return Verdict(
-            "abnormal", f"Borderline ECG: consider {_name(top)} ({len(possible)} possible {noun})", 0, int(top["code"])
+            "abnormal",
+            f"Borderline ECG: consider {_name(top)} ({len(possible)} possible {noun})",
+            0,
+            int(top["code"]),
         )
     if any(int(s["code"]) == NORMAL_CODE and _definite(s) for s in statements):
         return Verdict("normal", "Normal ECG")

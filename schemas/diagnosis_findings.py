@@ -4,21 +4,21 @@ Plain data mirroring the Avro records ``Measurements`` and ``Quality`` of ``diag
 ``as_record()`` gives the Avro/JSON dict (the same shape is stored in the database and returned by
 the gateway API), ``from_record()`` reads it back. Units: ms, bpm, degrees, mV; ``None`` = not
 measured, with the reason in ``missing``. Nothing here computes a measurement: see ``measurements``.
+
+The measurement names are written once, as the fields of ``EventMeasurements``: ``from_record``
+reads every field by its name (numbers through ``finite_or_none``, the few structured fields by
+their own reader), and the worker builds the record from ``measurements.Measurements`` by the same
+names (``stream_processor.analysis.event_measurements``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["LeadMeasurement", "EventMeasurements", "LeadQualityRecord", "EventQuality", "finite_or_none"]
-
-GLOBAL_MEASUREMENTS = (
-    "heart_rate_bpm", "rr_mean_ms", "rr_sd_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
-    "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg",
-)  # fmt: skip
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -68,26 +68,31 @@ class EventMeasurements:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> EventMeasurements:
-        values = {name: finite_or_none(record.get(name)) for name in GLOBAL_MEASUREMENTS}
-        return cls(
-            **values,
-            beats={str(k): int(v) for k, v in (record.get("beats") or {}).items()},
-            leads=[
-                LeadMeasurement(
-                    str(lead["lead"]),
-                    finite_or_none(lead.get("qrs_amplitude_mv")),
-                    finite_or_none(lead.get("st_j60_mv")),
-                )
-                for lead in record.get("leads") or []
-            ],
-            sokolow_lyon_mv=finite_or_none(record.get("sokolow_lyon_mv")),
-            cornell_mv=finite_or_none(record.get("cornell_mv")),
-            missing={str(k): str(v) for k, v in (record.get("missing") or {}).items()},
-            atrial_rate_bpm=finite_or_none(record.get("atrial_rate_bpm")),
-            rhythm=None if record.get("rhythm") is None else str(record["rhythm"]),
-            rate_confirmed=None if record.get("rate_confirmed") is None else bool(record["rate_confirmed"]),
-            excluded_leads=[str(lead) for lead in record.get("excluded_leads") or []],
+        """Every field read by its name from ``record`` (a stored or decoded record, or the worker's
+        measurements by the same names); absent names take the empty value."""
+        return cls(**{f.name: _READERS.get(f.name, finite_or_none)(record.get(f.name)) for f in fields(cls)})
+
+
+def _leads(value: Any) -> list[LeadMeasurement]:
+    return [
+        LeadMeasurement(
+            str(lead["lead"]),
+            finite_or_none(lead.get("qrs_amplitude_mv")),
+            finite_or_none(lead.get("st_j60_mv")),
         )
+        for lead in value or []
+    ]
+
+
+# the structured fields of EventMeasurements; every other field is a number read by finite_or_none
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "beats": lambda value: {str(k): int(v) for k, v in (value or {}).items()},
+    "leads": _leads,
+    "missing": lambda value: {str(k): str(v) for k, v in (value or {}).items()},
+    "rhythm": lambda value: None if value is None else str(value),
+    "rate_confirmed": lambda value: None if value is None else bool(value),
+    "excluded_leads": lambda value: [str(lead) for lead in value or []],
+}
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ class EventQuality:
         return cls(
             verdict=str(record["verdict"]),
             leads=[
-                LeadQualityRecord(str(q["lead"]), str(q["verdict"]), [str(p) for p in q.get("problems") or []])
+                LeadQualityRecord(
+                    str(q["lead"]), str(q["verdict"]), [str(p) for p in q.get("problems") or []]
+                )
                 for q in record.get("leads") or []
             ],
             problems=[str(p) for p in record.get("problems") or []],

@@ -85,6 +85,7 @@ class HistoryRow:
     readable: bool | None
     unreadable_reasons: list[str] | None
     quality: dict[str, Any] | None
+    verdict: dict[str, Any] | None = None  # as stored by the worker; None while pending and in older rows
 
     @property
     def pending(self) -> bool:
@@ -152,7 +153,7 @@ def _columns(received_at: Any, recording_id: Any) -> tuple[Any, ...]:
         recording_id.label("recording_id"), received_at.label("received_at"), _R.acquired_at.label("acquired_at"),
         _D.model_version.label("model_version"), _D.diagnosed_at.label("diagnosed_at"),
         _D.statements.label("statements"), _D.readable.label("readable"),
-        _D.unreadable_reasons.label("unreadable_reasons"), _D.quality.label("quality"),
+        _D.unreadable_reasons.label("unreadable_reasons"), _D.quality.label("quality"), _D.verdict.label("verdict"),
     )  # fmt: skip
 
 
@@ -220,7 +221,9 @@ def history_statement(flt: HistoryFilter, dialect: str, *, page: int, page_size:
     )
 
 
-async def list_history(engine: AsyncEngine, flt: HistoryFilter, *, page: int = 1, page_size: int = 25) -> HistoryPage:
+async def list_history(
+    engine: AsyncEngine, flt: HistoryFilter, *, page: int = 1, page_size: int = 25
+) -> HistoryPage:
     """One page of recordings, newest first. ``ValueError`` for a page or size out of range."""
     statement = history_statement(flt, engine.dialect.name, page=page, page_size=page_size)
     with translate_errors("list_history"):
@@ -241,7 +244,9 @@ def _taken_at(table: Any) -> Any:
     return func.coalesce(table.acquired_at, table.ingested_at, table.created_at)
 
 
-async def previous_diagnosis(engine: AsyncEngine, recording_id: str, *, owner: str | None) -> DiagnosisView | None:
+async def previous_diagnosis(
+    engine: AsyncEngine, recording_id: str, *, owner: str | None
+) -> DiagnosisView | None:
     """The newest diagnosis of the same patient's recording taken just before ``recording_id``
     (same ``patient_ref_hash``; by acquisition time, else publication time, then arrival); None when
     there is none, the recording has no patient hash, or ``owner`` (a principal key) did not upload it."""
@@ -254,12 +259,16 @@ async def previous_diagnosis(engine: AsyncEngine, recording_id: str, *, owner: s
     )  # fmt: skip
     statement = (
         diagnosis_view_select()
-        .join(current, and_(current.recording_id == recording_id, current.patient_ref_hash == earlier.patient_ref_hash))
+        .join(
+            current,
+            and_(current.recording_id == recording_id, current.patient_ref_hash == earlier.patient_ref_hash),
+        )
         .where(earlier.recording_id != recording_id, earlier.patient_ref_hash.is_not(None), before)
     )
     if owner is not None:
         statement = statement.join(
-            RecordingOwner, and_(RecordingOwner.recording_id == earlier.recording_id, RecordingOwner.principal == owner)
+            RecordingOwner,
+            and_(RecordingOwner.recording_id == earlier.recording_id, RecordingOwner.principal == owner),
         )
     statement = statement.order_by(
         _taken_at(earlier).desc(), func.coalesce(earlier.ingested_at, earlier.created_at).desc(),
@@ -269,4 +278,3 @@ async def previous_diagnosis(engine: AsyncEngine, recording_id: str, *, owner: s
         async with engine.connect() as conn:
             row = (await conn.execute(statement)).first()
     return None if row is None else to_diagnosis_view(row)
-

@@ -109,6 +109,9 @@ class Diagnosis(Base):
     revision 0002 lack it and mean "model") and ``evidence``. ``measurements`` and ``quality`` are the
     JSON of ``schemas.EventMeasurements`` / ``EventQuality`` (null when not measured). An unreadable
     recording has ``readable`` false, its ``unreadable_reasons``, and no statements or probabilities.
+    ``verdict`` / ``critical_findings`` are the JSON of ``interpretation.summary.ClinicalSummary`` and
+    ``beats`` of ``schemas.beat_positions.BeatPositions`` (null when not measured, and in rows
+    written before revision 0009).
     """
 
     __tablename__ = "diagnoses"
@@ -135,3 +138,7 @@ class Diagnosis(Base):
     measurements: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     quality: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.current_timestamp())
+    # computed once by the worker (revision 0009; null in older rows: readers compute them as before)
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    critical_findings: Mapped[list[dict[str, str]] | None] = mapped_column(JsonDocument)
+    beats: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)

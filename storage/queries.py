@@ -55,6 +55,10 @@ class DiagnosisView:
     unreadable_reasons: list[str] | None = None
     measurements: dict[str, Any] | None = None
     quality: dict[str, Any] | None = None
+    # stored by the worker (revision 0009); None in older rows: see interpretation.summary.stored_summary
+    verdict: dict[str, Any] | None = None
+    critical_findings: list[dict[str, str]] | None = None
+    beats: dict[str, Any] | None = None  # schemas.beat_positions.BeatPositions.as_record()
 
 
 _D = Diagnosis.__table__.c
@@ -66,7 +70,7 @@ _VIEW_COLUMNS = (
     _R.device_id, _R.patient_ref_hash, _R.age, _R.sex, _R.height_cm, _R.weight_kg, _R.sampling_rate_hz,
     _R.n_samples, _R.duration_s, _R.acquired_at, _R.ingested_at, _R.signal_sha256,
     _R.signal.is_not(None).label("has_signal"),
-    _D.readable, _D.unreadable_reasons, _D.measurements, _D.quality,
+    _D.readable, _D.unreadable_reasons, _D.measurements, _D.quality, _D.verdict, _D.critical_findings, _D.beats,
 )  # fmt: skip
 
 
@@ -88,7 +92,9 @@ async def get_diagnosis(engine: AsyncEngine, recording_id: str) -> DiagnosisView
     "Newest" is by time, not by comparing version strings, which have no reliable order.
     """
     statement = (
-        diagnosis_view_select().where(_D.recording_id == recording_id).order_by(_D.diagnosed_at.desc(), _D.id.desc())
+        diagnosis_view_select()
+        .where(_D.recording_id == recording_id)
+        .order_by(_D.diagnosed_at.desc(), _D.id.desc())
     ).limit(1)
     with translate_errors("get_diagnosis"):
         async with engine.connect() as conn:

@@ -23,6 +23,8 @@ class DiagnosisResult:
     ``probabilities`` maps every label code (as text) to its probability. ``measurements`` and
     ``quality`` are the JSON of ``schemas.EventMeasurements`` / ``EventQuality`` (None: not measured);
     an unreadable recording has ``readable=False``, its reasons, and empty statements/probabilities.
+    ``verdict`` and ``critical_findings`` are the worker's ``interpretation.summary.ClinicalSummary``
+    (computed once, stored, carried in the event) and ``beats`` where it found the beats.
     ``signal`` is the raw samples whose SHA-256 is ``signal_sha256`` (stored only with
     ``STORE_SIGNAL``), never a whole encoded event: that would carry the clear patient reference, and
     the sink refuses to store bytes that contain it. Datetimes should be aware; naive ones are taken
@@ -54,11 +56,17 @@ class DiagnosisResult:
     source_topic: str | None = None
     source_partition: int | None = None
     source_offset: int | None = None
-    content_sha256: str | None = None  # signal + demographics (stream_processor.duplicates); tells collisions from redeliveries
+    # signal + demographics (stream_processor.duplicates); tells collisions from redeliveries
+    content_sha256: str | None = None
     readable: bool = True
     unreadable_reasons: list[str] = field(default_factory=list)
     measurements: dict[str, Any] | None = None
     quality: dict[str, Any] | None = None
+    # Verdict.as_json() and each CriticalFinding.as_json() (None: not computed), BeatPositions.as_record()
+    # (None: not measured)
+    verdict: dict[str, Any] | None = None
+    critical_findings: list[dict[str, str]] | None = None
+    beats: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -13,8 +13,8 @@ Same id, different recording: a result whose ``content_sha256`` differs from the
 (two sources chose the same id) is a *conflicting duplicate*: nothing of it is written, and
 ``write_batch`` reports it (``WriteOutcome.stored[i] is None``) so the worker dead-letters it instead
 of publishing a diagnosis that contradicts the stored one. For every other result ``write_batch``
-returns the diagnosis *as stored* (the first write's statements, probabilities and times), so the
-event published for a redelivery always matches the database. Rows from before the content hash
+returns the diagnosis *as stored* (the first write's statements, probabilities, times, verdict,
+critical findings and beats), so the event published for a redelivery always matches the database. Rows from before the content hash
 existed are compared by ``signal_sha256``.
 """
 
@@ -37,7 +37,13 @@ from storage.models import Diagnosis, Recording
 from storage.privacy import hash_patient_ref
 from storage.results import DiagnosisResult
 
-__all__ = ["DiagnosisSink", "SqlDiagnosisSink", "InMemoryDiagnosisSink", "WriteOutcome", "MAX_BIND_PARAMETERS"]
+__all__ = [
+    "DiagnosisSink",
+    "SqlDiagnosisSink",
+    "InMemoryDiagnosisSink",
+    "WriteOutcome",
+    "MAX_BIND_PARAMETERS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +91,9 @@ def _as_stored(result: DiagnosisResult, stored: DiagnosisResult | Any) -> Diagno
         device_id=stored.device_id,
         acquired_at=stored.acquired_at,
         ingested_at=stored.ingested_at,
+        verdict=stored.verdict,
+        critical_findings=stored.critical_findings,
+        beats=stored.beats,
     )
 
 
@@ -161,7 +170,9 @@ class SqlDiagnosisSink:
                 accepted = [r for r, ok in zip(results, same, strict=True) if ok]
                 by_key = sorted(_first_by_key(accepted, lambda r: r.key), key=lambda r: r.key)
                 diagnoses = [self._diagnosis_row(r, now) for r in by_key]
-                await self._insert_ignore(conn, Diagnosis.__table__, diagnoses, ["recording_id", "model_version"])
+                await self._insert_ignore(
+                    conn, Diagnosis.__table__, diagnoses, ["recording_id", "model_version"]
+                )
                 stored = await self._stored_diagnoses(conn, sorted({r.recording_id for r in accepted}))
         outcome = WriteOutcome([
             _as_stored(r, stored[r.key]) if ok else None for r, ok in zip(results, same, strict=True)
@@ -172,7 +183,9 @@ class SqlDiagnosisSink:
         )  # fmt: skip
         return outcome
 
-    async def _stored_hashes(self, conn: AsyncConnection, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    async def _stored_hashes(
+        self, conn: AsyncConnection, ids: list[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
         """recording id -> (content_sha256, signal_sha256) of the stored rows."""
         table = Recording.__table__
         found: dict[str, tuple[str | None, str | None]] = {}
@@ -192,8 +205,20 @@ class SqlDiagnosisSink:
         for start in range(0, len(ids), MAX_BIND_PARAMETERS):
             chunk = ids[start : start + MAX_BIND_PARAMETERS]
             statement = (
-                select(d.c.recording_id, d.c.model_version, d.c.statements, d.c.probabilities, d.c.diagnosed_at,
-                       d.c.received_at, r.c.device_id, r.c.acquired_at, r.c.ingested_at)  # fmt: skip
+                select(
+                    d.c.recording_id,
+                    d.c.model_version,
+                    d.c.statements,
+                    d.c.probabilities,
+                    d.c.diagnosed_at,
+                    d.c.received_at,
+                    r.c.device_id,
+                    r.c.acquired_at,
+                    r.c.ingested_at,
+                    d.c.verdict,
+                    d.c.critical_findings,
+                    d.c.beats,
+                )  # fmt: skip
                 .join(r, r.c.recording_id == d.c.recording_id)
                 .where(d.c.recording_id.in_(chunk))
             )
@@ -275,6 +300,9 @@ class SqlDiagnosisSink:
             "measurements": None if r.measurements is None else _json_safe(r.measurements),
             "quality": None if r.quality is None else _json_safe(r.quality),
             "created_at": now,
+            "verdict": None if r.verdict is None else _json_safe(r.verdict),
+            "critical_findings": None if r.critical_findings is None else _json_safe(r.critical_findings),
+            "beats": None if r.beats is None else _json_safe(r.beats),
         }
 
 

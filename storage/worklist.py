@@ -35,12 +35,14 @@ _O = aliased(RecordingOwner, name="o")
 
 @dataclass(frozen=True)
 class WorklistKey:
-    """What ranking one unread recording needs: its arrival, statements and some measurements."""
+    """What ranking one unread recording needs: its arrival and the critical findings the worker
+    stored, or (rows stored before them: None) the statements and measurements to find them."""
 
     recording_id: str
     received_at: datetime
     statements: list[dict[str, Any]]
     measurements: dict[str, Any]
+    critical_findings: list[dict[str, str]] | None = None
 
 
 def _newer_diagnosis() -> Any:
@@ -48,7 +50,9 @@ def _newer_diagnosis() -> Any:
     keeps each recording's newest diagnosis in one pass over the index on ``recording_id``, where a
     correlated "newest id" subquery in the join condition would run once per pair of rows."""
     newer = aliased(Diagnosis, name="n")
-    later = or_(newer.diagnosed_at > _D.diagnosed_at, and_(newer.diagnosed_at == _D.diagnosed_at, newer.id > _D.id))
+    later = or_(
+        newer.diagnosed_at > _D.diagnosed_at, and_(newer.diagnosed_at == _D.diagnosed_at, newer.id > _D.id)
+    )
     return select(literal(1)).select_from(newer).where(newer.recording_id == _D.recording_id, later).exists()
 
 
@@ -56,12 +60,13 @@ async def unconfirmed_keys(
     engine: AsyncEngine, *, owner: str | None, measurement_keys: Sequence[str]
 ) -> AsyncIterator[WorklistKey]:
     """Every diagnosed recording without an overread (only ``owner``'s uploads when given), with the
-    newest diagnosis's statements and the ``measurement_keys`` of its measurements, in no order."""
+    newest diagnosis's statements, the ``measurement_keys`` of its measurements and its stored critical
+    findings, in no order."""
     read = select(literal(1)).select_from(Overread).where(Overread.recording_id == _R.recording_id).exists()
     received = func.coalesce(_O.created_at, _R.created_at)
     values = [_D.measurements[key].label(f"m_{i}") for i, key in enumerate(measurement_keys)]
     statement = (
-        select(_R.recording_id, received.label("received_at"), _D.statements, *values)
+        select(_R.recording_id, received.label("received_at"), _D.statements, _D.critical_findings, *values)
         .select_from(_R)
         .join(_D, _D.recording_id == _R.recording_id)
         .outerjoin(_O, _O.recording_id == _R.recording_id)
@@ -74,7 +79,8 @@ async def unconfirmed_keys(
             result = await conn.stream(statement.execution_options(yield_per=500))
             async for row in result:
                 measured = {key: getattr(row, f"m_{i}") for i, key in enumerate(measurement_keys)}
-                yield WorklistKey(row.recording_id, row.received_at, list(row.statements or []), measured)
+                yield WorklistKey(row.recording_id, row.received_at, list(row.statements or []), measured,
+                                  row.critical_findings)  # fmt: skip
 
 
 async def worklist_views(engine: AsyncEngine, recording_ids: Sequence[str]) -> dict[str, DiagnosisView]:

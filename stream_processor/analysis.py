@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -32,11 +32,13 @@ from interpretation.final import final_statements
 from measurements import Measurements, QualityReport
 from model import BatchPrediction, Predictor
 from schemas import EventMeasurements, EventQuality, LeadMeasurement, LeadQualityRecord, Recording, Statement
-from schemas.diagnosis_findings import finite_or_none
+from schemas.beat_positions import BeatPositions
 from schemas.recording import STANDARD_LEADS
 from stream_processor.assessment import Assessed, AssessmentInput, AssessmentPool
 
-__all__ = ["AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons"]
+__all__ = [
+    "AnalysisOptions", "RecordingOutcome", "AnalysedBatch", "BatchAnalyser", "unreadable_reasons", "beat_positions",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class RecordingOutcome:
     unreadable_reasons: tuple[str, ...] = ()
     measurements: EventMeasurements | None = None
     quality: EventQuality | None = None
+    beats: BeatPositions | None = None  # where the measurements found the beats (stored, not in the event)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,9 @@ class AnalysedBatch:
             inference_seconds=sum(b.inference_seconds for b in batches),
             measurement_seconds=sum(b.measurement_seconds for b in batches),
             measured=any(b.measured for b in batches),
-            shadow=tuple(s for b in batches for s in (b.shadow or (None,) * len(b.outcomes))) if shadowed else None,
+            shadow=tuple(s for b in batches for s in (b.shadow or (None,) * len(b.outcomes)))
+            if shadowed
+            else None,
             shadow_inference_seconds=sum(b.shadow_inference_seconds for b in batches),
         )
 
@@ -102,36 +107,24 @@ def unreadable_reasons(quality: QualityReport) -> tuple[str, ...]:
 
 
 def event_measurements(m: Measurements) -> EventMeasurements:
-    """The event/database form of ``Measurements`` (non-finite values become None)."""
+    """The event/database form of ``Measurements``, by the field names of ``EventMeasurements`` and
+    ``LeadMeasurement`` (the one list of them): every field read from the measurement of the same
+    name (non-finite values become None), except the beats (counts per class) and the leads (one
+    record per lead of the per-lead tuples)."""
+    per_lead = {f.name: getattr(m, f.name) for f in fields(LeadMeasurement) if f.name != "lead"}
+    leads = [
+        {"lead": lead, **{name: values[i] if i < len(values) else None for name, values in per_lead.items()}}
+        for i, lead in enumerate(STANDARD_LEADS)
+    ]
+    same_names = {
+        f.name: getattr(m, f.name) for f in fields(EventMeasurements) if f.name not in ("beats", "leads")
+    }
+    return EventMeasurements.from_record({**same_names, "beats": m.beats.counts(), "leads": leads})
 
-    def per_lead(values: tuple[float | None, ...], i: int) -> float | None:
-        return finite_or_none(values[i]) if i < len(values) else None
 
-    return EventMeasurements(
-        heart_rate_bpm=finite_or_none(m.heart_rate_bpm),
-        rr_mean_ms=finite_or_none(m.rr_mean_ms),
-        rr_sd_ms=finite_or_none(m.rr_sd_ms),
-        pr_ms=finite_or_none(m.pr_ms),
-        qrs_ms=finite_or_none(m.qrs_ms),
-        qt_ms=finite_or_none(m.qt_ms),
-        qtc_bazett_ms=finite_or_none(m.qtc_bazett_ms),
-        qtc_fridericia_ms=finite_or_none(m.qtc_fridericia_ms),
-        p_axis_deg=finite_or_none(m.p_axis_deg),
-        qrs_axis_deg=finite_or_none(m.qrs_axis_deg),
-        t_axis_deg=finite_or_none(m.t_axis_deg),
-        beats=m.beats.counts(),
-        leads=[
-            LeadMeasurement(lead, per_lead(m.qrs_amplitude_mv, i), per_lead(m.st_j60_mv, i))
-            for i, lead in enumerate(STANDARD_LEADS)
-        ],
-        sokolow_lyon_mv=finite_or_none(m.sokolow_lyon_mv),
-        cornell_mv=finite_or_none(m.cornell_mv),
-        missing=dict(m.missing),
-        atrial_rate_bpm=finite_or_none(m.atrial_rate_bpm),
-        rhythm=m.rhythm,
-        rate_confirmed=m.rate_confirmed,
-        excluded_leads=list(m.excluded_leads),
-    )
+def beat_positions(m: Measurements) -> BeatPositions:
+    """Where ``m`` found the beats: R peaks (samples at the measured rate) and their classes."""
+    return BeatPositions(float(m.beats.fs), [int(peak) for peak in m.beats.r_peaks], list(m.beats.classes))
 
 
 def event_quality(q: QualityReport) -> EventQuality:
@@ -171,7 +164,9 @@ class BatchAnalyser:
         version can reuse them: ``stream_processor.shadow``)."""
         return self.pool.assess([AssessmentInput(r.signal, float(r.fs), r.sex, r.age) for r in recordings])
 
-    def conclude(self, recordings: Sequence[Recording], assessed: Sequence[Assessed], measuring_s: float = 0.0) -> AnalysedBatch:
+    def conclude(
+        self, recordings: Sequence[Recording], assessed: Sequence[Assessed], measuring_s: float = 0.0
+    ) -> AnalysedBatch:
         """Steps 4-7 on ``assess(recordings)``: the model on the readable recordings, fusion, consistency, certainty."""
         readable = [r for r, a in zip(recordings, assessed, strict=True) if a.quality.readable]
         prediction = self._predict(readable) if readable else None
@@ -186,8 +181,9 @@ class BatchAnalyser:
                 continue
             row = next(rows)
             measured = None if a.measurements is None else event_measurements(a.measurements)
+            beats = None if a.measurements is None else beat_positions(a.measurements)
             outcomes.append(RecordingOutcome(self._statements(row, a, rec.sex), self._probabilities(row), True, (),
-                                             measured, quality))  # fmt: skip
+                                             measured, quality, beats))  # fmt: skip
         return AnalysedBatch(
             outcomes,
             preprocess_seconds=prediction.preprocess_seconds if prediction else 0.0,

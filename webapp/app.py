@@ -28,11 +28,12 @@ from schemas.errors import InvalidRecording
 from storage.errors import DatabaseUnavailable
 from webapp.admission import Admission
 from webapp.auth import AuthError, auth_config, auth_error_response, database_unavailable_response
-from webapp.clinic import clinic_router, keep_identity, keep_tracing
+from webapp.clinic import clinic_router
 from webapp.comparison import comparison_router
 from webapp.deadlines import BodyDeadline
 from webapp.errors import GatewayError, error_body, status_for
 from webapp.history import history_router
+from webapp.keeping import keep_identity, keep_tracing
 from webapp.login import router as login_router
 from webapp.overread import overread_router
 from webapp.overread_events import republish_forever
@@ -150,8 +151,12 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
             UploadService(
                 publisher,
                 settings.max_recording_bytes,
-                SandboxLimits(settings.parse_memory_bytes, settings.parse_timeout_seconds,
-                              settings.parse_concurrency, settings.parse_timeout_seconds),
+                SandboxLimits(
+                    settings.parse_memory_bytes,
+                    settings.parse_timeout_seconds,
+                    settings.parse_concurrency,
+                    settings.parse_timeout_seconds,
+                ),
                 keep_tracing=partial(keep_tracing, engine),
                 keep_identity=partial(keep_identity, engine, settings.patient_hmac_secret),
             ),
@@ -162,7 +167,9 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
             "gateway ready", extra={"topic": settings.recordings_topic, "max_upload_bytes": upload_limit}
         )
         republisher = asyncio.create_task(
-            republish_forever(engine, publisher, settings.overreads_topic, settings.overread_republish_seconds)
+            republish_forever(
+                engine, publisher, settings.overreads_topic, settings.overread_republish_seconds
+            )
         )
         try:
             yield
@@ -181,7 +188,9 @@ def create_app(settings: Settings, bootstrap: str, *, max_upload_bytes: int | No
         openapi_url=None,  # served by webapp.routes behind a credential: only /healthz and /static/ are open
     )
     app.state.auth = auth_config(settings)
-    app.state.renders = Admission("renders", settings.render_max_pending, settings.render_max_per_principal, 2)
+    app.state.renders = Admission(
+        "renders", settings.render_max_pending, settings.render_max_per_principal, 2
+    )
     app.state.logins = Admission("sign_ins", settings.login_max_pending, None, 1)
     app.add_middleware(BodyDeadline, seconds=settings.request_body_timeout_seconds,
                        upload_seconds=settings.upload_body_timeout_seconds)  # fmt: skip

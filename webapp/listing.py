@@ -17,11 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from interpretation.verdict import headline_verdict
+from interpretation.summary import stored_verdict
 from storage.history import HISTORY_STATUSES, MAX_PAGE, MAX_PAGE_SIZE, HistoryFilter, HistoryPage, HistoryRow
 from webapp.errors import FieldError
 
-__all__ = ["DEFAULT_PAGE_SIZE", "LIST_PARAMETERS", "ListRequest", "parse_list_request", "page_json", "row_json"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "LIST_PARAMETERS",
+    "ListRequest",
+    "parse_list_request",
+    "page_json",
+    "row_json",
+]
 
 DEFAULT_PAGE_SIZE = 25
 MAX_CODE = 999
@@ -65,12 +72,16 @@ def _time(params: Mapping[str, Any], name: str, *, end_of_day: bool) -> datetime
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1 if end_of_day else 0)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+                days=1 if end_of_day else 0
+            )
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise FieldError(name, f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, got {text[:40]!r}") from None
+        raise FieldError(
+            name, f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, got {text[:40]!r}"
+        ) from None
     if not YEARS[0] <= moment.year <= YEARS[1]:
         raise FieldError(name, f"{name} must lie in the years {YEARS[0]}-{YEARS[1]}, got {text[:40]!r}")
     return moment
@@ -80,15 +91,21 @@ def parse_list_request(params: Mapping[str, Any], *, allowed_extra: tuple[str, .
     """The checked filters and page of ``params``; ``FieldError`` (422) names the first bad one."""
     unknown = sorted(set(params) - set(LIST_PARAMETERS) - set(allowed_extra))
     if unknown:
-        raise FieldError(unknown[0], f"unknown parameter {unknown[0][:40]!r}; use {', '.join(LIST_PARAMETERS)}")
+        raise FieldError(
+            unknown[0], f"unknown parameter {unknown[0][:40]!r}; use {', '.join(LIST_PARAMETERS)}"
+        )
     status = _text(params, "status")
     if status is not None and status not in HISTORY_STATUSES:
-        raise FieldError("status", f"status must be one of {', '.join(HISTORY_STATUSES)}, got {status[:20]!r}")
+        raise FieldError(
+            "status", f"status must be one of {', '.join(HISTORY_STATUSES)}, got {status[:20]!r}"
+        )
     since = _time(params, "since", end_of_day=False)
     until = _time(params, "until", end_of_day=True)
     if since is not None and until is not None and since >= until:
         raise FieldError("until", "until must be after since")
-    flt = HistoryFilter(status=status, statement=_whole(params, "statement", 1, MAX_CODE, None), since=since, until=until)
+    flt = HistoryFilter(
+        status=status, statement=_whole(params, "statement", 1, MAX_CODE, None), since=since, until=until
+    )
     page = _whole(params, "page", 1, MAX_PAGE, 1)
     page_size = _whole(params, "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
     assert page is not None and page_size is not None
@@ -100,7 +117,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def row_json(row: HistoryRow) -> dict[str, Any]:
-    """One history row: status and headline verdict (as the result page shows them), the asserted
+    """One history row: status and headline verdict (as the worker stored them; the result page shows the same), the asserted
     statements' codes and names, times and links. No demographics, no patient reference."""
     base: dict[str, Any] = {
         "recording_id": row.recording_id,
@@ -112,11 +129,11 @@ def row_json(row: HistoryRow) -> dict[str, Any]:
     if row.pending:
         return {**base, "status": "pending", "verdict": None, "statements": [], "model_version": None,
                 "diagnosed_at": None}  # fmt: skip
-    verdict = headline_verdict(
-        row.statements or [], readable=bool(row.readable), unreadable_reasons=row.unreadable_reasons or (),
-        quality=row.quality,
-    )  # fmt: skip
-    statements = [{"code": int(s["code"]), "name": str(s.get("description") or "")} for s in row.statements or []]
+    verdict = stored_verdict(row.verdict, row.statements or [], readable=bool(row.readable),
+                             unreadable_reasons=row.unreadable_reasons, quality=row.quality)  # fmt: skip
+    statements = [
+        {"code": int(s["code"]), "name": str(s.get("description") or "")} for s in row.statements or []
+    ]
     return {**base, "status": verdict.kind, "verdict": verdict.text, "statements": statements,
             "model_version": row.model_version, "diagnosed_at": _iso(row.diagnosed_at)}  # fmt: skip
 

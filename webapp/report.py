@@ -45,9 +45,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from interpretation.critical import critical_findings
 from interpretation.serial import compare_serial
-from interpretation.verdict import headline_verdict
+from interpretation.summary import ClinicalSummary, clinical_summary, stored_summary
 from storage import DiagnosisView
 from storage.overreads import OverreadRecord
 from webapp.report_text import (
@@ -121,7 +120,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "bold": ParagraphStyle("bold", parent=base, fontName=bold),
         "title": ParagraphStyle("title", parent=base, fontName=bold, fontSize=13, leading=15),
         "status": ParagraphStyle("status", parent=base, fontName=bold, fontSize=11, leading=13, alignment=2),
-        "heading": ParagraphStyle("heading", parent=base, fontName=bold, fontSize=10, leading=13, spaceBefore=4),
+        "heading": ParagraphStyle(
+            "heading", parent=base, fontName=bold, fontSize=10, leading=13, spaceBefore=4
+        ),
         "alert": ParagraphStyle("alert", parent=base, fontName=bold, textColor=_ALERT),
     }
 
@@ -139,7 +140,9 @@ def _or_dash(value: object, unit: str = "", number_format: str = ".0f") -> str:
 
 def _table(rows: list[list[str]], widths: list[float], header: bool = True) -> Table:
     """A grid table of paragraphs (long text wraps inside its column); the first row bold."""
-    cells = [[_p(cell, "bold" if header and i == 0 else "base") for cell in row] for i, row in enumerate(rows)]
+    cells = [
+        [_p(cell, "bold" if header and i == 0 else "base") for cell in row] for i, row in enumerate(rows)
+    ]
     table = Table(cells, colWidths=widths, hAlign="LEFT")
     style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
     if header:
@@ -154,6 +157,17 @@ def _interpreted(view: DiagnosisView, latest: OverreadRecord | None) -> list[Map
     if latest is not None and latest.confirms:
         return [{**s, "provenance": "physician"} for s in latest.statements]
     return list(view.statements)
+
+
+def _summary(
+    view: DiagnosisView, statements: Sequence[Mapping[str, Any]], *, confirmed: bool
+) -> ClinicalSummary:
+    """The verdict and critical findings the chart prints: of the physician's statements once
+    confirmed, else the computer's as the worker stored them."""
+    if not confirmed:
+        return stored_summary(view)
+    return clinical_summary(statements, view.measurements, readable=view.readable,
+                            unreadable_reasons=view.unreadable_reasons or (), quality=view.quality)  # fmt: skip
 
 
 def _patient_cell(view: DiagnosisView, ctx: ReportContext) -> list[Any]:
@@ -186,11 +200,10 @@ def _interpretation_cell(view: DiagnosisView, ctx: ReportContext) -> list[Any]:
     if latest is not None and not latest.confirms:
         cell.append(_p(f"Computer interpretation rejected: {latest.reason or 'no reason given'}", "alert"))
     else:
-        verdict = headline_verdict(statements, readable=view.readable,
-                                   unreadable_reasons=view.unreadable_reasons or (), quality=view.quality)  # fmt: skip
-        cell.append(_p(verdict.text, "bold"))
+        summary = _summary(view, statements, confirmed=latest is not None)
+        cell.append(_p(summary.verdict.text, "bold"))
         cell += [_p(line) for line in interpretation_lines(statements) if view.readable]
-        for finding in critical_findings(statements, view.measurements):
+        for finding in summary.critical_findings:
             cell.append(_p(f"CRITICAL: {finding.title} ({finding.evidence})", "alert"))
     if latest is not None and latest.free_text:
         cell.append(_p(f"Comment: {latest.free_text}"))
@@ -207,7 +220,9 @@ def _first_page(view: DiagnosisView, png: bytes, ctx: ReportContext) -> list[Any
     status = confirmation_line(None if latest is None else latest.action, None if latest is None else latest.reader_name,
                                None if latest is None else latest.at, ctx.zone)  # fmt: skip
     frame_w = _PAGE_W - 2 * _MARGIN
-    top = Table([[_p("12-lead ECG", "title"), _p(status, "status")]], colWidths=[frame_w * 0.4, frame_w * 0.6])
+    top = Table(
+        [[_p("12-lead ECG", "title"), _p(status, "status")]], colWidths=[frame_w * 0.4, frame_w * 0.6]
+    )
     width_px, height_px = ImageReader(io.BytesIO(png)).getSize()
     tracing_w = PAPER_WIDTH_MM * mm
     tracing_h = tracing_w * height_px / width_px  # true scale: the PNG is the paper's width
@@ -215,7 +230,9 @@ def _first_page(view: DiagnosisView, png: bytes, ctx: ReportContext) -> list[Any
     columns = [88 * mm, 62 * mm, frame_w - 150 * mm]
     header = Table([[_patient_cell(view, ctx), _measurement_cell(view), _interpretation_cell(view, ctx)]],
                    colWidths=columns, hAlign="LEFT")  # fmt: skip
-    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey)]))
+    header.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey)])
+    )
     footer = f"{speed_gain_filter(ctx.filter_label, ctx.gain_mm_per_mv)} (true scale when printed at 100 %). " \
              f"Recording {view.recording_id}. Decision support only: see page 2."  # fmt: skip
     return [
@@ -231,7 +248,9 @@ def _statement_rows(view: DiagnosisView) -> list[list[str]]:
     rows = [["AHA code", "Statement", "Decided by", "Model probability", "Measurement evidence"]]
     for s in view.statements:
         probability = s.get("probability")
-        evidence = "; ".join(part for part in str(s.get("evidence") or "").split("; ") if part and not part.startswith("model"))
+        evidence = "; ".join(
+            part for part in str(s.get("evidence") or "").split("; ") if part and not part.startswith("model")
+        )
         rows.append([
             str(s["code"]) + (f" (of {s['modifies']})" if s.get("modifies") else ""),
             ("Possible: " if s.get("certainty") == "possible" else "") + str(s.get("description", "")),
@@ -270,13 +289,18 @@ def _details(view: DiagnosisView, ctx: ReportContext, generated: datetime) -> li
     rows = [[label, _or_dash(m.get(key), unit)] for key, label, unit in MEASUREMENT_ROWS]
     story += [_p("Measurements", "heading"), _table(rows, [40 * mm, 30 * mm], header=False)]
     if ctx.previous is not None:
-        changes = compare_serial(ctx.previous.statements, view.statements, ctx.previous.measurements, view.measurements)
+        changes = compare_serial(
+            ctx.previous.statements, view.statements, ctx.previous.measurements, view.measurements
+        )
         rows = [["Measurement", "Earlier", "Now", "Change"]] + [
             [c.label, _or_dash(c.previous, c.unit), _or_dash(c.current, c.unit),
              "-" if c.change is None else f"{c.change:+.0f} {c.unit}" + (" (notable)" if c.notable else "")]
             for c in changes.measurement_changes
         ]  # fmt: skip
-        story += [_p("Compared with the previous ECG", "heading"), _table(rows, [40 * mm, 30 * mm, 30 * mm, 40 * mm])]
+        story += [
+            _p("Compared with the previous ECG", "heading"),
+            _table(rows, [40 * mm, 30 * mm, 30 * mm, 40 * mm]),
+        ]
     story.append(_p("Physician overread (audit trail)", "heading"))
     if ctx.overreads:
         story.append(_table(_trail_rows(ctx.overreads, ctx.zone),
@@ -291,7 +315,10 @@ def _details(view: DiagnosisView, ctx: ReportContext, generated: datetime) -> li
         ["Diagnosed", format_time(view.diagnosed_at, ctx.zone)],
         ["Report generated", format_time(generated, ctx.zone)],
     ]
-    story += [_p("Quality and provenance", "heading"), _table(facts, [40 * mm, width - 40 * mm], header=False)]
+    story += [
+        _p("Quality and provenance", "heading"),
+        _table(facts, [40 * mm, width - 40 * mm], header=False),
+    ]
     story += [Spacer(1, 3 * mm), _p(f"Decision support only. {NOTICE}", "small")]
     return story
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interpretation.summary import clinical_summary
+from interpretation.summary import stored_summary
 from storage import DiagnosisView
 from storage.overreads import OverreadRecord
 
@@ -39,8 +39,12 @@ def overread_json(record: OverreadRecord) -> dict[str, Any]:
         "by": record.reader_name,
         "at": record.at.isoformat(),
         "statements": [
-            {"code": int(s["code"]), "name": str(s.get("description") or ""), "modifies": s.get("modifies"),
-             "source": str(s.get("source") or "physician")}
+            {
+                "code": int(s["code"]),
+                "name": str(s.get("description") or ""),
+                "modifies": s.get("modifies"),
+                "source": str(s.get("source") or "physician"),
+            }
             for s in record.statements
         ],  # fmt: skip
         "free_text": record.free_text,
@@ -55,7 +59,14 @@ def overread_state_json(recording_id: str, latest: OverreadRecord | None) -> dic
     who, when, the confirmed statements and the free text."""
     trail_url = f"/api/recordings/{recording_id}/overreads"
     if latest is None:
-        return {"status": "unconfirmed", "version": 0, "by": None, "at": None, "statements": [], "trail_url": trail_url}
+        return {
+            "status": "unconfirmed",
+            "version": 0,
+            "by": None,
+            "at": None,
+            "statements": [],
+            "trail_url": trail_url,
+        }
     status = "rejected" if latest.action == "reject" else "confirmed"
     return {"status": status, **overread_json(latest), "trail_url": trail_url}
 
@@ -67,8 +78,7 @@ def diagnosis_json(view: DiagnosisView, overread: OverreadRecord | None = None) 
     ``unreadable_reasons`` and no statements. ``overread``: the physician's latest overread
     (``overread_state_json``: unconfirmed, confirmed or rejected, by whom, when, which statements)."""
     statements = [_statement_json(item) for item in view.statements]  # the worker's order
-    summary = clinical_summary(view.statements, view.measurements, readable=view.readable,
-                               unreadable_reasons=view.unreadable_reasons or (), quality=view.quality)  # fmt: skip
+    summary = stored_summary(view)  # as the worker stored it (and its event carried it)
     verdict = summary.verdict
     return {
         "recording_id": view.recording_id,

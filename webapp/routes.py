@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,24 +10,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
-from storage import DatabaseUnavailable, get_diagnosis
-from storage.overreads import latest_overread
-from storage.principals import record_owner
 from webapp.auth import (
-    RECORDINGS_READ,
     RECORDINGS_WRITE,
-    RESULTS_READ_ALL,
     AuthError,
     Principal,
     authenticate,
-    authorize_read,
     check_csrf,
     csrf_token,
     require_scope,
 )
 from webapp.errors import GatewayError, UploadTooLarge
 from webapp.fields import parse_fields
+from webapp.keeping import keep_owner
 from webapp.page import render_index
+from webapp.readable import ReadableRecording, readable_recording
 from webapp.results import diagnosis_json, pending_json
 from webapp.service import UploadedFile
 from webapp.state import GatewayState
@@ -39,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 MAX_FILES = 2  # one file, or a WFDB header and its signal file
-RECORDING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_RESULT = readable_recording("the results database is unavailable; the page keeps trying")
 
 
 def _state(request: Request) -> GatewayState:
@@ -81,8 +76,12 @@ async def index(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     token = csrf_token(request.app.state.auth, principal)
     return HTMLResponse(
-        render_index(_state(request).max_upload_bytes, csrf_token=token, user=principal.name,
-                     can_confirm=principal.confirms),
+        render_index(
+            _state(request).max_upload_bytes,
+            csrf_token=token,
+            user=principal.name,
+            can_confirm=principal.confirms,
+        ),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -105,7 +104,9 @@ async def healthz(request: Request) -> JSONResponse:
 async def openapi_schema(request: Request) -> JSONResponse:
     """The API description, for any authenticated caller (401 without credentials)."""
     if await authenticate(request) is None:
-        raise AuthError(401, "unauthenticated", "sign in, or send an API token as `Authorization: Bearer <token>`")
+        raise AuthError(
+            401, "unauthenticated", "sign in, or send an API token as `Authorization: Bearer <token>`"
+        )
     return JSONResponse(request.app.openapi(), headers={"Cache-Control": "no-store"})
 
 
@@ -128,44 +129,18 @@ async def create_recording(
             if name == "file" and isinstance(value, UploadFile)
         ]
         recording_id = await state.service.submit(files, fields)
-    await _remember_owner(state, recording_id, principal)
+    await keep_owner(state.engine, recording_id, principal.key)
     body: dict[str, Any] = {"recording_id": recording_id, "status": "queued"}
     return JSONResponse(body, status_code=202, headers={"Location": f"/api/recordings/{recording_id}"})
 
 
-async def _remember_owner(state: GatewayState, recording_id: str, principal: Principal) -> None:
-    try:
-        await record_owner(state.engine, recording_id, principal.key)
-    except DatabaseUnavailable as exc:
-        logger.error("upload queued but its owner not stored", extra={"recording_id": recording_id})
-        raise GatewayError(
-            503, "database_unavailable", "the recording was queued, but the database is unavailable to file it"
-        ) from exc
-
-
 @router.get("/api/recordings/{recording_id}")
-async def read_recording_result(
-    recording_id: str,
-    request: Request,
-    principal: Principal = Depends(require_scope(RECORDINGS_READ, RESULTS_READ_ALL)),
-) -> JSONResponse:
+async def read_recording_result(recording: ReadableRecording = Depends(_RESULT)) -> JSONResponse:
     """``{"status": "pending"}`` until the worker has stored the diagnosis, then the diagnosis.
 
     Only the principal that uploaded the recording, or one with results:read:all, may read it;
     everyone else gets the same 404 as for an id that does not exist."""
-    if not RECORDING_ID.match(recording_id):
-        raise GatewayError(404, "unknown_recording", "no such recording")
-    try:
-        owner = await authorize_read(request, principal, recording_id)
-        view = await get_diagnosis(_state(request).engine, recording_id)
-        overread = None if view is None else await latest_overread(_state(request).engine, recording_id)
-    except DatabaseUnavailable as exc:
-        logger.warning("results database unavailable", extra={"error": type(exc).__name__})
-        raise GatewayError(
-            503, "database_unavailable", "the results database is unavailable; the page keeps trying"
-        ) from exc
-    if view is None:
-        if owner is None:  # neither uploaded here nor diagnosed
-            raise GatewayError(404, "unknown_recording", "no such recording")
-        return JSONResponse(pending_json(recording_id), headers={"Cache-Control": "no-store"})
-    return JSONResponse(diagnosis_json(view, overread), headers={"Cache-Control": "no-store"})
+    if recording.view is None:
+        return JSONResponse(pending_json(recording.recording_id), headers={"Cache-Control": "no-store"})
+    overread = await recording.latest_overread()
+    return JSONResponse(diagnosis_json(recording.view, overread), headers={"Cache-Control": "no-store"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interpretation.summary import clinical_summary
+from interpretation.summary import stored_summary
 from schemas import DiagnosisEvent, EventMeasurements, EventQuality, Statement
 from storage import DiagnosisResult
 from stream_processor.steps.clock import seconds_between
@@ -26,8 +26,5 @@ def diagnosis_event(result: DiagnosisResult) -> DiagnosisEvent:
         unreadable_reasons=list(result.unreadable_reasons),
         measurements=None if result.measurements is None else EventMeasurements.from_record(result.measurements),
         quality=None if result.quality is None else EventQuality.from_record(result.quality),
-        **clinical_summary(
-            result.statements, result.measurements, readable=result.readable,
-            unreadable_reasons=result.unreadable_reasons, quality=result.quality,
-        ).as_json(),
+        **stored_summary(result).as_json(),  # as stored (the first write's on a redelivery)
     )  # fmt: skip

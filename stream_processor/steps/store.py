@@ -20,6 +20,7 @@ from schemas import DeadLetter
 from storage import DatabaseUnavailable, DiagnosisResult, DiagnosisSink, StorageError, WriteOutcome
 from stream_processor.analysis import AnalysedBatch, RecordingOutcome
 from stream_processor.duplicates import recording_content_sha256, split_conflicts
+from stream_processor.findings import with_findings
 from stream_processor.metrics import WorkerMetrics
 from stream_processor.policy import STORAGE_ERROR, DeadLetters
 from stream_processor.retry import retry_forever
@@ -60,7 +61,7 @@ def diagnosis_result(
     """The row of one analysed recording."""
     rec = item.recording
     signal_bytes = np.ascontiguousarray(rec.signal, dtype="<f4").tobytes()  # (12, N) little-endian float32 mV
-    return DiagnosisResult(
+    result = DiagnosisResult(
         recording_id=rec.recording_id,
         model_version=options.model_version,
         statements=[asdict(statement) for statement in outcome.statements],
@@ -91,6 +92,7 @@ def diagnosis_result(
         measurements=None if outcome.measurements is None else outcome.measurements.as_record(),
         quality=None if outcome.quality is None else outcome.quality.as_record(),
     )
+    return with_findings(result, outcome)  # verdict, critical findings, beats: computed once, stored, carried in the event
 
 
 class DiagnosisStore:

@@ -20,6 +20,7 @@ from ecgstream.stack import LocalStack
 from ingest import read_recording
 from ingest.synthetic import write_sph_dataset
 from ingest.writers.sph import write_sph_folder
+from interpretation.summary import clinical_summary
 from model.predictor import Predictor
 from schemas.recording import new_recording_id
 from schemas.recording_event import decode_recording, encode_recording
@@ -120,7 +121,9 @@ def test_measurements_quality_and_provenance_travel_the_whole_path(
     assert row.readable is False and row.unreadable_reasons == bad.unreadable_reasons and row.statements == []
     reason = bad.unreadable_reasons[0]
     assert metric_value(metrics, "ecgstream_unreadable_total", f'reason="{reason}"') == 1.0
-    assert metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable) + 1  # + the 3-flat-lead record
+    assert (
+        metric_value(metrics, "ecgstream_heart_rate_bpm_count") == len(readable) + 1
+    )  # + the 3-flat-lead record
     assert metric_value(metrics, "ecgstream_measurement_seconds_count") >= 1
     assert metric_value(metrics, "ecgstream_records_processed_total") == len(ids)
 
@@ -140,3 +143,15 @@ def test_measurements_quality_and_provenance_travel_the_whole_path(
         page = diagnosis_json(rows[rec.recording_id])
         assert page["verdict_detail"] == event.verdict
         assert page["critical_findings"] == event.critical_findings
+        # computed once by the worker: stored with the row, carried in the event, equal to a recomputation
+        row = rows[rec.recording_id]
+        assert (row.verdict, row.critical_findings) == (event.verdict, event.critical_findings)
+        recomputed = clinical_summary(row.statements, row.measurements, readable=row.readable,
+                                      unreadable_reasons=row.unreadable_reasons or (), quality=row.quality)  # fmt: skip
+        assert recomputed.as_json() == {"verdict": row.verdict, "critical_findings": row.critical_findings}
+        assert row.beats is not None and row.measurements is not None and row.beats["fs"] == float(rec.fs)
+        assert {c: row.beats["classes"].count(c) for c in "NSVQ"} == row.measurements["beats"]
+    assert bad.verdict is not None and bad.verdict["kind"] == "unreadable"
+    assert (
+        rows[unreadable.recording_id].verdict == bad.verdict and rows[unreadable.recording_id].beats is None
+    )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import DiagnosisResult, create_engine
@@ -109,3 +109,14 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def insert_old_diagnosis(engine: AsyncEngine, row: dict[str, Any]) -> None:
+    """A recording ``row["recording_id"]`` and its diagnosis ``row``, written with only the columns
+    ``row`` names: a row as an older revision's worker wrote it (no sink: it would write them all)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Recording.__table__).values(recording_id=row["recording_id"], sampling_rate_hz=500.0,
+                                               n_samples=5000, duration_s=10.0, signal_sha256="x")
+        )  # fmt: skip
+        await conn.execute(insert(Diagnosis.__table__).values(row))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import SqlDiagnosisSink, create_engine, get_diagnosis
 from storage.migrate import current_revision, downgrade_async, head_revision, upgrade_async
 from storage.models import Diagnosis
-from tests.storage.conftest import SECRET, make_result
+from tests.storage.conftest import SECRET, insert_old_diagnosis, make_result
 
 MEASUREMENTS = {
     "heart_rate_bpm": 72.5, "rr_mean_ms": 827.0, "rr_sd_ms": 20.0, "pr_ms": None, "qrs_ms": 96.0,
@@ -23,8 +23,20 @@ MEASUREMENTS = {
 QUALITY = {"verdict": "acceptable", "problems": [],
            "leads": [{"lead": "V2", "verdict": "acceptable", "problems": ["baseline_wander"]}]}  # fmt: skip
 STATEMENTS = [
-    {"code": 21, "description": "Sinus tachycardia", "probability": 0.9, "provenance": "both", "evidence": "HR 112"},
-    {"code": 310, "description": "Frequent", "probability": None, "provenance": "measurement", "evidence": "6/14"},
+    {
+        "code": 21,
+        "description": "Sinus tachycardia",
+        "probability": 0.9,
+        "provenance": "both",
+        "evidence": "HR 112",
+    },
+    {
+        "code": 310,
+        "description": "Frequent",
+        "probability": None,
+        "provenance": "measurement",
+        "evidence": "6/14",
+    },
 ]
 
 
@@ -50,7 +62,9 @@ async def test_findings_are_stored_and_read_back(engine: AsyncEngine) -> None:
 
 async def test_redelivery_keeps_the_first_findings(engine: AsyncEngine) -> None:
     first = make_result(measurements=MEASUREMENTS, quality=QUALITY)
-    again = make_result(recording_id=first.recording_id, measurements={**MEASUREMENTS, "heart_rate_bpm": 99.0})
+    again = make_result(
+        recording_id=first.recording_id, measurements={**MEASUREMENTS, "heart_rate_bpm": 99.0}
+    )
     sink = SqlDiagnosisSink(engine, hmac_secret=SECRET)
     await sink.write_batch([first])
     await sink.write_batch([again])
@@ -71,12 +85,7 @@ async def test_0002_keeps_rows_written_under_0001(database_url: str) -> None:
     }  # fmt: skip
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql(
-                "INSERT INTO recordings (recording_id, sampling_rate_hz, n_samples, duration_s, signal_sha256) "
-                "VALUES ('old', 500.0, 5000, 10.0, 'x')"
-            )
-            await conn.execute(insert(Diagnosis.__table__).values(row))  # only 0001's columns
+        await insert_old_diagnosis(engine, row)  # only 0001's columns
         await upgrade_async(database_url)
         assert current_revision(database_url) == head_revision()  # 0002 and every later revision
         view = await get_diagnosis(engine, "old")
@@ -84,13 +93,16 @@ async def test_0002_keeps_rows_written_under_0001(database_url: str) -> None:
         assert (view.measurements, view.quality, view.unreadable_reasons) == (None, None, None)
         async with engine.connect() as conn:
             statements = (await conn.execute(select(Diagnosis.__table__.c.statements))).scalar_one()
-        assert "provenance" not in statements[0], "old statements stay as written (the gateway reads them as model)"
+        assert "provenance" not in statements[0], (
+            "old statements stay as written (the gateway reads them as model)"
+        )
 
         await downgrade_async(database_url, "0001")
         async with engine.connect() as conn:
-            columns = [r[0] for r in (await conn.exec_driver_sql("SELECT * FROM diagnoses")).cursor.description]
+            columns = [
+                r[0] for r in (await conn.exec_driver_sql("SELECT * FROM diagnoses")).cursor.description
+            ]
             count = (await conn.exec_driver_sql("SELECT count(*) FROM diagnoses")).scalar_one()
         assert "measurements" not in columns and "readable" not in columns and count == 1
     finally:
         await engine.dispose()
-

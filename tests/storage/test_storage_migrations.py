@@ -15,8 +15,9 @@ from storage.migrate import current_revision, downgrade, head_revision, upgrade,
 from storage.models import Base
 
 
-def test_head_is_the_overread_revision() -> None:
-    assert head_revision() == "0008_overread"  # 0007_shadow, then 0008_overread (re-chained at the merge)
+def test_head_is_the_stored_summary_revision() -> None:
+    # 0007_shadow, 0008_overread (re-chained at the merge), then 0009_summary
+    assert head_revision() == "0009_summary"
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:
@@ -39,8 +40,17 @@ async def test_upgrade_creates_tables_matching_the_models(database_url: str) -> 
     await upgrade_async(database_url)
     assert current_revision(database_url) == head_revision()
     tables, diff = await _schema(database_url)
-    assert {"recordings", "diagnoses", "api_tokens", "users", "login_sessions", "recording_owners", "overreads",
-            "overread_publications", "patient_identities"} <= tables
+    assert {
+        "recordings",
+        "diagnoses",
+        "api_tokens",
+        "users",
+        "login_sessions",
+        "recording_owners",
+        "overreads",
+        "overread_publications",
+        "patient_identities",
+    } <= tables
     assert diff == []  # the hand-written revision and the models agree (autogenerate finds nothing)
 
 

@@ -8,7 +8,7 @@ import logging
 from ecgstream.embedded import free_port
 from storage import create_engine
 from tests.webapp.conftest import cinc_recording
-from webapp.clinic import keep_tracing
+from webapp.keeping import keep_tracing
 
 
 async def test_an_unreachable_database_loses_only_the_tracing(caplog) -> None:
@@ -16,10 +16,10 @@ async def test_an_unreachable_database_loses_only_the_tracing(caplog) -> None:
     rec = cinc_recording()
     rec.patient_ref = "PAT-CLEAR-0815"
     try:
-        with caplog.at_level(logging.WARNING, logger="webapp.clinic"):
+        with caplog.at_level(logging.WARNING, logger="webapp.keeping"):
             await keep_tracing(engine, rec)  # returns instead of raising
     finally:
         await engine.dispose()
-    (record,) = [r for r in caplog.records if r.name == "webapp.clinic"]
+    (record,) = [r for r in caplog.records if r.name == "webapp.keeping"]
     assert record.getMessage() == "tracing not kept" and record.error == "DatabaseUnavailable"  # type: ignore[attr-defined]
     assert "PAT-CLEAR-0815" not in caplog.text
