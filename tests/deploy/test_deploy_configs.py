@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ecgstream.embedded import free_port, wait_for_port
 from stream_processor.metrics import WorkerMetrics, serve_metrics
@@ -46,7 +47,16 @@ def test_compose_file_is_valid():
         [_tool("docker-compose"), "config", "--services"], capture_output=True, text=True, cwd=REPO, env=env
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"kafka", "postgres", "migrate", "worker", "gateway", "tls-proxy", "prometheus", "grafana"}
+    # docker-compose 1.29 lists profiled services too; the EHR exporter is opt-in (profile "ehr").
+    assert set(result.stdout.split()) == {
+        "kafka", "postgres", "migrate", "worker", "gateway", "exporter", "tls-proxy", "prometheus", "grafana"
+    }  # fmt: skip
+    rendered = subprocess.run(
+        [_tool("docker-compose"), "config"], capture_output=True, text=True, cwd=REPO, env=env, check=True
+    ).stdout
+    services = yaml.safe_load(rendered)["services"]
+    assert services["exporter"]["profiles"] == ["ehr"]
+    assert all("profiles" not in spec for name, spec in services.items() if name != "exporter")
 
 
 def _dashboard_queries() -> list[str]:
