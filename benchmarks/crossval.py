@@ -70,14 +70,22 @@ def write_holdout_predictions(checkpoint: Path, data_dir: Path, out: Path) -> Pa
     return save_oof(out, result)
 
 
-def mix_oof_files(paths: list[Path], out: Path) -> Path:
-    """The mixed ensemble of several recipes' OOF files: every member of every file, averaged with
-    equal weight per member; records aligned by ECG_ID, labels and folds must agree."""
+def parse_mix_part(text: str) -> tuple[Path, int | None]:
+    """``oof.npz`` (all members) or ``oof.npz:K`` (its first K members, i.e. seeds 0..K-1 of each fold)."""
+    path, _, count = text.rpartition(":") if text.rsplit(":", 1)[-1].isdigit() else (text, "", "")
+    return Path(path), (int(count) if count else None)
+
+
+def mix_oof_files(paths: list[Path], out: Path, counts: list[int | None] | None = None) -> Path:
+    """The mixed ensemble of several recipes' OOF files: every member (or the first ``counts[i]``) of
+    every file, averaged with equal weight per member; records aligned by ECG_ID, labels and folds
+    must agree."""
+    counts = counts or [None] * len(paths)
     parts = [load_oof(path) for path in paths]
     order = np.argsort(parts[0]["ECG_ID"])
     ids = parts[0]["ECG_ID"][order]
     members, first = [], parts[0]
-    for part, path in zip(parts, paths, strict=True):
+    for part, path, count in zip(parts, paths, counts, strict=True):
         idx = np.argsort(part["ECG_ID"])
         if not np.array_equal(part["ECG_ID"][idx], ids) or not np.array_equal(
             part["labels"], first["labels"]
@@ -85,9 +93,12 @@ def mix_oof_files(paths: list[Path], out: Path) -> Path:
             raise ValueError(f"{path}: other records or labels than {paths[0]}")
         if not np.array_equal(part["fold"][idx], first["fold"][order]):
             raise ValueError(f"{path}: other folds than {paths[0]}")
-        members.append(part["member_probabilities"][:, idx])
+        available = len(part["member_probabilities"])
+        if count is not None and not 1 <= count <= available:
+            raise ValueError(f"{path}: asked for {count} of its {available} members")
+        members.append(part["member_probabilities"][: count or available, idx])
     member_probabilities = np.concatenate(members)
-    recipe = "+".join(str(part["recipe"]) for part in parts)
+    recipe = "+".join(f"{part['recipe']}x{len(m)}" for part, m in zip(parts, members, strict=True))
     np.savez_compressed(
         out, ECG_ID=ids, labels=first["labels"], y=first["y"][order], fold=first["fold"][order],
         probabilities=member_probabilities.mean(axis=0), member_probabilities=member_probabilities,
@@ -102,9 +113,9 @@ def main() -> int:
     parser.add_argument("oof", type=Path, help="OOF .npz (with --merge: where the merged file is written)")
     parser.add_argument("--merge", type=Path, nargs="*", default=[],
                         help="per-fold OOF files (ecgstream crossval --only-folds) to concatenate into OOF")  # fmt: skip
-    parser.add_argument("--mix", type=Path, nargs="*", default=[],
-                        help="OOF files of other recipes (same records and folds): write OOF as their mixed "
-                             "ensemble, the mean over all their members")  # fmt: skip
+    parser.add_argument("--mix", nargs="*", default=[],
+                        help="OOF files of other recipes (same records and folds), each FILE or FILE:K (its "
+                             "first K members): write OOF as their mixed ensemble, the mean over the members")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint to copy with OOF decisions")
     parser.add_argument("--out", type=Path, default=None, help="where to write that copy")
@@ -139,7 +150,8 @@ def main() -> int:
             parser.error("--merge: a record appears in two files")
         np.savez_compressed(args.oof, **merged, labels=parts[0]["labels"], recipe=parts[0]["recipe"])  # type: ignore[arg-type]  # numpy stubs: **arrays vs allow_pickle
     if args.mix:
-        mix_oof_files(args.mix, args.oof)
+        mix_parts = [parse_mix_part(text) for text in args.mix]
+        mix_oof_files([path for path, _ in mix_parts], args.oof, [count for _, count in mix_parts])
     oof = load_oof(args.oof)
     y, p, fold = oof["y"].astype(float), oof["probabilities"].astype(np.float64), oof["fold"]
     codes = [int(c) for c in oof["labels"]]
