@@ -30,7 +30,6 @@ from ingest import read_recording
 from model import Predictor
 from model.calibration import Calibration
 from model.checkpoint import load_checkpoint, save_checkpoint
-from model.network import CAEClassifier
 from schemas import Recording, encode_recording
 from storage import SqlDiagnosisSink, create_engine
 from storage.migrate import upgrade_async
@@ -56,13 +55,14 @@ def shared_recordings(ludb: int = 100, data: Path = SHARED) -> list[Recording]:
 
 
 def head_noise_checkpoint(out: Path, base: Path = DEFAULT_MODEL_PATH, scale: float = 0.05, seed: int = 0) -> Path:
-    """``base`` with N(0, scale * std) added to every member's output layer (``head.3.weight``)."""
+    """``base`` with N(0, scale * std) added to every member's output layer (the last Linear of its
+    ``head``: ``head.3`` of a CAE member, ``head.1`` of a ResNet member)."""
     ckpt = load_checkpoint(base)
     generator = torch.Generator().manual_seed(seed)
     for model in ckpt.models:
-        assert isinstance(model, CAEClassifier), "a CAE checkpoint"
-        layer = model.head[3]
-        assert isinstance(layer, torch.nn.Linear), "the output layer of model.network.CAEClassifier"
+        head = getattr(model, "head", None)
+        assert isinstance(head, torch.nn.Sequential), "a member with a sequential head (CAE or ResNet)"
+        layer = [m for m in head if isinstance(m, torch.nn.Linear)][-1]
         weight = layer.weight
         with torch.no_grad():
             weight.add_(torch.randn(weight.shape, generator=generator) * scale * float(weight.std()))

@@ -84,7 +84,7 @@ def test_mixed_ensemble_averages_every_member_of_both_files(tmp_path: Path) -> N
                            str(tmp_path / "b.npz")], cwd=REPO, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     z = load_oof(out)
-    assert z["member_probabilities"].shape == (3, 40, 3) and str(z["recipe"]) == "cae+resnet"
+    assert z["member_probabilities"].shape == (3, 40, 3) and str(z["recipe"]) == "caex2+resnetx1"
     order = np.argsort(z["ECG_ID"])
     expected = np.concatenate([a, b]).mean(0)
     assert np.allclose(z["probabilities"][order], expected[np.argsort(ids)])

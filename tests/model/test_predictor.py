@@ -70,7 +70,8 @@ def test_shipped_checkpoint_loads() -> None:
         pytest.skip("no shipped checkpoint")
     predictor = Predictor.load(DEFAULT_MODEL_PATH, torch_threads=1)
     assert len(predictor.labels) == 59 and predictor.thresholds.shape == (59,)
-    assert predictor.version.startswith("cae-") and predictor.fs in (100.0, 250.0, 500.0)
+    # the version names the recipes of every member (issue 17: 3 CAE members + 1 ResNet member)
+    assert predictor.version.startswith(("cae-", "caex")) and predictor.fs in (100.0, 250.0, 500.0)
     assert sum(label.is_modifier for label in predictor.labels) == 15
     # format 2: OOF-fitted Platt calibration for the learnable labels, thresholds within 0.05-0.95
     assert np.any(predictor.calibration.slope != 1)
