@@ -72,8 +72,8 @@ def write_holdout_predictions(checkpoint: Path, data_dir: Path, out: Path) -> Pa
 
 def parse_mix_part(text: str) -> tuple[Path, int | None]:
     """``oof.npz`` (all members) or ``oof.npz:K`` (its first K members, i.e. seeds 0..K-1 of each fold)."""
-    path, _, count = text.rpartition(":") if text.rsplit(":", 1)[-1].isdigit() else (text, "", "")
-    return Path(path), (int(count) if count else None)
+    head, sep, count = text.rpartition(":")
+    return (Path(head), int(count)) if sep and count.isdigit() else (Path(text), None)
 
 
 def mix_oof_files(paths: list[Path], out: Path, counts: list[int | None] | None = None) -> Path:

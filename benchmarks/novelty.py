@@ -42,9 +42,9 @@ from benchmarks.validation_labels import RecordLabels, ptbxl_labels  # noqa: E40
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 from interpretation.table import DEFAULT_TABLE, mode_of  # noqa: E402
 from model.checkpoint import LoadedCheckpoint, load_checkpoint  # noqa: E402
-from model.network import CAEClassifier  # noqa: E402
 from model.novelty import (  # noqa: E402
     LatentReference,
+    cae_members,
     latent_distance,
     latent_features,
     reconstruction_error,
@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     codes = [lb.code for lb in ckpt.labels]
     sets, held_data = load_sets(args.data, ckpt)
     train_windows, _ = preprocess_batch(sets[TRAINED].signals, sets[TRAINED].fs, ckpt.preprocess)
-    caes = [m for m in ckpt.models if isinstance(m, CAEClassifier)]  # a mixed ensemble's CAE members
+    caes = cae_members(ckpt.models)
     if not caes:
         parser.error(f"{args.checkpoint}: no CAE member to score novelty with")
     refs = [LatentReference.fit(latent_features(m, train_windows)) for m in caes]

@@ -18,7 +18,7 @@ expresses a score as the percentage of training records scoring at most as much.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +30,7 @@ from model.network import CAEClassifier
 
 __all__ = [
     "LatentReference",
+    "cae_members",
     "latent_distance",
     "latent_features",
     "novelty_percentile",
@@ -38,6 +39,11 @@ __all__ = [
 ]
 
 Members = CAEClassifier | Sequence[CAEClassifier]
+
+
+def cae_members(models: Iterable[torch.nn.Module]) -> list[CAEClassifier]:
+    """The CAE members of an ensemble (a mixed one also holds ResNets, which have no autoencoder)."""
+    return [m for m in models if isinstance(m, CAEClassifier)]
 
 
 def _members(models: Members) -> list[CAEClassifier]:

@@ -11,6 +11,7 @@ from model.checkpoint import LoadedCheckpoint, load_checkpoint
 from model.network import CAEClassifier, CAEConfig
 from model.novelty import (
     LatentReference,
+    cae_members,
     latent_distance,
     latent_features,
     novelty_percentile,
@@ -37,7 +38,7 @@ def shipped() -> LoadedCheckpoint:
 @pytest.fixture(scope="module")
 def caes(shipped: LoadedCheckpoint) -> list[CAEClassifier]:
     """The shipped ensemble's CAE members (it also holds a ResNet, which has no autoencoder)."""
-    members = [m for m in shipped.models if isinstance(m, CAEClassifier)]
+    members = cae_members(shipped.models)
     assert members, "the shipped ensemble has CAE members"
     return members
 
