@@ -128,3 +128,16 @@ def test_ensemble_choice_scores_every_member_mix(tmp_path: Path, capsys: pytest.
     rows = [line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()]
     assert len(rows) == 3 * 2 - 1  # (0..2 of a) x (0..1 of b) without the empty mix
     assert rows[0].startswith("a x2") and rows[-1].startswith("b x1")  # best first, noise alone last
+
+
+def test_ensemble_choice_paired_difference_favours_the_informative_member() -> None:
+    from benchmarks.ensemble_choice import paired_single_members
+
+    rng = np.random.default_rng(2)
+    y = (rng.random((90, 2)) < 0.4).astype(float)
+    good = np.clip(y + rng.normal(0, 0.3, (1, 90, 2)), 0, 1)
+    noise = rng.random((1, 90, 2))
+    per_fold, diffs = paired_single_members(["a", "b"], [good, noise], y, np.arange(90) % 3)
+    assert len(per_fold["a"]) == 3 and min(per_fold["a"]) > max(per_fold["b"])
+    mean, se = diffs[("a", "b")]
+    assert mean > 0.2 and 0 <= se < mean
